@@ -1,0 +1,163 @@
+"""Command line: a thin layer over ``Assistant``. Errors print one plain line and exit non-zero.
+
+    assistant ask "Which bodies are bound by the duty to co-operate?"
+    assistant ask --json "..."            one JSON object (the API contract)
+    assistant ask --json --batch FILE     one JSON object per input line {"id", "question", "history"?}
+    assistant index | add PATH... | remove ID | sources | show ID
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+EXIT_OK, EXIT_ERROR, EXIT_INPUT = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="assistant", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", help="answer a question with quoted, cited sentences")
+    ask.add_argument("question", nargs="?", help="the question (omit with --batch)")
+    ask.add_argument("--json", action="store_true", help="print the JSON object instead of text")
+    ask.add_argument("--batch", type=Path, metavar="FILE", help="JSONL file of {\"id\", \"question\", \"history\"?}")
+    ask.add_argument("--previous", action="append", default=[], metavar="QUESTION",
+                     help="an earlier question of this conversation (repeatable), for follow-ups")
+
+    idx = sub.add_parser("index", help="build or update the index (incremental)")
+    idx.add_argument("--rebuild", action="store_true", help="drop the index and build it from scratch")
+
+    add = sub.add_parser("add", help="add documents (txt, md, pdf, docx, html) to the library")
+    add.add_argument("paths", nargs="+", type=Path)
+    add.add_argument("--title")
+    add.add_argument("--date", help="YYYY-MM-DD")
+    add.add_argument("--kind", help="e.g. 'school policy', 'statutory guidance'")
+    add.add_argument("--status", help="e.g. 'enacted law', 'proposal under consultation'")
+    add.add_argument("--publisher")
+    add.add_argument("--id", dest="doc_id", help="document id (single file only)")
+
+    rm = sub.add_parser("remove", help="remove a document from the library")
+    rm.add_argument("doc_id")
+
+    src = sub.add_parser("sources", help="list the documents in the library")
+    src.add_argument("--json", action="store_true")
+
+    show = sub.add_parser("show", help="print a document's cleaned text")
+    show.add_argument("doc_id")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .errors import AssistantError
+
+    try:
+        return _dispatch(args)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # never a traceback for a person; ASSISTANT_DEBUG=1 shows it
+        if os.environ.get("ASSISTANT_DEBUG"):
+            raise
+        print(f"error: unexpected {exc.__class__.__name__}: {exc} (set ASSISTANT_DEBUG=1 for details)", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _dispatch(args) -> int:
+    from . import Assistant
+    from .errors import InputError
+
+    assistant = Assistant()
+    if args.command == "ask":
+        if args.batch:
+            return _batch(assistant, args.batch)
+        if args.question is None:
+            raise InputError("Give a question, e.g. assistant ask \"Who is bound by the duty to co-operate?\"")
+        answer = assistant.ask(args.question, history=args.previous)
+        if args.json:
+            print(answer.model_dump_json())
+        else:
+            print(render(answer))
+        return EXIT_INPUT if answer.status == "invalid_input" else EXIT_OK
+    if args.command == "index":
+        report = assistant.index(progress=sys.stderr.isatty(), rebuild=args.rebuild)
+        print(report.summary())
+        for doc_id, why in report.failed.items():
+            print(f"error: {doc_id}: {why}", file=sys.stderr)
+        return EXIT_INPUT if report.failed else EXIT_OK
+    if args.command == "add":
+        report = assistant.add(args.paths, title=args.title, date=args.date, kind=args.kind, status=args.status,
+                               publisher=args.publisher, doc_id=args.doc_id, progress=sys.stderr.isatty())
+        print(f"added: {', '.join(report.added) or 'nothing new'} — {report.summary()}")
+        return EXIT_OK
+    if args.command == "remove":
+        report = assistant.remove(args.doc_id)
+        print(f"removed {args.doc_id} — {report.summary()}")
+        return EXIT_OK
+    if args.command == "sources":
+        rows = assistant.sources()
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False, indent=2))
+        else:
+            for r in rows:
+                print(f"{r['id']}\n  {r['title']}\n  {r['publisher']} · {r['display_date']} · {r['kind']} · "
+                      f"status: {r['status']} · {r['passages']} passages")
+        return EXIT_OK
+    if args.command == "show":
+        print(assistant.document_text(args.doc_id))
+        return EXIT_OK
+    return EXIT_ERROR
+
+
+def _batch(assistant, path: Path) -> int:
+    from .errors import InputError
+
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read as UTF-8 text ({exc.__class__.__name__}).") from None
+    bad = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+                raise ValueError("expected an object with a \"question\" string")
+            answer = assistant.ask(item["question"], history=item.get("history") or [], id=_id(item.get("id")))
+            print(answer.model_dump_json(), flush=True)
+        except (ValueError, TypeError) as exc:
+            bad += 1
+            obj = item.get("id") if isinstance(locals().get("item"), dict) else None
+            print(json.dumps({"id": obj, "line": number, "error": f"line {number}: {exc}"}), flush=True)
+        item = None
+    return EXIT_INPUT if bad else EXIT_OK
+
+
+def _id(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def render(answer) -> str:
+    """The answer and its sources, for a person at a terminal."""
+    width = 100
+    if answer.abstained:
+        return textwrap.fill(answer.message or answer.answer, width)
+    out = [textwrap.fill(answer.answer, width), ""]
+    if answer.notice:
+        out += [textwrap.fill(f"Note: {answer.notice}", width), ""]
+    out.append("Sources:")
+    for c in answer.citations:
+        out.append(f"[{c.n}] {c.title}")
+        out.append(f"    {c.publisher}, {c.display_date} · {c.status} · {c.location}")
+        out.append(textwrap.fill(f"“{c.quote}”", width, initial_indent="    ", subsequent_indent="    "))
+    return "\n".join(out)

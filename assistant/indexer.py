@@ -1,0 +1,131 @@
+"""Incremental indexing by content hash: unchanged documents are skipped, changed ones replaced,
+removed ones deleted. Each document is swapped in atomically (see ``store``), so a failure part-way
+leaves the previous index usable."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm import tqdm
+
+from .config import Settings
+from .embeddings import Embedder
+from .errors import LoadError
+from .ingest import Document, ingest, raw_hash
+from .sources import Source
+from .store import Store
+
+
+@dataclass
+class IndexReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    passages: int = 0
+    sentences: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def summary(self) -> str:
+        parts = [f"{len(self.added)} added", f"{len(self.updated)} updated", f"{len(self.unchanged)} unchanged",
+                 f"{len(self.removed)} removed"]
+        if self.failed:
+            parts.append(f"{len(self.failed)} failed")
+        return ", ".join(parts) + f" ({self.passages} passages, {self.sentences} sentences embedded, {self.seconds:.2f} s)"
+
+
+def source_meta(source: Source, doc: Document | None = None) -> dict:
+    meta = source.model_dump(exclude={"id"})
+    if doc is not None:
+        meta.update(n_passages=len(doc.chunks), n_sentences=sum(len(c.sentences) for c in doc.chunks))
+    return meta
+
+
+def sync(store: Store, embedder: Embedder, settings: Settings, sources: list[Source],
+         progress: bool = False) -> IndexReport:
+    """Bring the index in line with ``sources``. A document that fails to load is reported and
+    left as it was in the index (its previous version, if any, stays live)."""
+    started = time.perf_counter()
+    report = IndexReport()
+    indexed = store.documents(with_text=False)
+    wanted = {s.id for s in sources}
+    todo: list[tuple[Source, str]] = []
+    for source in sources:
+        record = indexed.get(source.id)
+        path = settings.corpus_dir / source.file
+        try:
+            digest = raw_hash(path, embedder.name)
+        except OSError as exc:
+            report.failed[source.id] = f"{source.file}: cannot be read ({exc.strerror or exc})."
+            continue
+        if record and record.raw_hash == digest:
+            if {k: record.meta.get(k) for k in source_meta(source)} != source_meta(source):
+                store.update_meta(record, {**record.meta, **source_meta(source)})
+            report.unchanged.append(source.id)
+        else:
+            todo.append((source, digest))
+    bar = tqdm(todo, desc="indexing", unit="doc", disable=not progress or not todo)
+    for source, _ in bar:
+        record = indexed.get(source.id)
+        try:
+            doc = ingest(source, settings.corpus_dir, embedder.name, settings.max_upload_bytes)
+        except LoadError as exc:
+            report.failed[source.id] = str(exc)
+            continue
+        if record and record.version == doc.version:  # bytes changed, text did not
+            store.publish(source.id, doc.version, doc.raw_hash, doc.clean.text,
+                          _doc_vector(store, source.id, doc.version), source_meta(source, doc))
+            report.unchanged.append(source.id)
+            continue
+        n_sent = _write(store, embedder, doc)
+        (report.updated if record else report.added).append(source.id)
+        report.passages += len(doc.chunks)
+        report.sentences += n_sent
+    for doc_id in sorted(set(indexed) - wanted):
+        store.unpublish(doc_id)
+        report.removed.append(doc_id)
+    live = {d.doc_id: d.version for d in store.documents(with_text=False).values()}
+    store.collect_garbage(live)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _write(store: Store, embedder: Embedder, doc: Document) -> int:
+    """Embed sentences once; a passage's vector is the normalised mean of its sentences' vectors."""
+    text = doc.clean.text
+    sentences = [(c, s) for c in doc.chunks for s in c.sentences]
+    vectors = embedder.encode([text[s.start:s.end] for _, s in sentences])
+    prefix = doc.version[:16]
+    chunk_rows, sentence_rows, i = [], [], 0
+    for chunk in doc.chunks:
+        n = len(chunk.sentences)
+        block = vectors[i:i + n]
+        chunk_id = f"{prefix}:{chunk.id}"
+        chunk_rows.append({"id": chunk_id, "embedding": _unit(block.mean(axis=0)).tolist(), "text": chunk.text,
+                           "meta": {"paragraph": chunk.paragraph, "start": chunk.start, "end": chunk.end}})
+        for j, (sentence, vector) in enumerate(zip(chunk.sentences, block)):
+            sentence_rows.append({"id": f"{chunk_id}:{j}", "embedding": vector.tolist(),
+                                  "text": text[sentence.start:sentence.end],
+                                  "meta": {"chunk": chunk_id, "paragraph": chunk.paragraph,
+                                           "start": sentence.start, "end": sentence.end}})
+        i += n
+    store.write_version(doc.source.id, doc.version, chunk_rows, sentence_rows)
+    store.publish(doc.source.id, doc.version, doc.raw_hash, text, _unit(vectors.mean(axis=0)),
+                  source_meta(doc.source, doc))
+    return len(sentences)
+
+
+def _doc_vector(store: Store, doc_id: str, version: str) -> np.ndarray:
+    got = store.chunks.get(where={"version": version}, include=["embeddings"])
+    return _unit(np.asarray(got["embeddings"], dtype=np.float32).mean(axis=0))
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return v / n if n else v

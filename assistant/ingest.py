@@ -1,0 +1,45 @@
+"""One document, from file to chunks: load (by type) → clean → chunk, with the hashes that drive
+incremental indexing."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .chunking import Chunk, chunk_document
+from .cleaning import CLEANER_VERSION, CleanText, clean
+from .errors import LoadError
+from .loaders import load_text
+from .sources import Source
+
+PIPELINE_VERSION = f"clean{CLEANER_VERSION}-chunk1"
+
+
+@dataclass
+class Document:
+    source: Source
+    raw_hash: str
+    version: str  # hash of the cleaned text and of how it was chunked and embedded
+    clean: CleanText
+    chunks: list[Chunk]
+
+
+def raw_hash(path: Path, model_name: str) -> str:
+    """Hash of the file's bytes and of the processing versions; unchanged → skip without parsing."""
+    h = hashlib.sha256()
+    h.update(f"{PIPELINE_VERSION}|{model_name}|".encode())
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def ingest(source: Source, corpus_dir: Path, model_name: str, max_bytes: int | None = None) -> Document:
+    path = Path(corpus_dir) / source.file
+    text = load_text(path, max_bytes)
+    cleaned = clean(text)
+    chunks = chunk_document(source.id, cleaned)
+    if not chunks:
+        raise LoadError(f"{path.name}: no sentences left after cleaning; nothing to index.")
+    version = hashlib.sha256(f"{PIPELINE_VERSION}|{model_name}|{cleaned.text}".encode()).hexdigest()
+    return Document(source, raw_hash(path, model_name), version, cleaned, chunks)

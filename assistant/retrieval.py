@@ -1,0 +1,145 @@
+"""Hybrid retrieval: dense (Chroma) + BM25 (rank-bm25), fused by reciprocal rank, near-duplicate
+passages merged (several reports repeat the same facts).
+
+``Snapshot`` is the in-memory view of the live index: passages for BM25, sentence vectors for
+sentence scoring, and the documents' cleaned text and metadata for citations. It is rebuilt when the
+catalog changes, so several processes sharing one Chroma server stay consistent.
+"""
+from __future__ import annotations
+
+import difflib
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+from rank_bm25 import BM25Okapi
+
+from .sources import Source
+from .store import Store
+from .text import tokens
+
+
+@dataclass
+class Passage:
+    id: str
+    doc_id: str
+    paragraph: int
+    start: int
+    end: int
+    text: str
+    sentences: list[int] = field(default_factory=list)  # indices into Snapshot.sentence_*
+
+
+@dataclass
+class DocView:
+    source: Source
+    text: str
+    version: str
+    n_passages: int
+
+
+@dataclass
+class Hit:
+    passage: int  # index into Snapshot.passages
+    score: float  # fused score
+    dense: float  # cosine of the passage to the query (0 if not in the dense list)
+
+
+class Snapshot:
+    def __init__(self, store: Store):
+        self.docs: dict[str, DocView] = {}
+        for rec in store.documents().values():
+            meta = {k: v for k, v in rec.meta.items() if k in Source.model_fields}
+            self.docs[rec.doc_id] = DocView(Source(id=rec.doc_id, **meta), rec.text, rec.version,
+                                            int(rec.meta.get("n_passages", 0)))
+        self.versions = sorted(d.version for d in self.docs.values())
+        versions = set(self.versions)
+        chunks = store.live_records(store.chunks, versions, ["metadatas", "documents", "embeddings"])
+        sents = store.live_records(store.sentences, versions, ["metadatas", "embeddings"])
+        order = sorted(range(len(chunks["ids"])), key=lambda i: (chunks["metadatas"][i]["doc_id"],
+                                                                 chunks["metadatas"][i]["start"]))
+        self.passages: list[Passage] = []
+        self.passage_index: dict[str, int] = {}
+        for i in order:
+            m = chunks["metadatas"][i]
+            self.passage_index[chunks["ids"][i]] = len(self.passages)
+            self.passages.append(Passage(chunks["ids"][i], m["doc_id"], m["paragraph"], m["start"], m["end"],
+                                         chunks["documents"][i]))
+        dim = len(sents["embeddings"][0]) if sents["ids"] else 384
+        self.passage_vectors = (np.asarray([chunks["embeddings"][i] for i in order], dtype=np.float32)
+                                if order else np.zeros((0, dim), np.float32))
+        s_order = sorted(range(len(sents["ids"])), key=lambda i: (sents["metadatas"][i]["chunk"],
+                                                                  sents["metadatas"][i]["start"]))
+        self.sentence_vectors = (np.asarray([sents["embeddings"][i] for i in s_order], dtype=np.float32)
+                                 if s_order else np.zeros((0, dim), np.float32))
+        self.sentence_passage = np.zeros(len(s_order), dtype=np.int32)
+        self.sentence_span: list[tuple[int, int]] = []
+        for j, i in enumerate(s_order):
+            m = sents["metadatas"][i]
+            p = self.passage_index[m["chunk"]]
+            self.sentence_passage[j] = p
+            self.sentence_span.append((m["start"], m["end"]))
+            self.passages[p].sentences.append(j)
+        self.sentence_tokens = [set(tokens(self.sentence_text(j))) for j in range(len(s_order))]
+        corpus_tokens = [tokens(p.text) for p in self.passages]
+        self.bm25 = BM25Okapi(corpus_tokens) if corpus_tokens else None
+        df = Counter(t for toks in corpus_tokens for t in set(toks))
+        n = max(len(corpus_tokens), 1)
+        self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        self.max_idf = math.log(1 + n)
+        self.vocabulary = sorted(df)
+
+    def sentence_text(self, j: int) -> str:
+        p = self.passages[self.sentence_passage[j]]
+        s, e = self.sentence_span[j]
+        return self.docs[p.doc_id].text[s:e]
+
+    def correct(self, query_tokens: list[str]) -> list[str]:
+        """Map misspelt query words to the closest corpus word ("acadamies" → "academy")."""
+        out = []
+        for t in query_tokens:
+            if t in self.idf or len(t) < 5 or t.isdigit():
+                out.append(t)
+                continue
+            close = difflib.get_close_matches(t, self.vocabulary, n=1, cutoff=0.8)
+            out.append(close[0] if close else t)
+        return out
+
+
+class Retriever:
+    def __init__(self, store: Store, snapshot: Snapshot, dense_k: int, bm25_k: int, fused_k: int,
+                 rrf_k: int, dedup_threshold: float):
+        self.store, self.snap = store, snapshot
+        self.dense_k, self.bm25_k, self.fused_k, self.rrf_k = dense_k, bm25_k, fused_k, rrf_k
+        self.dedup_threshold = dedup_threshold
+
+    def dense(self, vector: np.ndarray) -> list[tuple[int, float]]:
+        hits = self.store.query_chunks(vector, self.dense_k, self.snap.versions)
+        return [(self.snap.passage_index[rid], score) for rid, score in hits if rid in self.snap.passage_index]
+
+    def lexical(self, query_tokens: list[str]) -> list[tuple[int, float]]:
+        if not self.snap.bm25 or not query_tokens:
+            return []
+        scores = self.snap.bm25.get_scores(query_tokens)
+        top = np.argsort(-scores)[: self.bm25_k]
+        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+    def search(self, vector: np.ndarray, query_tokens: list[str]) -> list[Hit]:
+        """Reciprocal-rank fusion of both lists, then near-duplicates dropped (best kept)."""
+        dense = self.dense(vector)
+        lexical = self.lexical(query_tokens)
+        fused: dict[int, float] = {}
+        for ranked in (dense, lexical):
+            for rank, (p, _) in enumerate(ranked):
+                fused[p] = fused.get(p, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+        dense_score = dict(dense)
+        kept: list[Hit] = []
+        for p in sorted(fused, key=fused.get, reverse=True):
+            v = self.snap.passage_vectors[p]
+            if any(float(v @ self.snap.passage_vectors[h.passage]) > self.dedup_threshold for h in kept):
+                continue
+            kept.append(Hit(p, fused[p], dense_score.get(p, float(v @ vector))))
+            if len(kept) >= self.fused_k:
+                break
+        return kept

@@ -1,0 +1,174 @@
+"""Chroma storage: an embedded ``PersistentClient`` under ``index/``, or a Chroma server.
+
+Three collections share one design: every passage and sentence record carries the ``version``
+(content hash) of the document it came from, and the ``catalog`` collection names the live version
+of each document. A re-index writes the new version's records first, then flips the catalog entry,
+then deletes the old records. Readers only trust records whose version the catalog names, so a
+crash or a full disk part-way leaves the previous index fully usable, and the next run tidies up.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from .config import Settings
+from .errors import StoreError
+
+log = logging.getLogger(__name__)
+BATCH = 2000
+
+
+@functools.cache
+def _embedding_function_class():
+    from chromadb.api.types import EmbeddingFunction
+    from chromadb.utils.embedding_functions import register_embedding_function
+
+    @register_embedding_function
+    class OfflineMiniLM(EmbeddingFunction):
+        """Our local model, so Chroma never falls back to its downloading default."""
+
+        def __init__(self, model_path: str | None = None):
+            self.model_path = model_path
+
+        def __call__(self, input):  # noqa: A002 - Chroma's signature
+            from .embeddings import get_embedder
+
+            return list(get_embedder(Path(self.model_path) if self.model_path else None).encode(list(input)))
+
+        @staticmethod
+        def name() -> str:
+            return "wellbeing-offline-minilm"
+
+        def get_config(self) -> dict[str, Any]:
+            return {"model_path": self.model_path}
+
+        @staticmethod
+        def build_from_config(config: dict[str, Any]) -> "OfflineMiniLM":
+            return OfflineMiniLM(config.get("model_path"))
+
+        def default_space(self):
+            return "cosine"
+
+    return OfflineMiniLM
+
+
+def make_client(settings: Settings):
+    """Embedded store by default; ``CHROMA_HOST``/``CHROMA_PORT`` select a server, same code after."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    try:
+        if settings.chroma_host:
+            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
+                                       settings=chroma_settings)
+        settings.index_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
+    except Exception as exc:  # chromadb raises ValueError/ConnectionError/RuntimeError variously
+        where = f"server {settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else str(settings.index_dir)
+        raise StoreError(f"Cannot open the index at {where}: {exc}") from None
+
+
+@dataclass
+class DocRecord:
+    """The catalog entry of one indexed document."""
+
+    doc_id: str
+    version: str
+    raw_hash: str
+    text: str
+    meta: dict[str, Any]
+
+
+class Store:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.client = make_client(settings)
+        ef = _embedding_function_class()(str(settings.model_path) if settings.model_path else None)
+        names = {k: f"{settings.collection_prefix}_{k}" for k in ("catalog", "chunks", "sentences")}
+        meta = {"hnsw:space": "cosine"}
+        try:
+            self.catalog = self.client.get_or_create_collection(names["catalog"], embedding_function=ef, metadata=meta)
+            self.chunks = self.client.get_or_create_collection(names["chunks"], embedding_function=ef, metadata=meta)
+            self.sentences = self.client.get_or_create_collection(names["sentences"], embedding_function=ef, metadata=meta)
+        except Exception as exc:
+            raise StoreError(f"The index is unreadable ({exc.__class__.__name__}: {exc}); "
+                             "rebuild it with `assistant index --rebuild`.") from None
+
+    # ---- reading -------------------------------------------------------------------------------
+    def documents(self, with_text: bool = True) -> dict[str, DocRecord]:
+        include = ["metadatas", "documents"] if with_text else ["metadatas"]
+        got = self.catalog.get(include=include)
+        out = {}
+        for i, doc_id in enumerate(got["ids"]):
+            meta = dict(got["metadatas"][i] or {})
+            out[doc_id] = DocRecord(doc_id, meta.pop("version", ""), meta.pop("raw_hash", ""),
+                                    (got.get("documents") or [""] * len(got["ids"]))[i] or "", meta)
+        return out
+
+    def live_records(self, collection, versions: set[str], include: list[str]) -> dict[str, list]:
+        """Records of live document versions only (orphans of an interrupted run are skipped)."""
+        got = collection.get(include=include)
+        keep = [i for i, m in enumerate(got["metadatas"]) if m.get("version") in versions]
+        result = {"ids": [got["ids"][i] for i in keep]}
+        for key in include:
+            values = got[key]
+            result[key] = [values[i] for i in keep]
+        return result
+
+    def query_chunks(self, vector: np.ndarray, k: int, versions: list[str]) -> list[tuple[str, float]]:
+        """Dense search over live passages: (record id, cosine similarity), best first."""
+        if not versions:
+            return []
+        where = {"version": {"$in": versions}} if len(versions) > 1 else {"version": versions[0]}
+        got = self.chunks.query(query_embeddings=[vector.tolist()], n_results=k, where=where,
+                                include=["distances"])
+        return [(rid, 1.0 - float(d)) for rid, d in zip(got["ids"][0], got["distances"][0])]
+
+    # ---- writing -------------------------------------------------------------------------------
+    def write_version(self, doc_id: str, version: str, chunk_rows: list[dict], sentence_rows: list[dict]) -> None:
+        """Add one document version's passages and sentences (not yet live)."""
+        for collection, rows in ((self.chunks, chunk_rows), (self.sentences, sentence_rows)):
+            for batch in _batches(rows, BATCH):
+                collection.upsert(ids=[r["id"] for r in batch], embeddings=[r["embedding"] for r in batch],
+                                  documents=[r["text"] for r in batch],
+                                  metadatas=[{**r["meta"], "doc_id": doc_id, "version": version} for r in batch])
+
+    def publish(self, doc_id: str, version: str, raw_hash: str, text: str, embedding: np.ndarray,
+                meta: dict[str, Any]) -> None:
+        """Make ``version`` the live version of ``doc_id`` (a single upsert)."""
+        self.catalog.upsert(ids=[doc_id], embeddings=[embedding.tolist()], documents=[text],
+                            metadatas=[{**_flat(meta), "version": version, "raw_hash": raw_hash}])
+
+    def update_meta(self, record: DocRecord, meta: dict[str, Any]) -> None:
+        self.catalog.update(ids=[record.doc_id], metadatas=[{**_flat(meta), "version": record.version,
+                                                              "raw_hash": record.raw_hash}])
+
+    def unpublish(self, doc_id: str) -> None:
+        self.catalog.delete(ids=[doc_id])
+
+    def collect_garbage(self, live: dict[str, str]) -> int:
+        """Delete every passage/sentence record that is not the live version of a live document."""
+        removed = 0
+        for collection in (self.chunks, self.sentences):
+            got = collection.get(include=["metadatas"])
+            dead = [rid for rid, m in zip(got["ids"], got["metadatas"]) if live.get(m.get("doc_id")) != m.get("version")]
+            for batch in _batches(dead, BATCH):
+                collection.delete(ids=batch)
+            removed += len(dead)
+        return removed
+
+
+def _flat(meta: dict[str, Any]) -> dict[str, Any]:
+    """Chroma metadata values must be str/int/float/bool."""
+    return {k: v for k, v in meta.items() if isinstance(v, (str, int, float, bool))}
+
+
+def _batches(items: list, size: int) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
