@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     relative_keep: float = Field(0.80, ge=0, le=1, description="Keep a further sentence only if it scores at least this share of the best.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
     max_upload_bytes: int = Field(20 * 1024 * 1024, description="Largest document accepted by `add`.")
+
+    data_dir: Path = Field(ROOT / ".data", description="Local state: feedback database, exports.")
+    admin_password: SecretStr | None = Field(None, description="Password for adding/removing documents in the UI; unset = no admin.")
+    host: str = Field("127.0.0.1", description="Address the UI listens on.")
+    port: int = Field(7860, ge=1, le=65535, description="Port the UI listens on.")
+    concurrency: int = Field(4, ge=1, le=64, description="Questions the UI answers at once (Gradio queue).")
 
 
 def get_settings(**overrides) -> Settings:
