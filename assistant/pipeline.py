@@ -1,6 +1,6 @@
 """The answer pipeline: an ordered list of small steps sharing one ``Context``.
 
-guard → condense → retrieve → select → decide → compose → cite. Any step may stop the run by
+guard → scope → condense → retrieve → select → decide → compose → cite. Any step may stop the run by
 setting a named status (``invalid_input``, ``unsafe_input``, ``no_evidence``); the status is part of
 the public result, so the CLI exit code, the UI and the evaluation all read the same thing.
 """
@@ -17,7 +17,7 @@ from .config import Settings
 from .embeddings import Embedder
 from .models import Answer, Citation, Turn
 from .retrieval import Hit, Retriever, Snapshot
-from .text import normalise, tokens, words
+from .text import SYNONYMS, entities, normalise, tokens, words
 
 COVERAGE = ("2008 proposals to extend the Children Act 2004 \"duty to co-operate\" to schools, children's "
             "trusts and Children's Trust Boards, Children and Young People's Plans, and schools' duty to "
@@ -37,6 +37,9 @@ _FOLLOW_UP = re.compile(
     r"^\s*(and|but|also|so|what about|how about|what of|and what|does (that|it|this)|do (they|those)|is (that|it|this)|"
     r"are (they|those|these)|why|when|who else|which)\b|\b(it|they|them|this|that|those|these|there)\b", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_YEAR = re.compile(r"(?<![\d-])((?:19|20)\d\d)(?![\d])")
+_PRESENT_DAY = re.compile(r"\b(today|nowadays|these days|as of now|in force now|still in force)\b", re.I)
+_PARTS = re.compile(r"\s*(?:[,;]\s*(?:and|but)?|\?|\band\b)\s+(?=(?:how|what|when|who|which|why|where|whose|is|are|does|do|did|will|would|can|could)\b)", re.I)
 
 
 @dataclass
@@ -67,9 +70,12 @@ class Context:
     query: str = ""
     focus: list[str] = field(default_factory=list)
     query_tokens: list[str] = field(default_factory=list)
+    context_tokens: set[str] = field(default_factory=set)  # names carried over from earlier turns
+    parts: list[tuple[str, np.ndarray, list[str]]] = field(default_factory=list)  # sub-questions
     vector: np.ndarray | None = None
     hits: list[Hit] = field(default_factory=list)
     ranked: list[Scored] = field(default_factory=list)
+    part_best: list[Scored] = field(default_factory=list)
     chosen: list[Scored] = field(default_factory=list)
     answer: str = ""
     citations: list[Citation] = field(default_factory=list)
@@ -100,6 +106,18 @@ def guard(ctx: Context, kit: Kit) -> None:
     ctx.question = q
 
 
+def scope(ctx: Context, kit: Kit) -> None:
+    """Questions about what happened after the sources were written cannot be answered from them."""
+    latest = kit.snapshot.latest_year
+    if latest is None:
+        return
+    later = sorted({int(y) for y in _YEAR.findall(ctx.question) if int(y) > latest})
+    if later or _PRESENT_DAY.search(ctx.question):
+        when = f"in {later[0]}" if later else "today"
+        ctx.stop("no_evidence", f"The library's documents date from {latest} or earlier, so they cannot say what "
+                 f"happened or applies {when}. " + NO_EVIDENCE.split(". ", 1)[1])
+
+
 def condense(ctx: Context, kit: Kit) -> None:
     """Make a follow-up ("what about academies?") stand alone by joining the previous question."""
     ctx.query = ctx.question
@@ -107,34 +125,90 @@ def condense(ctx: Context, kit: Kit) -> None:
     previous = [t.content for t in ctx.history if t.role == "user" and t.content.strip()]
     if previous and (_FOLLOW_UP.search(ctx.question) or len(ctx.focus) <= 3):
         ctx.query = f"{previous[-1].strip()} {ctx.question}"
+        last_turns = " ".join(t.content for t in ctx.history[-2:])
+        ctx.context_tokens = {t for t in entities(last_turns) if t in kit.snapshot.idf}
 
 
 def retrieve(ctx: Context, kit: Kit) -> None:
-    ctx.query_tokens = kit.snapshot.correct(tokens(ctx.query))
-    corrected = " ".join(ctx.query_tokens) if ctx.query_tokens != tokens(ctx.query) else ""
-    ctx.vector = kit.embedder.encode_one(ctx.query + (f" ({corrected})" if corrected else ""))
-    ctx.hits = kit.retriever.search(ctx.vector, ctx.query_tokens)
+    """Search with the whole question; a two-part question also searches with each part."""
+    snap = kit.snapshot
+    texts = [ctx.query]
+    parts = [p for p in _PARTS.split(ctx.question) if p and len(tokens(p)) >= 2]
+    if len(parts) >= 2 and ctx.query == ctx.question:
+        texts += parts[:3]
+    token_lists = [snap.correct(tokens(t)) for t in texts]
+    vectors = kit.embedder.encode([t + (f" ({' '.join(k)})" if k != tokens(t) else "") for t, k in zip(texts, token_lists)])
+    ctx.query_tokens, ctx.vector = token_lists[0], vectors[0]
+    ctx.parts = [(t, v, k) for t, v, k in zip(texts[1:], vectors[1:], token_lists[1:])]
+    seen: dict[int, Hit] = {}
+    for vector, toks in zip(vectors, token_lists):
+        for hit in kit.retriever.search(vector, toks):
+            seen.setdefault(hit.passage, hit)
+    ctx.hits = list(seen.values())
 
 
 def select(ctx: Context, kit: Kit) -> None:
-    """Score every sentence of the retrieved passages: meaning (cosine) and words (idf-weighted overlap)."""
-    snap, s = kit.snapshot, kit.settings
-    candidates = [j for h in ctx.hits for j in snap.passages[h.passage].sentences]
+    """Score every sentence of the retrieved passages: meaning (cosine) and words (idf-weighted overlap,
+    names weighted up, synonyms and the document's title counting part)."""
+    snap = kit.snapshot
+    candidates = [j for h in ctx.hits for j in snap.passages[h.passage].sentences
+                  if _quotable(snap.sentence_text(j))]
     if not candidates:
         return
-    dense = snap.sentence_vectors[candidates] @ ctx.vector
-    weights = {t: snap.idf.get(t, snap.max_idf) for t in set(ctx.query_tokens)}
-    for t in set(ctx.focus) - set(tokens(ctx.query)) | (set(ctx.focus) if ctx.query != ctx.question else set()):
-        weights[t] = weights.get(t, snap.max_idf) * 2  # the follow-up's own words count double
+    passage_dense = {h.passage: h.dense for h in ctx.hits}
+    names = entities(ctx.question)
+    queries = [(ctx.vector, ctx.query_tokens, True)] + [(v, k, False) for _, v, k in ctx.parts]
+    best: dict[int, Scored] = {}
+    ctx.part_best = []
+    for vector, toks, whole in queries:
+        weights = _weights(snap, toks, names, ctx.focus if whole and ctx.query != ctx.question else [])
+        if whole:
+            for t in ctx.context_tokens - set(weights):
+                weights[t] = snap.idf.get(t, snap.max_idf)
+        dense = snap.sentence_vectors[candidates] @ vector
+        scored = []
+        for j, d in zip(candidates, dense):
+            lexical = _lexical(snap, j, weights)
+            context = passage_dense.get(int(snap.sentence_passage[j]), 0.0)
+            scored.append(Scored(j, kit.settings.weight_dense * float(d) + kit.settings.weight_passage * context
+                                 + kit.settings.weight_lexical * lexical, float(d), lexical))
+        scored.sort(key=lambda x: x.score, reverse=True)
+        if not whole:
+            ctx.part_best.append(scored[0])
+        for sc in scored:
+            if sc.sentence not in best or sc.score > best[sc.sentence].score:
+                best[sc.sentence] = sc
+    ctx.ranked = sorted(best.values(), key=lambda x: x.score, reverse=True)
+
+
+def _quotable(text: str) -> bool:
+    """Fragments and list lead-ins ("Our proposals include:") do not answer anything on their own."""
+    return len(text.split()) >= 5 and not text.rstrip().endswith(":")
+
+
+def _weights(snap: Snapshot, toks: list[str], names: set[str], focus: list[str]) -> dict[str, float]:
+    weights = {t: snap.idf.get(t, snap.max_idf) for t in toks}
+    for t in weights:
+        if t in names:
+            weights[t] *= 2.5  # who said or does something is usually the point of the question
+        if t in focus:
+            weights[t] *= 2.0  # a follow-up's own words
+    return weights
+
+
+def _lexical(snap: Snapshot, j: int, weights: dict[str, float]) -> float:
+    words_in = snap.sentence_tokens[j]
+    context = snap.doc_tokens[snap.passages[snap.sentence_passage[j]].doc_id]
     total = sum(weights.values()) or 1.0
-    scored = []
-    for j, d in zip(candidates, dense):
-        text = snap.sentence_text(j)
-        if len(text.split()) < 5 or text.rstrip().endswith(":"):
-            continue  # fragments and list lead-ins do not answer anything on their own
-        lexical = sum(w for t, w in weights.items() if t in snap.sentence_tokens[j]) / total
-        scored.append(Scored(j, 0.6 * float(d) + 0.4 * lexical, float(d), lexical))
-    ctx.ranked = sorted(scored, key=lambda x: x.score, reverse=True)
+    got = 0.0
+    for t, w in weights.items():
+        if t in words_in:
+            got += w
+        elif SYNONYMS.get(t, frozenset()) & words_in:
+            got += 0.7 * w
+        elif t in context:
+            got += 0.4 * w
+    return got / total
 
 
 def decide(ctx: Context, kit: Kit) -> None:
@@ -147,11 +221,16 @@ def compose(ctx: Context, kit: Kit) -> None:
     snap, s = kit.snapshot, kit.settings
     best = ctx.ranked[0]
     chosen, budget = [best], words(snap.sentence_text(best.sentence))
+    for part in ctx.part_best:  # a two-part question gets an answer to each part
+        if part.score >= s.abstain_threshold and not _repeats(snap, part.sentence, chosen, s.dedup_threshold):
+            chosen.append(part)
+            budget += words(snap.sentence_text(part.sentence))
     for cand in ctx.ranked[1:]:
         if len(chosen) >= s.max_sentences or cand.score < max(s.abstain_threshold, s.relative_keep * best.score):
             break
         n = words(snap.sentence_text(cand.sentence))
-        if budget + n > s.max_answer_words or _repeats(snap, cand.sentence, chosen, s.dedup_threshold):
+        if budget + n > s.max_answer_words or any(c.sentence == cand.sentence for c in chosen) \
+                or _repeats(snap, cand.sentence, chosen, s.dedup_threshold):
             continue
         chosen.append(cand)
         budget += n
@@ -196,7 +275,7 @@ def cite(ctx: Context, kit: Kit) -> None:
     ctx.citations = citations
 
 
-STEPS: list[Step] = [guard, condense, retrieve, select, decide, compose, cite]
+STEPS: list[Step] = [guard, scope, condense, retrieve, select, decide, compose, cite]
 
 
 def run(ctx: Context, kit: Kit, steps: list[Step] = STEPS) -> Answer:

@@ -82,13 +82,19 @@ class Snapshot:
             self.sentence_span.append((m["start"], m["end"]))
             self.passages[p].sentences.append(j)
         self.sentence_tokens = [set(tokens(self.sentence_text(j))) for j in range(len(s_order))]
-        corpus_tokens = [tokens(p.text) for p in self.passages]
+        # What a document is (title, kind, publisher) is context for each of its passages:
+        # "the Secretary of State's letter" should find the letter's passages.
+        self.doc_tokens = {d: set(tokens(f"{v.source.title} {v.source.kind} {v.source.publisher}"))
+                           for d, v in self.docs.items()}
+        corpus_tokens = [tokens(p.text) + sorted(self.doc_tokens[p.doc_id]) for p in self.passages]
         self.bm25 = BM25Okapi(corpus_tokens) if corpus_tokens else None
         df = Counter(t for toks in corpus_tokens for t in set(toks))
         n = max(len(corpus_tokens), 1)
         self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self.max_idf = math.log(1 + n)
         self.vocabulary = sorted(df)
+        years = [int(v.source.date[:4]) for v in self.docs.values() if v.source.date[:4].isdigit()]
+        self.latest_year = max(years) if years else None
 
     def sentence_text(self, j: int) -> str:
         p = self.passages[self.sentence_passage[j]]

@@ -14,15 +14,21 @@ your yours yourself yourselves tell me please explain say says said does mean al
 might must shall much many also whether
 """.split())
 
-_WORD = re.compile(r"[a-z0-9]+")
-_JOINED = re.compile(r"(?<=[a-z])[-‐‑](?=[a-z])")
+_WORD = re.compile(r"[a-z0-9]+(?:[-‐‑][a-z0-9]+)*")
 
 
 def normalise(text: str) -> str:
-    """Lower-case, unify apostrophes, and join hyphenated words (well-being → wellbeing)."""
-    text = text.lower().replace("’", "'").replace("‘", "'")
-    text = re.sub(r"'s\b", "", text)
-    return _JOINED.sub("", text)
+    """Lower-case and unify apostrophes and hyphens."""
+    text = text.lower().replace("’", "'").replace("‘", "'").replace("‐", "-").replace("‑", "-")
+    return re.sub(r"'s\b", "", text)
+
+
+def _expand(word: str) -> list[str]:
+    """A hyphenated word counts as itself joined and as its parts: well-being ~ wellbeing ~ well being."""
+    if "-" not in word:
+        return [word]
+    parts = word.split("-")
+    return ["".join(parts)] + [p for p in parts if len(p) > 2 or p.isdigit() and len(p) == 4]
 
 
 def stem(word: str) -> str:
@@ -40,9 +46,39 @@ def stem(word: str) -> str:
 
 
 def tokens(text: str, keep_stopwords: bool = False) -> list[str]:
-    words = _WORD.findall(normalise(text))
+    words = [w for found in _WORD.findall(normalise(text)) for w in _expand(found)]
     return [stem(w) for w in words if keep_stopwords or w not in STOPWORDS]
 
 
 def words(text: str) -> int:
     return len(re.findall(r"\S+", re.sub(r"\[\d+\]", "", text)))
+
+
+# A small domain thesaurus for query expansion (stemmed forms). A query word also matches its
+# synonyms, at a lower weight, so "which bodies ... at the moment" finds "agencies ... currently".
+_SYNONYM_GROUPS = [
+    {"currently", "present", "moment", "now", "presently", "existing"},
+    {"body", "agency", "organisation", "organization", "partner", "provider"},
+    {"statutory", "legislative", "legal", "law", "legislation", "act"},
+    {"council", "authority", "la"},
+    {"head", "headteacher", "principal"},
+    {"plan", "cypp"},
+    {"gp", "doctor"},
+    {"deadline", "close", "closing"},
+    {"propose", "proposal", "plan", "consult", "consultation"},
+    {"forum"},
+]
+SYNONYMS: dict[str, frozenset[str]] = {}
+for _group in _SYNONYM_GROUPS:
+    for _word in _group:
+        SYNONYMS[_word] = SYNONYMS.get(_word, frozenset()) | frozenset(_group - {_word})
+
+_ENTITY = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][A-Za-z’']+|[A-Z]{2,})\b")
+
+
+def entities(text: str) -> set[str]:
+    """Stemmed tokens of capitalised words that are not sentence-initial (names, bodies, acronyms)."""
+    found = set()
+    for match in _ENTITY.finditer(text.strip()):
+        found.update(tokens(match.group(1)))
+    return found
