@@ -122,39 +122,14 @@ class Assistant:
             taken = set(entries) | {p.stem for p in corpus.iterdir()}
             used_files = {e.file for e in entries.values()} | {p.name for p in corpus.iterdir()}
             planned: list[tuple[Path, Source]] = []
-            for path in paths:
-                if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                    raise InputError(f"{path.name}: unsupported file type '{path.suffix or '(none)'}'; "
-                                     "use .txt, .md, .pdf, .docx or .html.")
-                new_id = validate_id(doc_id) if doc_id else slugify(path.stem)
-                if new_id in taken:
-                    raise InputError(f"{path.name}: a document with id '{new_id}' is already in the library; "
-                                     "remove it first or give another --id.")
-                fname = f"{new_id}{path.suffix.lower()}"
-                if fname in used_files:
-                    raise InputError(f"{path.name}: a file named {fname} is already in the corpus.")
-                base = default_source(path)
-                source = Source(id=new_id, file=fname, title=title or base.title, date=date or base.date,
-                                date_approximate=not date, kind=kind or base.kind, status=status or base.status,
-                                publisher=publisher or base.publisher)
-                # Read and clean now: an unreadable file is refused before anything is touched.
-                staged = corpus / f".staging-{new_id}{path.suffix.lower()}"
-                try:
-                    shutil.copyfile(path, staged)
-                    doc = ingest(source.model_copy(update={"file": staged.name}), corpus, self.embedder.name,
-                                 self.settings.max_upload_bytes)
-                    if any(_same_text(doc.clean.text, d.text) for d in self._existing_docs()):
-                        raise InputError(f"{path.name}: this document is already in the library.")
-                except FileNotFoundError:
+            try:
+                for path in paths:
+                    planned.append(self._stage(path, doc_id, title, date, kind, status, publisher, taken, used_files))
+            except BaseException:
+                for staged, _ in planned:
                     staged.unlink(missing_ok=True)
-                    raise InputError(f"{path.name}: file not found.") from None
-                except BaseException:
-                    staged.unlink(missing_ok=True)
-                    raise
-                planned.append((staged, source))
-                taken.add(new_id)
-                used_files.add(fname)
-            before = manifest.text()
+                raise
+            before = manifest.path.read_text("utf-8") if manifest.path.exists() else None
             try:
                 for staged, source in planned:
                     staged.replace(corpus / source.file)
@@ -168,10 +143,51 @@ class Assistant:
                 for staged, source in planned:
                     (corpus / source.file).unlink(missing_ok=True)
                     staged.unlink(missing_ok=True)
-                (corpus / "sources.toml").write_text(before, "utf-8")
+                if before is None:
+                    manifest.path.unlink(missing_ok=True)
+                else:
+                    manifest.path.write_text(before, "utf-8")
                 self.index()
                 raise
             return report
+
+    def _stage(self, path: Path, doc_id, title, date, kind, status, publisher, taken: set[str],
+               used_files: set[str]) -> tuple[Path, Source]:
+        """Copy one file beside the corpus (hidden) and read it fully; raise if it is unusable."""
+        corpus = self.settings.corpus_dir
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            raise InputError(f"{path.name}: unsupported file type '{path.suffix or '(none)'}'; "
+                             "use .txt, .md, .pdf, .docx or .html.")
+        new_id = validate_id(doc_id) if doc_id else slugify(path.stem)
+        if new_id in taken:
+            raise InputError(f"{path.name}: a document with id '{new_id}' is already in the library; "
+                             "remove it first or give another --id.")
+        fname = f"{new_id}{path.suffix.lower()}"
+        if fname in used_files:
+            raise InputError(f"{path.name}: a file named {fname} is already in the corpus.")
+        base = default_source(path) if path.exists() else Source(id=new_id, file=fname, title=path.stem)
+        source = Source(id=new_id, file=fname, title=title or base.title, date=date or base.date,
+                        date_approximate=not date, kind=kind or base.kind, status=status or base.status,
+                        publisher=publisher or base.publisher)
+        staged = corpus / f".staging-{new_id}{path.suffix.lower()}"
+        try:
+            shutil.copyfile(path, staged)
+            doc = ingest(source.model_copy(update={"file": staged.name}), corpus, self.embedder.name,
+                         self.settings.max_upload_bytes)
+            if any(_same_text(doc.clean.text, d.text) for d in self._existing_docs()):
+                raise InputError(f"{path.name}: this document is already in the library.")
+        except FileNotFoundError:
+            staged.unlink(missing_ok=True)
+            raise InputError(f"{path.name}: file not found.") from None
+        except IsADirectoryError:
+            staged.unlink(missing_ok=True)
+            raise InputError(f"{path.name}: is a folder, not a file.") from None
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
+        taken.add(new_id)
+        used_files.add(fname)
+        return staged, source
 
     def remove(self, doc_id: str, progress: bool = False) -> IndexReport:
         """Remove a document from the corpus, the manifest and the index."""

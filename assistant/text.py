@@ -11,7 +11,7 @@ my myself no nor not now of off on once only or other our ours ourselves out ove
 so some such than that the their theirs them themselves then there these they this those through to
 too under until up very was we were what when where which while who whom why will with would you
 your yours yourself yourselves tell me please explain say says said does mean also get like us may
-might must shall much many also whether
+might must shall much many also whether whats hows whos
 """.split())
 
 _WORD = re.compile(r"[a-z0-9]+(?:[-‐‑][a-z0-9]+)*")

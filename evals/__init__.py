@@ -1,0 +1,1 @@
+"""Evaluation harness (``python -m evals``) and performance benchmark (``python -m evals.bench``)."""

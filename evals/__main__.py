@@ -1,0 +1,5 @@
+import sys
+
+from .harness import main
+
+raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,65 @@
+"""The CLI as a user and a script see it: a real subprocess, real model, real store."""
+from __future__ import annotations
+
+import json
+
+from conftest import run_cli
+
+CONTRACT = {"id", "question", "answer", "abstained", "citations", "timings_ms", "status", "notice"}
+CITATION = {"n", "doc_id", "title", "date", "status", "quote", "location", "score"}
+
+
+def test_ask_json_contract(assistant, env_dirs):
+    done = run_cli(["ask", "--json", "What is a schools forum?"], env_dirs)
+    assert done.returncode == 0, done.stderr
+    obj = json.loads(done.stdout)
+    assert CONTRACT <= set(obj) and obj["abstained"] is False and obj["citations"]
+    for c in obj["citations"]:
+        assert CITATION <= set(c)
+        assert c["quote"] in assistant.document_text(c["doc_id"])
+    assert obj["timings_ms"]["total"] > 0
+
+
+def test_ask_for_a_person_prints_answer_and_sources(assistant, env_dirs):
+    done = run_cli(["ask", "Are GPs bound by the duty to co-operate?"], env_dirs)
+    assert done.returncode == 0
+    assert "Sources:" in done.stdout and "[1]" in done.stdout and "not legal advice" in done.stdout
+
+
+def test_batch_keeps_ids_and_order(assistant, env_dirs, tmp_path):
+    batch = tmp_path / "q.jsonl"
+    lines = [{"id": "a", "question": "What is a schools forum?"},
+             {"id": 7, "question": "What is the capital of France?"},
+             {"id": "c", "question": "And what about academies?",
+              "history": [{"role": "user", "content": "Will schools have a duty to co-operate?"}]},
+             {"id": "d", "question": ""}]
+    batch.write_text("\n".join(json.dumps(x) for x in lines) + "\nnot json\n", "utf-8")
+    done = run_cli(["ask", "--json", "--batch", str(batch)], env_dirs)
+    out = [json.loads(x) for x in done.stdout.splitlines()]
+    assert [o["id"] for o in out[:4]] == ["a", "7", "c", "d"]
+    assert out[0]["abstained"] is False and out[1]["abstained"] is True
+    assert out[2]["abstained"] is False and out[3]["status"] == "invalid_input"
+    assert "line 5" in out[4]["error"]
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_errors_are_plain_and_non_zero(assistant, env_dirs, tmp_path):
+    empty = run_cli(["ask", ""], env_dirs)
+    assert empty.returncode == 2 and "Please type a question" in empty.stdout + empty.stderr
+    missing = run_cli(["ask", "--json", "--batch", str(tmp_path / "nope.jsonl")], env_dirs)
+    assert missing.returncode == 2 and "file not found" in missing.stderr
+    unreadable = tmp_path / "scan.pdf"
+    unreadable.write_bytes(b"%PDF-1.7 garbage")
+    bad_add = run_cli(["add", str(unreadable)], env_dirs)
+    assert bad_add.returncode == 2 and "scan.pdf" in bad_add.stderr
+    unknown = run_cli(["remove", "no-such-doc"], env_dirs)
+    assert unknown.returncode == 2 and "No document with id" in unknown.stderr
+    for done in (empty, missing, bad_add, unknown):
+        assert "Traceback" not in done.stderr
+
+
+def test_index_and_sources_commands(assistant, env_dirs):
+    done = run_cli(["index"], env_dirs)
+    assert done.returncode == 0 and "5 unchanged" in done.stdout
+    listed = json.loads(run_cli(["sources", "--json"], env_dirs).stdout)
+    assert {s["id"] for s in listed} >= {"dcsf-2008-07-03-letter"} and all(s["passages"] > 0 for s in listed)
