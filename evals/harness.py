@@ -1,0 +1,399 @@
+"""Evaluation harness: our assistant vs a BM25-only and a dense-only (LangChain tutorial) baseline.
+
+    python -m evals [--questions evals/questions.jsonl] [--out evals/out] [--systems bm25,dense,ours]
+                    [--index-dir DIR] [--no-progress]
+
+Writes report.md, report.json, chart.png and readme_table.md to --out and prints the side-by-side table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections import Counter, defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .metrics import OVERLAP, score
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_QUESTIONS = HERE / "questions.jsonl"
+DEFAULT_OUT = HERE / "out"
+ORDER = ["bm25", "dense", "ours"]
+
+# (key, label, kind) — kind: "rate" (0–1, higher better), "ms"/"s"/"words" (lower better), "n"
+ROWS = [
+    ("doc_hit@1", "Doc hit@1", "rate"), ("doc_hit@3", "Doc hit@3", "rate"), ("doc_hit@5", "Doc hit@5", "rate"),
+    ("doc_mrr", "Doc MRR@10", "rate"),
+    ("psg_hit@1", "Gold-passage hit@1", "rate"), ("psg_hit@3", "Gold-passage hit@3", "rate"),
+    ("psg_hit@5", "Gold-passage hit@5", "rate"), ("psg_mrr", "Gold-passage MRR@10", "rate"),
+    ("cite_precision", "Citation precision", "rate"), ("cite_recall", "Citation recall", "rate"),
+    ("verbatim", "Quotes verbatim", "rate"), ("key_fact_recall", "Key-fact recall", "rate"),
+    ("first_cite_gold", "First citation from gold doc", "rate"), ("answered_rate", "Answered (answerable)", "rate"),
+    ("abstention_precision", "Abstention precision", "rate"), ("abstention_recall", "Abstention recall (all unanswerable)", "rate"),
+    ("abstention_recall_oos", "Abstention recall (out-of-scope)", "rate"),
+    ("abstention_recall_injection", "Abstention recall (injection)", "rate"),
+    ("words_mean", "Answer length, words (mean)", "words"),
+    ("latency_p50_ms", "Latency p50 (ms)", "ms"), ("latency_p95_ms", "Latency p95 (ms)", "ms"),
+    ("setup_s", "Setup: index/build (s)", "s"), ("total_s", "Total wall time (s)", "s"),
+]
+README_ROWS = ["doc_hit@1", "psg_hit@5", "cite_precision", "cite_recall", "key_fact_recall", "first_cite_gold",
+               "answered_rate", "abstention_recall", "verbatim", "words_mean", "latency_p95_ms"]
+CATEGORY_METRICS = [("doc_hit@1", "doc@1"), ("psg_hit@5", "psg@5"), ("first_cite_gold", "1st-cite gold"),
+                    ("key_fact_recall", "key facts"), ("cite_recall", "cite recall"),
+                    ("cite_precision", "cite prec.")]
+LOSS_METRICS = ["doc_hit@1", "doc_mrr", "psg_hit@5", "psg_mrr", "key_fact_recall", "cite_recall", "first_cite_gold"]
+
+DEFINITIONS = f"""\
+* **Ranked list** (retrieval metrics, answerable questions only, cut at 10): baselines — their top-10
+  passages/chunks; ours — the cited sentences in citation order, then the passages the hybrid retriever
+  returned (read from a second, identical pipeline run), so an abstention is still scored on what it retrieved.
+* **Doc hit@k / MRR**: a ranked item from any `gold_doc_ids` document. **Gold-passage hit@k / MRR**: a
+  ranked item that *covers* a gold passage — at least {OVERLAP:.0%} of the gold passage's content words
+  (lower-cased, stop words removed) occur in it. Long chunks cover more easily; that favours the baselines.
+* **Citation precision** (ALCE-style, per answered answerable question, then averaged): a citation is
+  correct when its quote is *related* to a gold passage (covers it, or {OVERLAP:.0%} of the quote's words lie
+  within it), or it comes from a gold document **and** contains a key fact.
+* **Citation recall**: share of the gold passages covered by at least one cited quote (same {OVERLAP:.0%} rule);
+  an abstention scores 0. A baseline's single "citation" is its whole top passage/chunk.
+* **Quotes verbatim**: share of citations whose quote equals `document_text[start:end]` and occurs in the
+  document (ours: the cleaned text the assistant serves; dense baseline: the raw file). Must be 100 %.
+* **Key-fact recall**: share of `key_facts` found in the answer text (case-insensitive substring after
+  normalising quotes, hyphens and spaces); an abstention scores 0.
+* **First citation from gold doc** / **Answered**: over answerable questions; an abstention counts as a miss.
+* **Abstention precision / recall**: over all questions, treating "abstained" (ours: status
+  `no_evidence`, `unsafe_input` or `invalid_input`) as the prediction of "unanswerable".
+  The baselines never abstain (recall 0, precision undefined) and ignore conversation history.
+* **Latency**: wall time of one question (ours: `Assistant.ask`, warm; baselines: the search call).
+  **Setup**: building the index (ours: `Assistant.index()` on a fresh temporary index; dense: split +
+  embed + add to Chroma; bm25: reading our index and building BM25). Model load is reported once, separately.
+"""
+
+
+def load_questions(path: Path) -> list[dict]:
+    out = []
+    for line in Path(path).read_text("utf-8").splitlines():
+        if line.strip():
+            out.append(json.loads(line))
+    return out
+
+
+def _mean(values) -> float | None:
+    vals = [float(v) for v in values if v is not None]
+    return float(np.mean(vals)) if vals else None
+
+
+def aggregate(questions: list[dict], scores: list[dict]) -> dict:
+    ans = [(q, s) for q, s in zip(questions, scores) if q.get("answerable")]
+    un = [(q, s) for q, s in zip(questions, scores) if not q.get("answerable")]
+    out: dict = {"n": len(questions), "n_answerable": len(ans), "n_unanswerable": len(un)}
+    for key in ("doc_hit@1", "doc_hit@3", "doc_hit@5", "doc_mrr", "psg_hit@1", "psg_hit@3", "psg_hit@5",
+                "psg_mrr", "first_cite_gold", "key_fact_recall", "cite_recall", "cite_precision"):
+        out[key] = _mean(s.get(key) for _, s in ans)
+    out["answered_rate"] = _mean(s["answered"] for _, s in ans) if ans else None
+    ok = sum(s["verbatim"][0] for s in scores)
+    total = sum(s["verbatim"][1] for s in scores)
+    out["verbatim"] = ok / total if total else None
+    out["n_citations"] = total
+    out["only_quotes"] = _mean(s["only_quotes"] for s in scores if s["only_quotes"] is not None)
+    words = [s["words"] for _, s in ans if s["answered"]]
+    out["words_mean"] = float(np.mean(words)) if words else None
+    out["words_median"] = float(np.median(words)) if words else None
+    abstained = [not s["answered"] for s in scores]
+    unans = [not q.get("answerable") for q in questions]
+    tp = sum(a and u for a, u in zip(abstained, unans))
+    out["abstention_precision"] = tp / sum(abstained) if sum(abstained) else None
+    out["abstention_recall"] = tp / sum(unans) if sum(unans) else None
+    for cat, key in (("out-of-scope", "abstention_recall_oos"), ("injection", "abstention_recall_injection")):
+        sub = [not s["answered"] for q, s in un if q.get("category") == cat]
+        out[key] = float(np.mean(sub)) if sub else None
+    lat = [s["latency_ms"] for s in scores]
+    out["latency_p50_ms"] = float(np.percentile(lat, 50)) if lat else None
+    out["latency_p95_ms"] = float(np.percentile(lat, 95)) if lat else None
+    out["latency_mean_ms"] = float(np.mean(lat)) if lat else None
+    return out
+
+
+def by_category(questions: list[dict], scores: list[dict]) -> dict:
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, q in enumerate(questions):
+        groups[q.get("category", "?")].append(i)
+    out = {}
+    for cat, idx in groups.items():
+        qs = [questions[i] for i in idx]
+        ss = [scores[i] for i in idx]
+        row = {"n": len(idx), "answerable": bool(qs[0].get("answerable"))}
+        for key, _ in CATEGORY_METRICS:
+            row[key] = _mean(s.get(key) for q, s in zip(qs, ss) if q.get("answerable"))
+        row["answered_rate"] = _mean(s["answered"] for s in ss)
+        row["words_mean"] = _mean(s["words"] for s in ss if s["answered"])
+        out[cat] = row
+    return out
+
+
+def _fmt(v, kind="rate") -> str:
+    if v is None:
+        return "n/a"
+    if kind == "rate":
+        return f"{v:.2f}"
+    if kind == "ms":
+        return f"{v:.1f}"
+    if kind == "s":
+        return f"{v:.2f}"
+    if kind == "words":
+        return f"{v:.0f}"
+    return str(v)
+
+
+def _ratio(base, ours) -> str:
+    if base is None or ours is None or ours == 0:
+        return "n/a"
+    return f"{base / ours:.2f}×"
+
+
+def side_by_side(overall: dict, systems: list[str], labels: dict) -> str:
+    head = ["Metric"] + [labels[s] for s in systems]
+    others = [s for s in systems if s != "ours"] if "ours" in systems else []
+    head += [f"{labels[s].split(' ')[0]} / ours" for s in others]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for key, label, kind in ROWS:
+        vals = [overall[s].get(key) for s in systems]
+        if all(v is None for v in vals):
+            continue
+        row = [label] + [_fmt(v, kind) for v in vals]
+        row += [_ratio(overall[s].get(key), overall["ours"].get(key)) for s in others]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def category_table(cats: dict, systems: list[str]) -> str:
+    short = {"bm25": "B", "dense": "D", "ours": "O"}
+    head = ["Category", "n"] + [f"{lab} ({'/'.join(short[s] for s in systems)})" for _, lab in CATEGORY_METRICS]
+    head.append(f"answered ({'/'.join(short[s] for s in systems)})")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    first = cats[systems[0]]
+    for cat in sorted(first, key=lambda c: (not first[c]["answerable"], c)):
+        row = [cat, str(first[cat]["n"])]
+        for key, _ in CATEGORY_METRICS:
+            row.append(" / ".join(_fmt(cats[s][cat].get(key)) for s in systems))
+        row.append(" / ".join(_fmt(cats[s][cat].get("answered_rate")) for s in systems))
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def diagnose(q: dict, s: dict, r) -> list[str]:
+    """Why ours missed on one question, from the scores and the pipeline trace."""
+    d = r.diag or {}
+    why = []
+    if q.get("answerable"):
+        if r.abstained:
+            if r.status != "no_evidence":
+                why.append(f"refused as {r.status}")
+            else:
+                why.append(f"abstained: best sentence {d.get('best_score')} < threshold {d.get('threshold')}")
+        if d.get("gold_retrieved") is False:
+            why.append(f"retrieval miss: no gold passage among the {d.get('n_retrieved')} fused passages")
+        elif d.get("gold_retrieved") and not s.get("cite_recall"):
+            gr, gs = d.get("gold_sentence_rank"), d.get("gold_sentence_score")
+            why.append("selection miss: gold passage retrieved, its sentence "
+                       + (f"ranked {gr + 1} (score {gs})" if gr is not None else "not scored (fragment/lead-in?)"))
+        if not r.abstained and r.cites and not s.get("first_cite_gold"):
+            why.append(f"first citation from non-gold doc {r.cites[0].doc_id}")
+        if not r.abstained and (s.get("key_fact_recall") or 0) < 1:
+            why.append(f"key facts {s.get('key_fact_recall'):.2f}")
+    elif not r.abstained:
+        why.append(f"answered an unanswerable question (best sentence {d.get('best_score')}, "
+                   f"threshold {d.get('threshold')}): “{(r.cites[0].quote if r.cites else r.answer)[:90]}…”")
+    return why
+
+
+def losses(questions, cats, scores, results, systems) -> tuple[list[str], list[dict]]:
+    """Where ours is beaten (per category and metric), with the failure modes behind it."""
+    if "ours" not in systems:
+        return [], []
+    lines, rows = [], []
+    bases = [s for s in systems if s != "ours"]
+    idx_by_cat = defaultdict(list)
+    for i, q in enumerate(questions):
+        idx_by_cat[q.get("category", "?")].append(i)
+    for cat in sorted(cats["ours"]):
+        beaten = []
+        for key in LOSS_METRICS:
+            o = cats["ours"][cat].get(key)
+            if o is None:
+                continue
+            best = max(bases, key=lambda b: cats[b][cat].get(key) or -1, default=None)
+            if best and (cats[best][cat].get(key) or 0) > o + 1e-9:
+                beaten.append(f"{key} {o:.2f} vs {best} {cats[best][cat][key]:.2f}")
+        if not beaten:
+            continue
+        modes = Counter()
+        for i in idx_by_cat[cat]:
+            for w in diagnose(questions[i], scores["ours"][i], results["ours"][i]):
+                modes[w.split(":")[0].split(" (")[0].split(" from ")[0]] += 1
+        words = {s: cats[s][cat].get("words_mean") for s in systems}
+        lines.append(f"* **{cat}** (n={cats['ours'][cat]['n']}): " + "; ".join(beaten) + ". Failure modes of ours: "
+                     + (", ".join(f"{k} ×{v}" for k, v in modes.most_common()) or "none recorded")
+                     + ". Mean answer words: " + ", ".join(f"{s} {_fmt(w, 'words')}" for s, w in words.items()) + ".")
+    for i, q in enumerate(questions):
+        why = diagnose(q, scores["ours"][i], results["ours"][i])
+        if why:
+            rows.append({"id": q["id"], "category": q.get("category"), "question": q["question"], "why": why})
+    return lines, rows
+
+
+def chart(overall: dict, systems: list[str], labels: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = [("doc_hit@1", "doc hit@1"), ("psg_hit@5", "passage hit@5"), ("cite_precision", "cite precision"),
+            ("cite_recall", "cite recall"), ("key_fact_recall", "key facts"), ("first_cite_gold", "1st cite gold"),
+            ("answered_rate", "answered"), ("abstention_recall", "abstain (unans.)"), ("verbatim", "verbatim")]
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 4.6), gridspec_kw={"width_ratios": [3.2, 1]})
+    x = np.arange(len(keys))
+    w = 0.8 / len(systems)
+    for j, s in enumerate(systems):
+        vals = [overall[s].get(k) or 0 for k, _ in keys]
+        ax.bar(x + (j - (len(systems) - 1) / 2) * w, vals, w, label=labels[s])
+    ax.set_xticks(x, [lab for _, lab in keys], rotation=30, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_title("Quality (higher is better)")
+    ax.legend(fontsize=8, loc="lower left")
+    x2 = np.arange(2)
+    for j, s in enumerate(systems):
+        vals = [overall[s].get("latency_p50_ms") or 0, overall[s].get("latency_p95_ms") or 0]
+        ax2.bar(x2 + (j - (len(systems) - 1) / 2) * w, vals, w, label=labels[s])
+    ax2.set_xticks(x2, ["p50", "p95"])
+    ax2.set_ylabel("ms per question")
+    ax2.set_title("Latency (lower is better)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def readme_table(overall: dict, systems: list[str], labels: dict, n: int) -> str:
+    lab = {k: (l, kind) for k, l, kind in ROWS}
+    lines = [f"| Metric ({n} questions) | " + " | ".join(labels[s] for s in systems) + " |",
+             "|---|" + "---|" * len(systems)]
+    for key in README_ROWS:
+        label, kind = lab[key]
+        lines.append(f"| {label} | " + " | ".join(_fmt(overall[s].get(key), kind) for s in systems) + " |")
+    lines.append("")
+    lines.append("Baselines never abstain and ignore conversation history; retrieval and citation metrics are "
+                 "defined in `evals/out/report.md`. Reproduce with `python -m evals`.")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m evals", description=__doc__.split("\n")[0])
+    p.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--systems", default=",".join(ORDER), help="comma-separated subset of bm25,dense,ours")
+    p.add_argument("--index-dir", type=Path, default=None,
+                   help="use this (existing or new) index instead of a fresh temporary one")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="do not print the table")
+    args = p.parse_args(argv)
+
+    from tqdm import tqdm
+
+    from .systems import SYSTEMS, Env
+
+    systems = [s for s in ORDER if s in {x.strip() for x in args.systems.split(",")}]
+    if not systems:
+        p.error("no known system in --systems")
+    questions = load_questions(args.questions)
+    started = time.perf_counter()
+    env = Env(args.index_dir)
+    impls = {s: SYSTEMS[s](env) for s in systems}
+    labels = {s: impls[s].label for s in systems}
+    results, scores, overall, setup = {}, {}, {}, {}
+    try:
+        # ours first: it builds the index the BM25 baseline reads
+        for s in sorted(systems, key=lambda x: x != "ours"):
+            impl = impls[s]
+            t = time.perf_counter()
+            impl.setup()
+            setup[s] = time.perf_counter() - t
+            t = time.perf_counter()
+            res = [impl.answer(q) for q in tqdm(questions, desc=f"{s:>5}", unit="q", disable=args.no_progress,
+                                                file=sys.stderr)]
+            loop = time.perf_counter() - t
+            results[s] = res
+            scores[s] = [score(q, r) for q, r in zip(questions, res)]
+            overall[s] = aggregate(questions, scores[s])
+            overall[s]["setup_s"] = setup[s]
+            overall[s]["questions_s"] = loop
+            overall[s]["total_s"] = setup[s] + loop
+            if hasattr(impl, "close"):
+                impl.close()
+        # the shared index build and model load are charged to setup, not hidden
+        if "ours" in systems and env.index_seconds is not None:
+            overall["ours"]["setup_s"] = env.index_seconds + setup["ours"]
+            overall["ours"]["total_s"] = overall["ours"]["setup_s"] + overall["ours"]["questions_s"]
+        cats = {s: by_category(questions, scores[s]) for s in systems}
+        loss_lines, fail_rows = losses(questions, cats, scores, results, systems)
+    finally:
+        env.close()
+    wall = time.perf_counter() - started
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    meta = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "questions": str(args.questions), "n_questions": len(questions), "systems": systems,
+            "labels": labels, "model_load_s": env.model_seconds, "index_build_s": env.index_seconds,
+            "wall_s": wall, "python": platform.python_version(), "cpus": os.cpu_count(),
+            "overlap_threshold": OVERLAP,
+            "categories": dict(Counter(q.get("category") for q in questions))}
+    per_q = []
+    for i, q in enumerate(questions):
+        row = {"id": q["id"], "category": q.get("category"), "answerable": q.get("answerable"), "question": q["question"]}
+        for s in systems:
+            r, sc = results[s][i], scores[s][i]
+            row[s] = {"status": r.status, "answer": r.answer, "latency_ms": round(r.latency_ms, 3),
+                      "citations": [{"n": c.n, "doc_id": c.doc_id, "start": c.start, "end": c.end,
+                                     "verbatim": c.verbatim, "quote": c.quote} for c in r.cites],
+                      "metrics": {k: v for k, v in sc.items() if k != "latency_ms"},
+                      **({"diag": r.diag} if r.diag else {})}
+        per_q.append(row)
+    table = side_by_side(overall, systems, labels)
+    ctable = category_table(cats, systems)
+    report = {"meta": meta, "overall": overall, "by_category": cats, "losses": loss_lines,
+              "failures_ours": fail_rows, "per_question": per_q}
+    (args.out / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False, default=str), "utf-8")
+    chart(overall, systems, labels, args.out / "chart.png")
+    (args.out / "readme_table.md").write_text(readme_table(overall, systems, labels, len(questions)), "utf-8")
+
+    md = [f"# Evaluation report\n",
+          f"{len(questions)} questions from `{args.questions.name}` ({meta['created']}; {meta['cpus']} CPUs; "
+          f"model load {env.model_seconds or 0:.1f} s; our index build {env.index_seconds or 0:.1f} s; wall {wall:.1f} s).\n",
+          "Categories: " + ", ".join(f"{k} {v}" for k, v in meta["categories"].items()) + ".\n",
+          "**Baselines never abstain** (they always return their top passage/chunk) and ignore conversation "
+          "history, so they answer every out-of-scope and injection question and see follow-ups without context.\n",
+          "## Side by side\n", table, "\n(Ratios are baseline ÷ ours.)\n", "![chart](chart.png)\n",
+          "## By category\n", "Each cell: " + " / ".join(labels[s] for s in systems) + ".\n", ctable, ""]
+    if "ours" in systems:
+        md += ["## Where ours loses\n",
+               "Categories and metrics where a baseline scores higher than ours, with the failure modes of ours "
+               "in that category (from the pipeline trace):\n",
+               "\n".join(loss_lines) or "Nowhere: ours is at least as good as every baseline on every category metric.",
+               "", "### Questions ours gets wrong or only partly right\n",
+               "| id | category | why |", "|---|---|---|"]
+        md += [f"| {r['id']} | {r['category']} | {'; '.join(r['why'])} |" for r in fail_rows]
+        md.append("")
+    md += ["## Definitions\n", DEFINITIONS]
+    (args.out / "report.md").write_text("\n".join(md), "utf-8")
+    if not args.quiet:
+        print(table)
+        print(f"\nreport: {args.out / 'report.md'}  (wall {wall:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
