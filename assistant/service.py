@@ -52,6 +52,8 @@ class Assistant:
     def _kit_ready(self) -> Kit:
         """The live index in memory; built on first use, reloaded when another process changed it."""
         with self._lock:
+            if self._kit is None:  # load the model while Chroma opens (cold start is mostly imports)
+                threading.Thread(target=lambda: self.embedder, daemon=True, name="model-prefetch").start()
             if self._kit is None and self.store.catalog.count() == 0:
                 self.index()
             key = self._catalog_key()
