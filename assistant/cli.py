@@ -3,7 +3,7 @@
     assistant ask "Which bodies are bound by the duty to co-operate?"
     assistant ask --json "..."            one JSON object (the API contract)
     assistant ask --json --batch FILE     one JSON object per input line {"id", "question", "history"?}
-    assistant index | add PATH... | remove ID | sources | show ID
+    assistant index | add PATH... | remove ID | sources | show ID | eval | bench
 """
 from __future__ import annotations
 
@@ -48,10 +48,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = sub.add_parser("show", help="print a document's cleaned text")
     show.add_argument("doc_id")
+
+    for name, what in (("eval", "evaluate ours vs BM25-only vs LangChain dense (see evals/)"),
+                       ("bench", "benchmark indexing, latency, memory and cold start")):
+        tool = sub.add_parser(name, help=what, add_help=False)
+        tool.add_argument("args", nargs=argparse.REMAINDER, help="options of the tool (--help for them)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("eval", "bench"):  # their own options, parsed by evals/
+        if argv[0] == "eval":
+            from evals.harness import main as tool
+        else:
+            from evals.bench import main as tool
+        return tool(argv[1:])
     args = build_parser().parse_args(argv)
     from .errors import AssistantError
 
