@@ -122,11 +122,16 @@ def to_pdf(turns: Iterable[dict], exported_at: str | None = None) -> bytes:
     pdf.add_page()
     width = pdf.epw
 
+    def room(mm: float) -> None:
+        """Start a new page unless ``mm`` of space is left (keeps headings with what follows)."""
+        if pdf.get_y() + mm > pdf.h - pdf.b_margin:
+            pdf.add_page()
+
     def para(text: str, size: float = 10.5, style: str = "", color=(20, 20, 20), indent: float = 0, gap: float = 1.5):
         pdf.set_font(family, style, size)
         pdf.set_text_color(*color)
         pdf.set_x(pdf.l_margin + indent)
-        pdf.multi_cell(width - indent, size * 0.5, clean(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(width - indent, size * 0.5, clean(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(gap)
 
     para(TITLE, 16, "B", (25, 45, 90), gap=2)
@@ -135,6 +140,7 @@ def to_pdf(turns: Iterable[dict], exported_at: str | None = None) -> bytes:
     if not items:
         para("(No questions asked yet.)")
     for i, (question, a) in enumerate(items, start=1):
+        room(40)
         pdf.set_draw_color(200, 205, 215)
         pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + width, pdf.get_y())
         pdf.ln(3)
@@ -147,6 +153,7 @@ def to_pdf(turns: Iterable[dict], exported_at: str | None = None) -> bytes:
         if a.get("notice"):
             para(f"Note: {a['notice']}", 9, "I", (120, 70, 0), gap=2)
         if a.get("citations"):
+            room(30)
             para("Sources", 10.5, "B", gap=1)
             for c in a["citations"]:
                 para(f"[{c['n']}] {c['title']}", 10, "B", indent=2, gap=0.5)

@@ -125,7 +125,8 @@ def condense(ctx: Context, kit: Kit) -> None:
     previous = [t.content for t in ctx.history if t.role == "user" and t.content.strip()]
     if previous and (_FOLLOW_UP.search(ctx.question) or len(ctx.focus) <= 3):
         ctx.query = f"{previous[-1].strip()} {ctx.question}"
-        last_turns = " ".join(t.content for t in ctx.history[-2:])
+        last_turns = " ".join(t.content for t in ctx.history[-2:]
+                              if not t.content.startswith(NO_EVIDENCE[:40]))  # not our abstention text
         ctx.context_tokens = {t for t in entities(last_turns) if t in kit.snapshot.idf}
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .metrics import OVERLAP, score
+from .metrics import OVERLAP, has_fact, score
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_QUESTIONS = HERE / "questions.jsonl"
@@ -33,7 +33,7 @@ ROWS = [
     ("psg_hit@1", "Gold-passage hit@1", "rate"), ("psg_hit@3", "Gold-passage hit@3", "rate"),
     ("psg_hit@5", "Gold-passage hit@5", "rate"), ("psg_mrr", "Gold-passage MRR@10", "rate"),
     ("cite_precision", "Citation precision", "rate"), ("cite_recall", "Citation recall", "rate"),
-    ("verbatim", "Quotes verbatim", "rate"), ("key_fact_recall", "Key-fact recall", "rate"),
+    ("verbatim", "Quotes verbatim", "rate"), ("only_quotes", "Answer made only of cited quotes", "rate"), ("key_fact_recall", "Key-fact recall", "rate"),
     ("first_cite_gold", "First citation from gold doc", "rate"), ("answered_rate", "Answered (answerable)", "rate"),
     ("abstention_precision", "Abstention precision", "rate"), ("abstention_recall", "Abstention recall (all unanswerable)", "rate"),
     ("abstention_recall_oos", "Abstention recall (out-of-scope)", "rate"),
@@ -47,7 +47,8 @@ README_ROWS = ["doc_hit@1", "psg_hit@5", "cite_precision", "cite_recall", "key_f
 CATEGORY_METRICS = [("doc_hit@1", "doc@1"), ("psg_hit@5", "psg@5"), ("first_cite_gold", "1st-cite gold"),
                     ("key_fact_recall", "key facts"), ("cite_recall", "cite recall"),
                     ("cite_precision", "cite prec.")]
-LOSS_METRICS = ["doc_hit@1", "doc_mrr", "psg_hit@5", "psg_mrr", "key_fact_recall", "cite_recall", "first_cite_gold"]
+LOSS_METRICS = ["doc_hit@1", "doc_mrr", "psg_hit@5", "psg_mrr", "key_fact_recall", "cite_recall", "cite_precision",
+                "first_cite_gold", "answered_rate"]
 
 DEFINITIONS = f"""\
 * **Ranked list** (retrieval metrics, answerable questions only, cut at 10): baselines — their top-10
@@ -186,29 +187,41 @@ def category_table(cats: dict, systems: list[str]) -> str:
     return "\n".join(lines)
 
 
-def diagnose(q: dict, s: dict, r) -> list[str]:
-    """Why ours missed on one question, from the scores and the pipeline trace."""
+MODES = {
+    "abstained": "abstained on an answerable question: best sentence score below `abstain_threshold` (lever: threshold, sentence scoring)",
+    "refused": "refused by the input guard (lever: guard patterns)",
+    "retrieval miss": "no gold passage among the fused passages (lever: dense_k/bm25_k/fused_k, query expansion)",
+    "selection miss": "gold passage retrieved but its sentence not quoted (lever: sentence scoring weights, relative_keep, max_sentences)",
+    "non-gold first citation": "first citation from a document outside gold_doc_ids (lever: sentence scoring, doc ordering in compose)",
+    "key facts missing": "answer lacks some key facts (often in a neighbouring sentence or another document; lever: max_sentences, relative_keep)",
+    "false answer": "answered an unanswerable question (lever: abstain_threshold)",
+}
+
+
+def diagnose(q: dict, s: dict, r) -> list[tuple[str, str]]:
+    """Why ours missed on one question, as (mode, detail), from the scores and the pipeline trace."""
     d = r.diag or {}
     why = []
     if q.get("answerable"):
         if r.abstained:
             if r.status != "no_evidence":
-                why.append(f"refused as {r.status}")
+                why.append(("refused", f"refused as {r.status}"))
             else:
-                why.append(f"abstained: best sentence {d.get('best_score')} < threshold {d.get('threshold')}")
+                why.append(("abstained", f"abstained: best sentence {d.get('best_score')} < threshold {d.get('threshold')}"))
         if d.get("gold_retrieved") is False:
-            why.append(f"retrieval miss: no gold passage among the {d.get('n_retrieved')} fused passages")
+            why.append(("retrieval miss", f"retrieval miss: no gold passage among the {d.get('n_retrieved')} fused passages"))
         elif d.get("gold_retrieved") and not s.get("cite_recall"):
             gr, gs = d.get("gold_sentence_rank"), d.get("gold_sentence_score")
-            why.append("selection miss: gold passage retrieved, its sentence "
-                       + (f"ranked {gr + 1} (score {gs})" if gr is not None else "not scored (fragment/lead-in?)"))
+            why.append(("selection miss", "selection miss: gold passage retrieved, its sentence "
+                        + (f"ranked {gr + 1} (score {gs})" if gr is not None else "not scored (fragment/lead-in?)")))
         if not r.abstained and r.cites and not s.get("first_cite_gold"):
-            why.append(f"first citation from non-gold doc {r.cites[0].doc_id}")
-        if not r.abstained and (s.get("key_fact_recall") or 0) < 1:
-            why.append(f"key facts {s.get('key_fact_recall'):.2f}")
+            why.append(("non-gold first citation", f"first citation from non-gold doc {r.cites[0].doc_id}"))
+        if not r.abstained and (s.get("key_fact_recall") or 0) < 1 and s.get("key_fact_recall") is not None:
+            missing = [f for f in q.get("key_facts") or [] if not has_fact(r.answer, f)]
+            why.append(("key facts missing", f"key facts {s.get('key_fact_recall'):.2f} (missing: {', '.join(missing)})"))
     elif not r.abstained:
-        why.append(f"answered an unanswerable question (best sentence {d.get('best_score')}, "
-                   f"threshold {d.get('threshold')}): “{(r.cites[0].quote if r.cites else r.answer)[:90]}…”")
+        why.append(("false answer", f"answered an unanswerable question (best sentence {d.get('best_score')}, "
+                    f"threshold {d.get('threshold')}): “{(r.cites[0].quote if r.cites else r.answer)[:90]}…”"))
     return why
 
 
@@ -224,6 +237,8 @@ def losses(questions, cats, scores, results, systems) -> tuple[list[str], list[d
     for cat in sorted(cats["ours"]):
         beaten = []
         for key in LOSS_METRICS:
+            if key == "answered_rate" and not cats["ours"][cat]["answerable"]:
+                continue
             o = cats["ours"][cat].get(key)
             if o is None:
                 continue
@@ -234,8 +249,8 @@ def losses(questions, cats, scores, results, systems) -> tuple[list[str], list[d
             continue
         modes = Counter()
         for i in idx_by_cat[cat]:
-            for w in diagnose(questions[i], scores["ours"][i], results["ours"][i]):
-                modes[w.split(":")[0].split(" (")[0].split(" from ")[0]] += 1
+            for mode, _ in diagnose(questions[i], scores["ours"][i], results["ours"][i]):
+                modes[mode] += 1
         words = {s: cats[s][cat].get("words_mean") for s in systems}
         lines.append(f"* **{cat}** (n={cats['ours'][cat]['n']}): " + "; ".join(beaten) + ". Failure modes of ours: "
                      + (", ".join(f"{k} ×{v}" for k, v in modes.most_common()) or "none recorded")
@@ -243,7 +258,8 @@ def losses(questions, cats, scores, results, systems) -> tuple[list[str], list[d
     for i, q in enumerate(questions):
         why = diagnose(q, scores["ours"][i], results["ours"][i])
         if why:
-            rows.append({"id": q["id"], "category": q.get("category"), "question": q["question"], "why": why})
+            rows.append({"id": q["id"], "category": q.get("category"), "question": q["question"],
+                         "modes": [m for m, _ in why], "why": [w for _, w in why]})
     return lines, rows
 
 
@@ -383,6 +399,8 @@ def main(argv: list[str] | None = None) -> int:
                "Categories and metrics where a baseline scores higher than ours, with the failure modes of ours "
                "in that category (from the pipeline trace):\n",
                "\n".join(loss_lines) or "Nowhere: ours is at least as good as every baseline on every category metric.",
+               "", "Failure modes (a question can have several):\n",
+               "\n".join(f"* *{k}*: {v}" for k, v in MODES.items()),
                "", "### Questions ours gets wrong or only partly right\n",
                "| id | category | why |", "|---|---|---|"]
         md += [f"| {r['id']} | {r['category']} | {'; '.join(r['why'])} |" for r in fail_rows]

@@ -1,0 +1,408 @@
+"""Performance benchmark: our pipeline vs a tutorial LangChain baseline at 1×, 10×, 100× corpus size.
+
+    python -m evals.bench [--sizes 1,10,100] [--quick] [--out evals/out] [--profile]
+
+Measured in one run and printed (never asserted):
+
+* indexing throughput (sentences/s) vs the raw encoder throughput of the same model on the same
+  sentence texts, and the re-index time of an unchanged corpus;
+* warm query latency p50/p95 and peak RSS per corpus size (one subprocess per size and role, so
+  ``ru_maxrss`` is that process's own peak);
+* the same for the tutorial baseline: raw files → RecursiveCharacterTextSplitter(500, 50) →
+  langchain_chroma dense top-5 + rank-bm25 top-5;
+* cold start: process start to first answer of ``assistant ask "..."`` vs the tutorial's script
+  (``evals.tutorial_cold``), both over an index already built.
+
+The corpus is grown with synthetic copies of every document (distinct file names, so distinct ids;
+paragraphs after the title shuffled), written with no manifest entry, so they get default metadata.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+QUESTIONS = HERE / "questions.jsonl"
+COLD_QUESTION = "Which bodies are bound by the duty to co-operate?"
+GOALS = {"ratio": 0.9, "reindex_s": 1.0, "p95_ms": 30.0, "rss_gb": 1.0, "cold_s": 6.0}
+ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
+       "TOKENIZERS_PARALLELISM": "false", "HF_HUB_DISABLE_TELEMETRY": "1"}
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+def peak_rss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+
+
+def pct(values: list[float], q: float) -> float | None:
+    return float(np.percentile(values, q)) if values else None
+
+
+def load_questions() -> list[dict]:
+    return [json.loads(l) for l in QUESTIONS.read_text("utf-8").splitlines() if l.strip()]
+
+
+def make_corpus(src: Path, dest: Path, copies: int) -> dict:
+    """``copies``× corpus: the originals with their manifest, plus shuffled copies with new names."""
+    dest.mkdir(parents=True, exist_ok=True)
+    files = [p for p in sorted(src.iterdir()) if p.suffix.lower() in (".txt", ".md") and not p.name.startswith(".")]
+    for p in files:
+        shutil.copyfile(p, dest / p.name)
+    if (src / "sources.toml").exists():
+        shutil.copyfile(src / "sources.toml", dest / "sources.toml")
+    for i in range(1, copies):
+        rng = random.Random(i)
+        for p in files:
+            paras = [x for x in p.read_text("utf-8").split("\n\n") if x.strip()]
+            head, body = paras[:1], paras[1:]
+            rng.shuffle(body)
+            (dest / f"{p.stem}-copy{i:03d}{p.suffix}").write_text("\n\n".join(head + body) + "\n", "utf-8")
+    return {"documents": len(files) * copies, "bytes": sum(p.stat().st_size for p in dest.iterdir())}
+
+
+def sample(texts: list[str], cap: int) -> list[str]:
+    return texts if not cap or len(texts) <= cap else random.Random(0).sample(texts, cap)
+
+
+def encode_rate(model, texts: list[str]) -> tuple[float, int, float]:
+    t = time.perf_counter()
+    model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    dt = time.perf_counter() - t
+    return len(texts) / dt, len(texts), dt
+
+
+# ---- child processes ----------------------------------------------------------------------------
+def child_ours_index(a: dict) -> dict:
+    from assistant import Assistant
+    from assistant.embeddings import get_embedder
+    from assistant.ingest import ingest
+
+    t = time.perf_counter()
+    emb = get_embedder()
+    emb.encode(["warm up the model"] * 4)
+    model_s = time.perf_counter() - t
+    assistant = Assistant(corpus_dir=a["corpus"], index_dir=a["index"])
+    t = time.perf_counter()
+    report = assistant.index()
+    index_wall = time.perf_counter() - t
+    rss_index = peak_rss_bytes()
+    # the raw encoder on the same sentence texts the indexer embedded
+    texts = []
+    for source in assistant.manifest().sources():
+        doc = ingest(source, Path(a["corpus"]), emb.name)
+        texts += [doc.clean.text[s.start:s.end] for c in doc.chunks for s in c.sentences]
+    raw_rate, raw_n, raw_s = encode_rate(emb.model, sample(texts, a["raw_cap"]))
+    # re-index of the unchanged corpus, as a new `assistant index` run would (fresh Assistant)
+    again = Assistant(corpus_dir=a["corpus"], index_dir=a["index"])
+    t = time.perf_counter()
+    r2 = again.index()
+    reindex_wall = time.perf_counter() - t
+    return {"model_s": model_s, "documents": len(report.added), "failed": len(report.failed),
+            "sentences": report.sentences, "passages": report.passages,
+            "index_s": report.seconds, "index_wall_s": index_wall,
+            "rate": report.sentences / report.seconds if report.seconds else None,
+            "raw_rate": raw_rate, "raw_n": raw_n, "raw_total": len(texts), "raw_s": raw_s,
+            "reindex_s": r2.seconds, "reindex_wall_s": reindex_wall, "reindex_unchanged": len(r2.unchanged),
+            "reindex_changed": r2.changed, "peak_rss_index": rss_index, "peak_rss": peak_rss_bytes()}
+
+
+def child_ours_query(a: dict) -> dict:
+    from assistant import Assistant
+
+    questions = load_questions()
+    t = time.perf_counter()
+    assistant = Assistant(corpus_dir=a["corpus"], index_dir=a["index"])
+    assistant.embedder  # noqa: B018
+    model_s = time.perf_counter() - t
+    t = time.perf_counter()
+    first = assistant.ask(questions[0]["question"])
+    first_ms = (time.perf_counter() - t) * 1000
+    for q in questions[:5]:
+        assistant.ask(q["question"], history=q.get("history") or [])
+    lat, steps, statuses = [], defaultdict(list), Counter()
+
+    def one_round():
+        for q in questions:
+            t0 = time.perf_counter()
+            ans = assistant.ask(q["question"], history=q.get("history") or [])
+            lat.append((time.perf_counter() - t0) * 1000)
+            statuses[ans.status] += 1
+            for k, v in ans.timings_ms.items():
+                steps[k].append(v)
+
+    profile_text = None
+    for rep in range(a["reps"]):
+        if a.get("profile") and rep == 0:
+            from pyinstrument import Profiler
+
+            prof = Profiler(interval=0.0005)
+            prof.start()
+            one_round()
+            prof.stop()
+            profile_text = prof.output_text(unicode=False, color=False, show_all=False)
+        else:
+            one_round()
+    if profile_text and a.get("profile_out"):
+        Path(a["profile_out"]).write_text(profile_text, "utf-8")
+    return {"model_s": model_s, "first_ms": first_ms, "first_status": first.status, "n": len(lat),
+            "p50_ms": pct(lat, 50), "p95_ms": pct(lat, 95), "mean_ms": float(np.mean(lat)),
+            "steps_mean_ms": {k: float(np.mean(v)) for k, v in steps.items()},
+            "statuses": dict(statuses), "peak_rss": peak_rss_bytes()}
+
+
+def child_tutorial_index(a: dict) -> dict:
+    from . import tutorial
+    from .lc_embeddings import OfflineEmbeddings
+
+    t = time.perf_counter()
+    emb = OfflineEmbeddings.standalone()
+    emb.embed_documents(["warm up the model"] * 4)
+    model_s = time.perf_counter() - t
+    t = time.perf_counter()
+    chunks = tutorial.split(tutorial.load_documents(Path(a["corpus"])))
+    split_s = time.perf_counter() - t
+    t = time.perf_counter()
+    tutorial.build_store(chunks, emb, Path(a["index"]))
+    build_s = time.perf_counter() - t
+    t = time.perf_counter()
+    tutorial.BM25Index.build(chunks)
+    bm25_s = time.perf_counter() - t
+    rss_index = peak_rss_bytes()
+    raw_rate, raw_n, raw_s = encode_rate(emb.model, sample([c.page_content for c in chunks], a["raw_cap"]))
+    reindex_s = None
+    if a["reindex"]:  # a tutorial has no change detection: a re-run re-splits and re-embeds everything
+        t = time.perf_counter()
+        again = tutorial.split(tutorial.load_documents(Path(a["corpus"])))
+        tutorial.build_store(again, emb, Path(a["index"]))
+        tutorial.BM25Index.build(again)
+        reindex_s = time.perf_counter() - t
+    total = split_s + build_s + bm25_s
+    return {"model_s": model_s, "chunks": len(chunks), "split_s": split_s, "build_s": build_s, "bm25_s": bm25_s,
+            "index_s": total, "rate": len(chunks) / total, "raw_rate": raw_rate, "raw_n": raw_n,
+            "raw_total": len(chunks), "raw_s": raw_s, "reindex_s": reindex_s,
+            "peak_rss_index": rss_index, "peak_rss": peak_rss_bytes()}
+
+
+def child_tutorial_query(a: dict) -> dict:
+    from . import tutorial
+    from .lc_embeddings import OfflineEmbeddings
+
+    questions = load_questions()
+    t = time.perf_counter()
+    emb = OfflineEmbeddings.standalone()
+    store = tutorial.open_store(Path(a["index"]), emb)
+    bm25 = tutorial.BM25Index.build(tutorial.split(tutorial.load_documents(Path(a["corpus"]))))
+    load_s = time.perf_counter() - t
+    t = time.perf_counter()
+    store.similarity_search(questions[0]["question"], k=5)
+    first_ms = (time.perf_counter() - t) * 1000
+    for q in questions[:5]:
+        store.similarity_search(q["question"], k=5)
+        bm25.top(q["question"], 5)
+    lat, dense, lexical = [], [], []
+    for _ in range(a["reps"]):
+        for q in questions:
+            t0 = time.perf_counter()
+            store.similarity_search(q["question"], k=5)
+            t1 = time.perf_counter()
+            bm25.top(q["question"], 5)
+            t2 = time.perf_counter()
+            lat.append((t2 - t0) * 1000)
+            dense.append((t1 - t0) * 1000)
+            lexical.append((t2 - t1) * 1000)
+    return {"load_s": load_s, "first_ms": first_ms, "n": len(lat), "p50_ms": pct(lat, 50), "p95_ms": pct(lat, 95),
+            "mean_ms": float(np.mean(lat)), "dense_p50_ms": pct(dense, 50), "dense_p95_ms": pct(dense, 95),
+            "bm25_p50_ms": pct(lexical, 50), "bm25_p95_ms": pct(lexical, 95), "peak_rss": peak_rss_bytes()}
+
+
+CHILDREN = {"ours-index": child_ours_index, "ours-query": child_ours_query,
+            "tutorial-index": child_tutorial_index, "tutorial-query": child_tutorial_query}
+
+
+def run_child(mode: str, args: dict, timeout: int = 900) -> dict:
+    with tempfile.NamedTemporaryFile("r", suffix=".json", delete=False) as f:
+        out = f.name
+    try:
+        cmd = [sys.executable, "-m", "evals.bench", "--child", mode, "--child-args", json.dumps(args), "--child-out", out]
+        proc = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **ENV}, capture_output=True, text=True, timeout=timeout)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{mode} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+        return json.loads(Path(out).read_text("utf-8"))
+    finally:
+        Path(out).unlink(missing_ok=True)
+
+
+def cold_start(cmd: list[str], env: dict, reps: int) -> dict:
+    def once() -> float:
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **ENV, **env}, capture_output=True, text=True, timeout=300)
+        wall = time.perf_counter() - t
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr[-2000:]}")
+        return wall
+
+    once()  # untimed: fills the OS file cache, as on any machine that has run it once
+    walls = [once() for _ in range(reps)]
+    return {"median_s": statistics.median(walls), "min_s": min(walls), "runs": walls}
+
+
+# ---- report -------------------------------------------------------------------------------------
+def _f(v, fmt="{:.2f}") -> str:
+    return "n/a" if v is None else fmt.format(v)
+
+
+def _gb(b) -> str:
+    return "n/a" if b is None else f"{b / 1e9:.2f} GB"
+
+
+def _mark(ok: bool | None) -> str:
+    return "" if ok is None else (" ✓" if ok else " ✗")
+
+
+def render(res: dict) -> str:
+    sizes = res["sizes"]
+    L = [f"# Benchmark ({res['cpus']} CPUs; {res['when']}; wall {res['wall_s']:.0f} s"
+         + ("; --quick" if res["quick"] else "") + ")", "",
+         f"Load average at start {res['load_start']}, at end {res['load_end']} (other processes on the machine "
+         "inflate latencies and lower throughputs; compare ours and the tutorial within one run).", ""]
+    L += ["## Indexing", "",
+          "| size | docs | ours: sentences | index s | sent/s | raw encoder sent/s | ratio (goal ≥ 0.9) | re-index unchanged s (goal ≤ 1) | peak RSS |"
+          " tutorial: chunks | index s | chunks/s | raw encoder chunks/s | ratio | re-index s | peak RSS |",
+          "|" + "---|" * 16]
+    for n in sizes:
+        o, t = res["runs"][str(n)]["ours_index"], res["runs"][str(n)]["tutorial_index"]
+        ratio_o = o["rate"] / o["raw_rate"] if o.get("rate") else None
+        ratio_t = t["rate"] / t["raw_rate"]
+        L.append(f"| {n}× | {o['documents']} | {o['sentences']} | {o['index_s']:.1f} | {_f(o['rate'], '{:.0f}')} | "
+                 f"{o['raw_rate']:.0f} | {_f(ratio_o)}{_mark(ratio_o >= GOALS['ratio'] if ratio_o else None)} | "
+                 f"{o['reindex_s']:.2f} (wall {o['reindex_wall_s']:.2f}){_mark(o['reindex_wall_s'] <= GOALS['reindex_s'])} | "
+                 f"{_gb(o['peak_rss_index'])} | {t['chunks']} | {t['index_s']:.1f} | {t['rate']:.0f} | {t['raw_rate']:.0f} | "
+                 f"{ratio_t:.2f} | {_f(t['reindex_s'], '{:.1f}') if t['reindex_s'] is not None else '≈ index s (not re-run)'} | "
+                 f"{_gb(t['peak_rss_index'])} |")
+    L += ["", "Raw encoder: the same SentenceTransformer, `encode(batch_size=64, normalize_embeddings=True)`, on "
+          "the texts the index embedded (a fixed random sample when there are more than "
+          f"{res['raw_cap']}). Ours embeds sentences (passage vector = mean of its sentences); the tutorial embeds "
+          "500-character chunks, so its per-item rate is lower by construction. Re-index: ours skips unchanged "
+          "documents by hash; the tutorial has no change detection and re-embeds everything.", ""]
+    L += ["## Warm queries (the 92 evaluation questions)", "",
+          "| size | ours p50 ms | ours p95 ms (goal ≤ 30) | ours first query ms | ours peak RSS (goal ≤ 1 GB) |"
+          " tutorial p50 ms | tutorial p95 ms | (dense / bm25 p95) | tutorial peak RSS | p95 ours÷tut | RSS ours÷tut |",
+          "|" + "---|" * 11]
+    for n in sizes:
+        o, t = res["runs"][str(n)]["ours_query"], res["runs"][str(n)]["tutorial_query"]
+        L.append(f"| {n}× | {o['p50_ms']:.1f} | {o['p95_ms']:.1f}{_mark(o['p95_ms'] <= GOALS['p95_ms'])} | "
+                 f"{o['first_ms']:.0f} | {_gb(o['peak_rss'])}{_mark(o['peak_rss'] / 1e9 <= GOALS['rss_gb'])} | "
+                 f"{t['p50_ms']:.1f} | {t['p95_ms']:.1f} | {t['dense_p95_ms']:.1f} / {t['bm25_p95_ms']:.1f} | "
+                 f"{_gb(t['peak_rss'])} | {o['p95_ms'] / t['p95_ms']:.2f}× | {o['peak_rss'] / t['peak_rss']:.2f}× |")
+    L += ["", "Ours: `Assistant.ask` end to end (guard … cite, plus the catalog check); tutorial: "
+          "`Chroma.similarity_search(k=5)` + `BM25Okapi.get_scores` top-5, no answer composition. "
+          "First query: ours includes loading the in-memory snapshot of the index.", "",
+          "Ours, mean ms per pipeline step:", ""]
+    for n in sizes:
+        steps = res["runs"][str(n)]["ours_query"]["steps_mean_ms"]
+        L.append(f"* {n}×: " + ", ".join(f"{k} {v:.2f}" for k, v in steps.items()))
+    if res.get("cold"):
+        L += ["", "## Cold start (process start → first answer, index already built)", "",
+              "| size | ours `assistant ask` s (goal ≤ 6) | tutorial script s | ours÷tut |", "|---|---|---|---|"]
+        for n, c in res["cold"].items():
+            L.append(f"| {n}× | {c['ours']['median_s']:.2f} (min {c['ours']['min_s']:.2f}){_mark(c['ours']['median_s'] <= GOALS['cold_s'])} | "
+                     f"{c['tutorial']['median_s']:.2f} (min {c['tutorial']['min_s']:.2f}) | "
+                     f"{c['ours']['median_s'] / c['tutorial']['median_s']:.2f}× |")
+        L += ["", f"Median of {res['cold_reps']} timed runs after one untimed run; question: “{COLD_QUESTION}”."]
+    if res.get("profile"):
+        L += ["", f"Profile of one query round at {sizes[-1]}×: `{res['profile']}`"]
+    return "\n".join(L) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m evals.bench", description=__doc__.split("\n")[0])
+    p.add_argument("--sizes", default=None, help="corpus multiples, default 1,10,100 (--quick: 1,10)")
+    p.add_argument("--quick", action="store_true", help="sizes 1,10, one query round, one cold-start run")
+    p.add_argument("--reps", type=int, default=None, help="rounds over the 92 questions per size (default 2; quick 1)")
+    p.add_argument("--raw-cap", type=int, default=None, help="most texts for the raw-encoder rate (default 2000)")
+    p.add_argument("--tutorial-reindex-max", type=int, default=10, help="re-run the tutorial build up to this size")
+    p.add_argument("--out", type=Path, default=HERE / "out")
+    p.add_argument("--profile", action="store_true", help="pyinstrument one query round at the largest size")
+    p.add_argument("--keep", action="store_true", help="keep the temporary corpora and indexes")
+    p.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
+    p.add_argument("--child-args", help=argparse.SUPPRESS)
+    p.add_argument("--child-out", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+
+    if args.child:
+        os.environ.update(ENV)
+        result = CHILDREN[args.child](json.loads(args.child_args))
+        Path(args.child_out).write_text(json.dumps(result), "utf-8")
+        return 0
+
+    sizes = [int(x) for x in (args.sizes or ("1,10" if args.quick else "1,10,100")).split(",") if x.strip()]
+    reps = args.reps or (1 if args.quick else 2)
+    raw_cap = args.raw_cap if args.raw_cap is not None else (500 if args.quick else 2000)
+    cold_reps = 1 if args.quick else 3
+    started = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix="evals-bench-"))
+    args.out.mkdir(parents=True, exist_ok=True)
+    res = {"sizes": sizes, "quick": args.quick, "cpus": os.cpu_count(), "raw_cap": raw_cap, "reps": reps,
+           "cold_reps": cold_reps, "when": time.strftime("%Y-%m-%d %H:%M"), "runs": {}, "cold": {},
+           "load_start": ", ".join(f"{x:.2f}" for x in os.getloadavg())}
+
+    def log(msg: str) -> None:
+        print(f"[{time.perf_counter() - started:6.0f} s] {msg}", file=sys.stderr, flush=True)
+
+    try:
+        for n in sizes:
+            corpus, ours_ix, tut_ix = work / f"corpus-{n}", work / f"ours-{n}", work / f"tutorial-{n}"
+            info = make_corpus(ROOT / "corpus", corpus, n)
+            log(f"{n}×: {info['documents']} documents, {info['bytes'] / 1e6:.1f} MB")
+            run = res["runs"][str(n)] = {"corpus": info}
+            run["ours_index"] = o = run_child("ours-index", {"corpus": str(corpus), "index": str(ours_ix), "raw_cap": raw_cap})
+            log(f"{n}× ours index: {o['sentences']} sentences in {o['index_s']:.1f} s ({o['rate']:.0f}/s; raw {o['raw_rate']:.0f}/s); "
+                f"re-index {o['reindex_wall_s']:.2f} s")
+            profile_out = str(args.out / "bench_profile.txt") if args.profile and n == sizes[-1] else None
+            run["ours_query"] = o = run_child("ours-query", {"corpus": str(corpus), "index": str(ours_ix), "reps": reps,
+                                                            "profile": bool(profile_out), "profile_out": profile_out})
+            log(f"{n}× ours query: p50 {o['p50_ms']:.1f} ms, p95 {o['p95_ms']:.1f} ms, RSS {_gb(o['peak_rss'])}")
+            run["tutorial_index"] = t = run_child("tutorial-index", {"corpus": str(corpus), "index": str(tut_ix),
+                                                                    "raw_cap": raw_cap, "reindex": n <= args.tutorial_reindex_max})
+            log(f"{n}× tutorial index: {t['chunks']} chunks in {t['index_s']:.1f} s ({t['rate']:.0f}/s; raw {t['raw_rate']:.0f}/s)")
+            run["tutorial_query"] = t = run_child("tutorial-query", {"corpus": str(corpus), "index": str(tut_ix), "reps": reps})
+            log(f"{n}× tutorial query: p50 {t['p50_ms']:.1f} ms, p95 {t['p95_ms']:.1f} ms, RSS {_gb(t['peak_rss'])}")
+            if profile_out:
+                res["profile"] = profile_out
+        script = Path(sys.executable).parent / "assistant"
+        ours_cmd = ([str(script)] if script.exists() else [sys.executable, "-m", "assistant"]) + ["ask", COLD_QUESTION]
+        for n in dict.fromkeys([sizes[0], sizes[-1]]):
+            env = {"ASSISTANT_CORPUS_DIR": str(work / f"corpus-{n}"), "ASSISTANT_INDEX_DIR": str(work / f"ours-{n}")}
+            tut_cmd = [sys.executable, "-m", "evals.tutorial_cold", "--store", str(work / f"tutorial-{n}"),
+                       "--question", COLD_QUESTION]
+            reps_n = cold_reps if n == sizes[0] else 1
+            res["cold"][str(n)] = c = {"ours": cold_start(ours_cmd, env, reps_n), "tutorial": cold_start(tut_cmd, {}, reps_n)}
+            log(f"{n}× cold start: ours {c['ours']['median_s']:.2f} s, tutorial {c['tutorial']['median_s']:.2f} s")
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    res["wall_s"] = time.perf_counter() - started
+    res["load_end"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    text = render(res)
+    (args.out / "bench.json").write_text(json.dumps(res, indent=1), "utf-8")
+    (args.out / "bench.md").write_text(text, "utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,299 @@
+"""The web UI in a real headless browser (Playwright + the system Chromium), against the real app.
+
+Screenshots go to tests/artifacts/ (desktop 1366x900 and phone 390x844).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run"]
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+ANSWER_TIMEOUT_MS = 90_000
+QUESTION = "Which bodies are bound by the duty to co-operate?"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} not installed (apt-get install chromium)")
+
+
+# ---- fixtures ---------------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    base = tmp_path_factory.mktemp("ui-browser")
+    shutil.copytree(ROOT / "corpus", base / "corpus")
+    port = _free_port()
+    env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(base / "corpus"), "ASSISTANT_INDEX_DIR": str(base / "index"),
+           "ASSISTANT_DATA_DIR": str(base / "data"), "ASSISTANT_ADMIN_PASSWORD": "browser-test-password",
+           "ASSISTANT_HOST": "127.0.0.1", "ASSISTANT_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False",
+           "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+    log = base / "app.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"app exited:\n{log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"app did not start:\n{log.read_text()[-3000:]}") from None
+                time.sleep(0.3)
+        yield {"url": url, "data": base / "data"}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def _open(browser, app, viewport):
+    """A fresh page on the app; records any request that would leave this machine."""
+    context = browser.new_context(viewport=viewport, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url)
+            if not r.url.startswith(("http://127.0.0.1", "data:", "blob:", "about:")) else None)
+    page.goto(app["url"])
+    page.wait_for_selector("#question textarea")
+    page.wait_for_selector("#conversation .starter")
+    return context, page, outside
+
+
+@pytest.fixture
+def desktop(browser, app):
+    context, page, outside = _open(browser, app, DESKTOP)
+    yield page
+    context.close()
+    assert outside == [], f"the page tried to reach the internet: {outside}"
+
+
+@pytest.fixture
+def phone(browser, app):
+    context, page, outside = _open(browser, app, PHONE)
+    yield page
+    context.close()
+    assert outside == [], f"the page tried to reach the internet: {outside}"
+
+
+def _ask(page, question: str, turn: int) -> None:
+    page.fill("#question textarea", question)
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"#turn-{turn}[data-state=done]", timeout=ANSWER_TIMEOUT_MS)
+
+
+def _card_quote(page, turn: int, n: int) -> str:
+    text = page.text_content(f"#turn-{turn} .cite[data-n='{n}'] .cite-quote")
+    assert text[0] == "“" and text[-1] == "”"
+    return text[1:-1]
+
+
+def _settle(page) -> None:
+    page.wait_for_timeout(400)  # let smooth scrolling finish before a screenshot
+
+
+# ---- tests --------------------------------------------------------------------------------------------
+def test_ask_then_open_citation_highlights_the_quote(desktop):
+    page = desktop
+    page.screenshot(path=str(ARTIFACTS / "desktop-1-welcome.png"))
+    _ask(page, QUESTION, 0)
+    answer = page.locator("#turn-0 .a-answered")
+    assert answer.is_visible()
+    assert "[1]" in answer.locator(".a-text").text_content()
+    assert page.locator("#turn-0 .a-notice").is_visible()
+    card = page.locator("#turn-0 .cite").first
+    assert card.locator(".badge").text_content().startswith(("News report", "Proposal"))
+    assert card.locator(".cite-title").text_content().strip()
+    assert "paragraph" in card.locator(".cite-meta").text_content()
+    quote = _card_quote(page, 0, 1)
+    assert "Answer ready" in page.text_content("#announce")
+    _settle(page)
+    page.screenshot(path=str(ARTIFACTS / "desktop-2-answer.png"))
+
+    page.click("#turn-0 .cite[data-n='1'] .open-src")
+    mark = page.locator("#source-view mark.hl")
+    mark.wait_for()
+    assert mark.text_content() == quote
+    assert page.evaluate("document.activeElement && document.activeElement.matches('mark.hl')")
+    _settle(page)
+    from playwright.sync_api import expect
+
+    expect(mark).to_be_in_viewport()
+    assert page.locator("#source-view .src-title").text_content() == card.locator(".cite-title").text_content()
+    page.screenshot(path=str(ARTIFACTS / "desktop-3-source.png"))
+
+
+def test_inline_reference_opens_source_and_follow_up(desktop):
+    page = desktop
+    _ask(page, "What duty did Ed Balls propose to place on schools?", 0)
+    _ask(page, "What about academies?", 1)
+    assert "Read as a follow-up" in page.text_content("#turn-1 .searched")
+    n = page.locator("#turn-1 .ref").last.get_attribute("data-n")
+    quote = _card_quote(page, 1, int(n))
+    page.locator("#turn-1 .ref").last.click()
+    page.wait_for_function("(q) => { const m = document.querySelector('#source-view mark.hl');"
+                           " return m && m.textContent === q; }", arg=quote)
+    # screen readers hear short status messages
+    assert "Showing source" in page.text_content("#announce")
+    # a new conversation starts from the welcome screen again
+    page.click("#clear-btn")
+    page.wait_for_selector("#conversation .welcome")
+    assert page.locator("#conversation .turn").count() == 0
+    assert page.locator("#source-view .src-empty").is_visible()
+    assert page.is_disabled("#export-md")
+
+
+def test_abstention_looks_different(desktop):
+    page = desktop
+    _ask(page, QUESTION, 0)
+    _ask(page, "What is the capital of France?", 1)
+    box = page.locator("#turn-1 .a-abstained")
+    assert box.is_visible()
+    assert page.locator("#turn-1 .cite").count() == 0
+    assert "don't cover" in box.text_content() and "duty to co-operate" in box.text_content()
+    answered_border = page.locator("#turn-0 .a").evaluate("e => getComputedStyle(e).borderStyle")
+    abstained_border = box.evaluate("e => getComputedStyle(e).borderStyle")
+    assert answered_border != abstained_border
+    _settle(page)
+    page.screenshot(path=str(ARTIFACTS / "desktop-4-abstention.png"))
+
+
+def test_feedback_is_saved(desktop, app):
+    page = desktop
+    _ask(page, QUESTION, 0)
+    page.fill("#fb-comment-0", "Clear, thank you")
+    page.click("#turn-0 .fb-btn[data-rating=up]")
+    page.wait_for_selector("#turn-0 .fb-done")
+    with sqlite3.connect(app["data"] / "feedback.sqlite3") as db:
+        rows = db.execute("SELECT rating, comment, question, citations FROM feedback WHERE comment = ?",
+                          ("Clear, thank you",)).fetchall()
+    assert rows and rows[-1][0] == "up" and rows[-1][2] == QUESTION and "doc_id" in rows[-1][3]
+
+
+def test_export_markdown_and_pdf_downloads(desktop, tmp_path):
+    page = desktop
+    _ask(page, QUESTION, 0)
+    quote = _card_quote(page, 0, 1)
+    page.wait_for_selector("#export-md:not([disabled])")
+    with page.expect_download() as md:
+        page.click("#export-md")
+    text = Path(md.value.path()).read_text("utf-8")
+    assert QUESTION in text and quote in text
+    with page.expect_download() as pdf:
+        page.click("#export-pdf")
+    assert Path(pdf.value.path()).read_bytes().startswith(b"%PDF")
+
+
+def test_keyboard_only(desktop):
+    page = desktop
+
+    def tab_until(selector: str, back: bool = False, limit: int = 60) -> None:
+        for _ in range(limit):
+            page.keyboard.press("Shift+Tab" if back else "Tab")
+            if page.evaluate("(s) => !!document.activeElement && document.activeElement.matches(s)", selector):
+                return
+        raise AssertionError(f"could not reach {selector} with the keyboard")
+
+    tab_until("#question textarea")
+    page.keyboard.type(QUESTION)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#turn-0[data-state=done]", timeout=ANSWER_TIMEOUT_MS)
+    tab_until("#turn-0 .open-src", back=True)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#source-view mark.hl")
+    page.wait_for_function("document.activeElement && document.activeElement.matches('mark.hl')")
+    tab_until("#source-view .back", back=True)
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.activeElement && document.activeElement.matches('#turn-0 .open-src')")
+
+
+def test_user_text_is_shown_not_run(desktop):
+    page = desktop
+    _ask(page, "<img src=x onerror=\"window.__xss=1\"> duty to co-operate?", 0)
+    assert page.locator("#conversation img").count() == 0
+    assert "<img src=x" in page.text_content("#turn-0 .q-text")
+    assert page.evaluate("window.__xss === undefined")
+
+
+def test_sources_tab_lists_documents_and_shows_text(desktop):
+    page = desktop
+    page.get_by_role("tab", name="Sources").click()
+    items = page.locator("#library .lib-item")
+    items.first.wait_for()
+    assert items.count() == 5
+    letter = page.locator("#library .lib-item", has_text="Delivering The Children's Plan")
+    assert "Proposal, 2008" in letter.locator(".badge").text_content()
+    assert "passages" in letter.text_content()
+    letter.locator(".open-doc").click()
+    page.wait_for_selector("#library-view .src-text")
+    assert "SECRETARY OF STATE" in page.text_content("#library-view .src-text")
+    _settle(page)
+    page.screenshot(path=str(ARTIFACTS / "desktop-5-sources.png"))
+
+
+def test_admin_tab_refuses_without_password(desktop):
+    page = desktop
+    page.get_by_role("tab", name="Manage library").click()
+    page.get_by_role("button", name="Add to library").click()
+    msg = page.locator("#admin-message .msg-error")
+    msg.wait_for()
+    assert "password" in msg.text_content()
+    page.screenshot(path=str(ARTIFACTS / "desktop-6-admin.png"))
+
+
+def test_phone_layout(phone):
+    page = phone
+    page.screenshot(path=str(ARTIFACTS / "phone-1-welcome.png"))
+    page.locator("#conversation .starter", has_text="bound by the duty").click()
+    page.wait_for_selector("#turn-0[data-state=done]", timeout=ANSWER_TIMEOUT_MS)
+    quote = _card_quote(page, 0, 1)
+    _settle(page)
+    page.screenshot(path=str(ARTIFACTS / "phone-2-answer.png"))
+    page.click("#turn-0 .cite[data-n='1'] .open-src")
+    mark = page.locator("#source-view mark.hl")
+    mark.wait_for()
+    assert mark.text_content() == quote
+    _settle(page)
+    from playwright.sync_api import expect
+
+    expect(mark).to_be_in_viewport()
+    page.screenshot(path=str(ARTIFACTS / "phone-3-source.png"))
+    # nothing wider than the screen
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
