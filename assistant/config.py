@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     max_answer_words: int = Field(80, ge=10, le=400, description="Word budget of an answer.")
     abstain_threshold: float = Field(0.44, ge=0, le=1, description="Abstain when the best sentence scores below this.")
     relative_keep: float = Field(0.80, ge=0, le=1, description="Keep a further sentence only if it scores at least this share of the best.")
+    refresh_seconds: float = Field(5.0, ge=0, description="How often to check whether another process changed the index.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
     max_upload_bytes: int = Field(20 * 1024 * 1024, description="Largest document accepted by `add`.")
 

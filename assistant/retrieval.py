@@ -121,8 +121,8 @@ class Retriever:
         self.dedup_threshold = dedup_threshold
 
     def dense(self, vector: np.ndarray) -> list[tuple[int, float]]:
-        hits = self.store.query_chunks(vector, self.dense_k, self.snap.versions)
-        return [(self.snap.passage_index[rid], score) for rid, score in hits if rid in self.snap.passage_index]
+        hits = self.store.query_chunks(vector, self.dense_k, self.snap.passage_index)
+        return [(self.snap.passage_index[rid], score) for rid, score in hits]
 
     def lexical(self, query_tokens: list[str]) -> list[tuple[int, float]]:
         if not self.snap.bm25 or not query_tokens:

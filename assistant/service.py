@@ -33,6 +33,7 @@ class Assistant:
         self._store: Store | None = None
         self._kit: Kit | None = None
         self._snapshot_key: tuple | None = None
+        self._checked_at = 0.0
 
     # ---- components ----------------------------------------------------------------------------
     @property
@@ -56,7 +57,10 @@ class Assistant:
                 threading.Thread(target=lambda: self.embedder, daemon=True, name="model-prefetch").start()
             if self._kit is None and self.store.catalog.count() == 0:
                 self.index()
+            if self._kit is not None and time.monotonic() - self._checked_at < self.settings.refresh_seconds:
+                return self._kit
             key = self._catalog_key()
+            self._checked_at = time.monotonic()
             if self._kit is None or key != self._snapshot_key:
                 snapshot = Snapshot(self.store)
                 s = self.settings
@@ -100,7 +104,7 @@ class Assistant:
                     self.store.client.delete_collection(f"{self.settings.collection_prefix}_{name}")
                 self._store = None
             report = sync(self.store, self.embedder, self.settings, self.manifest().sources(), progress)
-            self._snapshot_key = None
+            self._snapshot_key, self._checked_at = None, 0.0
             return report
 
     def add(self, paths: list[Path | str], title: str | None = None, date: str | None = None,

@@ -121,14 +121,16 @@ class Store:
             result[key] = [values[i] for i in keep]
         return result
 
-    def query_chunks(self, vector: np.ndarray, k: int, versions: list[str]) -> list[tuple[str, float]]:
-        """Dense search over live passages: (record id, cosine similarity), best first."""
-        if not versions:
-            return []
-        where = {"version": {"$in": versions}} if len(versions) > 1 else {"version": versions[0]}
-        got = self.chunks.query(query_embeddings=[vector.tolist()], n_results=k, where=where,
-                                include=["distances"])
-        return [(rid, 1.0 - float(d)) for rid, d in zip(got["ids"][0], got["distances"][0])]
+    def query_chunks(self, vector: np.ndarray, k: int, live: dict[str, int]) -> list[tuple[str, float]]:
+        """Dense search: (record id, cosine similarity), best first, live records only.
+
+        No metadata filter: a ``$in`` over hundreds of versions costs more than the search itself.
+        Orphans of an interrupted run are rare and dropped here; a few spare results cover them.
+        """
+        n = min(k + 8, max(self.chunks.count(), 1))
+        got = self.chunks.query(query_embeddings=[vector.tolist()], n_results=n, include=["distances"])
+        hits = [(rid, 1.0 - float(d)) for rid, d in zip(got["ids"][0], got["distances"][0]) if rid in live]
+        return hits[:k]
 
     # ---- writing -------------------------------------------------------------------------------
     def write_version(self, doc_id: str, version: str, chunk_rows: list[dict], sentence_rows: list[dict]) -> None:
