@@ -333,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default=None, help="corpus multiples, default 1,10,100 (--quick: 1,10)")
     p.add_argument("--quick", action="store_true", help="sizes 1,10, one query round, one cold-start run")
     p.add_argument("--reps", type=int, default=None, help="rounds over the 92 questions per size (default 2; quick 1)")
-    p.add_argument("--raw-cap", type=int, default=None, help="most texts for the raw-encoder rate (default 2000)")
+    p.add_argument("--raw-cap", type=int, default=None, help="most texts for the raw-encoder rate (default 1000; --quick 500)")
     p.add_argument("--tutorial-reindex-max", type=int, default=10, help="re-run the tutorial build up to this size")
     p.add_argument("--out", type=Path, default=HERE / "out")
     p.add_argument("--profile", action="store_true", help="pyinstrument one query round at the largest size")
@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sizes = [int(x) for x in (args.sizes or ("1,10" if args.quick else "1,10,100")).split(",") if x.strip()]
     reps = args.reps or (1 if args.quick else 2)
-    raw_cap = args.raw_cap if args.raw_cap is not None else (500 if args.quick else 2000)
+    raw_cap = args.raw_cap if args.raw_cap is not None else (500 if args.quick else 1000)
     cold_reps = 1 if args.quick else 3
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="evals-bench-"))
