@@ -35,7 +35,7 @@ test: setup browser
 	$(BIN)/python -m pytest -q
 
 eval: setup
-	$(BIN)/python -m evals
+	$(BIN)/python -m evals --readme README.md
 
 bench: setup
 	$(BIN)/python -m evals.bench

@@ -17,7 +17,7 @@ from .config import Settings
 from .embeddings import Embedder
 from .models import Answer, Citation, Turn
 from .retrieval import Hit, Retriever, Snapshot
-from .text import SYNONYMS, entities, normalise, tokens, words
+from .text import SYNONYMS, entities, has_date, has_number, normalise, phrases, tokens, words
 
 COVERAGE = ("2008 proposals to extend the Children Act 2004 \"duty to co-operate\" to schools, children's "
             "trusts and Children's Trust Boards, Children and Young People's Plans, and schools' duty to "
@@ -31,14 +31,19 @@ NOTICE_GENERAL = "Quoted from the library's documents; not legal advice."
 _INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules?|guidelines?|above|previous|system)\b"
     r"|\b(system prompt|your prompt|jailbreak|developer mode|you are now|act as|pretend (to be|you are))\b"
-    r"|^\s*(system|assistant)\s*:",
+    r"|^\s*(system|assistant)\s*:"
+    r"|</?\s*(context|system|instructions?|prompt|documents?)\s*>"  # fake markup closing "our" context
+    r"|\bnew (instructions?|rules?|task)\b|\b(administrator|admin|developer|operator)\s*(says|:)",
     re.I)
 _FOLLOW_UP = re.compile(
     r"^\s*(and|but|also|so|what about|how about|what of|and what|does (that|it|this)|do (they|those)|is (that|it|this)|"
     r"are (they|those|these)|why|when|who else|which)\b|\b(it|they|them|this|that|those|these|there)\b", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _YEAR = re.compile(r"(?<![\d-])((?:19|20)\d\d)(?![\d])")
-_PRESENT_DAY = re.compile(r"\b(today|nowadays|these days|as of now|in force now|still in force)\b", re.I)
+_PRESENT_DAY = re.compile(r"\b(today|nowadays|these days|as of now|in force now|still in force|"
+                          r"(this|next) (academic |school |financial )?(year|term))\b", re.I)
+_HOW_MANY = re.compile(r"\bhow (many|much)\b|\bwhat (number|proportion|percentage)\b", re.I)
+_WHEN = re.compile(r"^\s*(when|by when|until when)\b|\b(deadline|(closing|opening|start|end|due|what|which) date|which year)\b", re.I)
 _PARTS = re.compile(r"\s*(?:[,;]\s*(?:and|but)?|\?|\band\b)\s+(?=(?:how|what|when|who|which|why|where|whose|is|are|does|do|did|will|would|can|could)\b)", re.I)
 
 
@@ -138,7 +143,7 @@ def retrieve(ctx: Context, kit: Kit) -> None:
     if len(parts) >= 2 and ctx.query == ctx.question:
         texts += parts[:3]
     token_lists = [snap.correct(tokens(t)) for t in texts]
-    vectors = kit.embedder.encode([t + (f" ({' '.join(k)})" if k != tokens(t) else "") for t, k in zip(texts, token_lists)])
+    vectors = kit.embedder.encode([snap.correct_text(t) for t in texts])
     ctx.query_tokens, ctx.vector = token_lists[0], vectors[0]
     ctx.parts = [(t, v, k) for t, v, k in zip(texts[1:], vectors[1:], token_lists[1:])]
     seen: dict[int, Hit] = {}
@@ -158,6 +163,8 @@ def select(ctx: Context, kit: Kit) -> None:
         return
     passage_dense = {h.passage: h.dense for h in ctx.hits}
     names = entities(ctx.question)
+    groups = phrases(ctx.question)
+    cues = _answer_cues(ctx.question)
     queries = [(ctx.vector, ctx.query_tokens, True)] + [(v, k, False) for _, v, k in ctx.parts]
     best: dict[int, Scored] = {}
     ctx.part_best = []
@@ -169,7 +176,7 @@ def select(ctx: Context, kit: Kit) -> None:
         dense = snap.sentence_vectors[candidates] @ vector
         scored = []
         for j, d in zip(candidates, dense):
-            lexical = _lexical(snap, j, weights)
+            lexical = _lexical(snap, j, weights, names, groups, cues)
             context = passage_dense.get(int(snap.sentence_passage[j]), 0.0)
             scored.append(Scored(j, kit.settings.weight_dense * float(d) + kit.settings.weight_passage * context
                                  + kit.settings.weight_lexical * lexical, float(d), lexical))
@@ -187,6 +194,17 @@ def _quotable(text: str) -> bool:
     return len(text.split()) >= 5 and not text.rstrip().endswith(":")
 
 
+def _answer_cues(question: str) -> dict[str, float]:
+    """What kind of answer the question wants: "how many" wants a number, "when" a date. A sentence
+    that has one gets its word overlap raised by 30%, so it beats one that only repeats the question."""
+    cues = {}
+    if _HOW_MANY.search(question):
+        cues["number"] = 1.0
+    if _WHEN.search(question):
+        cues["date"] = 1.0
+    return cues
+
+
 def _weights(snap: Snapshot, toks: list[str], names: set[str], focus: list[str]) -> dict[str, float]:
     weights = {t: snap.idf.get(t, snap.max_idf) for t in toks}
     for t in weights:
@@ -197,19 +215,32 @@ def _weights(snap: Snapshot, toks: list[str], names: set[str], focus: list[str])
     return weights
 
 
-def _lexical(snap: Snapshot, j: int, weights: dict[str, float]) -> float:
+def _lexical(snap: Snapshot, j: int, weights: dict[str, float], names: set[str] = frozenset(),
+             groups: list[set[str]] | None = None, cues: dict[str, float] | None = None) -> float:
+    """Idf-weighted share of the question's words found in the sentence. A synonym counts 0.7; a word
+    found only in the document's title/author/publisher counts 0.4 (0.8 for a name: the author of a
+    letter is who "says" every sentence of it); a name matched only in part counts 0.3 of that."""
     words_in = snap.sentence_tokens[j]
     context = snap.doc_tokens[snap.passages[snap.sentence_passage[j]].doc_id]
     total = sum(weights.values()) or 1.0
-    got = 0.0
+    credit: dict[str, float] = {}
     for t, w in weights.items():
         if t in words_in:
-            got += w
+            credit[t] = w
         elif SYNONYMS.get(t, frozenset()) & words_in:
-            got += 0.7 * w
+            credit[t] = 0.7 * w
         elif t in context:
-            got += 0.4 * w
-    return got / total
+            credit[t] = (0.8 if t in names else 0.4) * w
+    for group in groups or []:
+        if not group <= (words_in | context):
+            for t in group & set(credit):
+                credit[t] *= 0.3
+    got = sum(credit.values())
+    if cues:  # the kind of answer asked for lifts a matching sentence, never an unrelated one
+        text = snap.sentence_text(j)
+        if (cues.get("number") and has_number(text)) or (cues.get("date") and has_date(text)):
+            got *= 1.3
+    return min(got / total, 1.0)
 
 
 def decide(ctx: Context, kit: Kit) -> None:

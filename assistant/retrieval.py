@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -17,7 +18,7 @@ from rank_bm25 import BM25Okapi
 
 from .sources import Source
 from .store import Store
-from .text import tokens
+from .text import STOPWORDS, normalise, tokens
 
 
 @dataclass
@@ -84,7 +85,8 @@ class Snapshot:
         self.sentence_tokens = [set(tokens(self.sentence_text(j))) for j in range(len(s_order))]
         # What a document is (title, kind, publisher) is context for each of its passages:
         # "the Secretary of State's letter" should find the letter's passages.
-        self.doc_tokens = {d: set(tokens(f"{v.source.title} {v.source.kind} {v.source.publisher}"))
+        self.doc_tokens = {d: set(tokens(f"{v.source.title} {v.source.kind} {v.source.publisher} {v.source.author} "
+                                         f"{v.source.display_date}"))
                            for d, v in self.docs.items()}
         corpus_tokens = [tokens(p.text) + sorted(self.doc_tokens[p.doc_id]) for p in self.passages]
         self.bm25 = BM25Okapi(corpus_tokens) if corpus_tokens else None
@@ -93,6 +95,9 @@ class Snapshot:
         self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self.max_idf = math.log(1 + n)
         self.vocabulary = sorted(df)
+        self.surface = sorted({w for d in self.docs.values() for w in _SURFACE.findall(normalise(d.text))})
+        self._surface_set = set(self.surface)
+        self._fixes: dict[str, str] = {}  # memo: misspelt word → correction (itself when none)
         years = [int(v.source.date[:4]) for v in self.docs.values() if v.source.date[:4].isdigit()]
         self.latest_year = max(years) if years else None
 
@@ -100,6 +105,20 @@ class Snapshot:
         p = self.passages[self.sentence_passage[j]]
         s, e = self.sentence_span[j]
         return self.docs[p.doc_id].text[s:e]
+
+    def correct_text(self, text: str) -> str:
+        """The question with misspelt words replaced by the closest word in the documents, so the
+        embedding sees "bodies ... co-operate", not "bodys ... co-operat"."""
+        def fix(m: re.Match) -> str:
+            w = m.group(0)
+            low = normalise(w)
+            if len(low) < 5 or low in self._surface_set or low in STOPWORDS:
+                return w
+            if low not in self._fixes:
+                close = difflib.get_close_matches(low, self.surface, n=1, cutoff=0.8)
+                self._fixes[low] = close[0] if close else w
+            return self._fixes[low]
+        return _SURFACE_WORD.sub(fix, text)
 
     def correct(self, query_tokens: list[str]) -> list[str]:
         """Map misspelt query words to the closest corpus word ("acadamies" → "academy")."""
@@ -113,10 +132,15 @@ class Snapshot:
         return out
 
 
+_SURFACE = re.compile(r"[a-z][a-z']*(?:-[a-z]+)*")
+_SURFACE_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*(?:-[A-Za-z]+)*")
+
+
 class Retriever:
     def __init__(self, store: Store, snapshot: Snapshot, dense_k: int, bm25_k: int, fused_k: int,
-                 rrf_k: int, dedup_threshold: float):
+                 rrf_k: int, dedup_threshold: float, keep_each: int = 2):
         self.store, self.snap = store, snapshot
+        self.keep_each = keep_each
         self.dense_k, self.bm25_k, self.fused_k, self.rrf_k = dense_k, bm25_k, fused_k, rrf_k
         self.dedup_threshold = dedup_threshold
 
@@ -141,7 +165,11 @@ class Retriever:
                 fused[p] = fused.get(p, 0.0) + 1.0 / (self.rrf_k + rank + 1)
         dense_score = dict(dense)
         kept: list[Hit] = []
-        for p in sorted(fused, key=fused.get, reverse=True):
+        # Each list's own top few always survive fusion: a passage that only one retriever finds
+        # (a rare name for BM25, a paraphrase for dense) is often exactly the answer.
+        order = [p for ranked in (dense, lexical) for p, _ in ranked[: self.keep_each]]
+        order += sorted(fused, key=fused.get, reverse=True)
+        for p in dict.fromkeys(order):
             v = self.snap.passage_vectors[p]
             if any(float(v @ self.snap.passage_vectors[h.passage]) > self.dedup_threshold for h in kept):
                 continue

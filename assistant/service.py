@@ -64,7 +64,8 @@ class Assistant:
             if self._kit is None or key != self._snapshot_key:
                 snapshot = Snapshot(self.store)
                 s = self.settings
-                retriever = Retriever(self.store, snapshot, s.dense_k, s.bm25_k, s.fused_k, s.rrf_k, s.dedup_threshold)
+                retriever = Retriever(self.store, snapshot, s.dense_k, s.bm25_k, s.fused_k, s.rrf_k, s.dedup_threshold,
+                                      s.keep_each)
                 self._kit = Kit(s, self.embedder, snapshot, retriever)
                 self._snapshot_key = key
             return self._kit

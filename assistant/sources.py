@@ -27,6 +27,7 @@ class Source(BaseModel):
     file: str
     title: str
     publisher: str = "unknown"
+    author: str = ""  # who wrote or signed it, when the text says so (a letter's signatory)
     date: str = ""  # ISO date, may be empty
     date_approximate: bool = False
     kind: str = "document"

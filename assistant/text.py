@@ -32,7 +32,7 @@ def _expand(word: str) -> list[str]:
 
 
 def stem(word: str) -> str:
-    """A deliberately light stemmer: plural and common verb endings (academies → academy)."""
+    """A deliberately light stemmer: plural and common verb endings (academies → academy), final e."""
     if len(word) <= 3 or word.isdigit():
         return word
     for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
@@ -41,8 +41,10 @@ def stem(word: str) -> str:
                 return word
             if suffix == "es" and not word.endswith(("ches", "shes", "xes", "sses", "zes")):
                 continue
-            return word[: -len(suffix)] + repl
-    return word
+            word = word[: -len(suffix)] + repl
+            break
+    # A final "e" goes too, so close / closing / closed and include / included all meet.
+    return word[:-1] if len(word) > 4 and word.endswith("e") and not word.endswith("ee") else word
 
 
 def tokens(text: str, keep_stopwords: bool = False) -> list[str]:
@@ -69,11 +71,38 @@ _SYNONYM_GROUPS = [
     {"forum"},
 ]
 SYNONYMS: dict[str, frozenset[str]] = {}
-for _group in _SYNONYM_GROUPS:
+for _group in ({stem(w) for w in g} for g in _SYNONYM_GROUPS):
     for _word in _group:
         SYNONYMS[_word] = SYNONYMS.get(_word, frozenset()) | frozenset(_group - {_word})
 
 _ENTITY = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][A-Za-z’']+|[A-Z]{2,})\b")
+
+
+_PHRASE = re.compile(r"\b[A-Z][\w’']*(?:\s+(?:of\s+|for\s+|and\s+)?[A-Z][\w’']*)+")
+_NUMBER = re.compile(r"(?<![\d-])(?!(?:19|20)\d\d\b)\b(\d[\d,.]*)\b(?![-‐–]\d)|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                     r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen|several|half)\b|%|£", re.I)
+_DATE = re.compile(r"\b((?:19|20)\d\d|january|february|march|april|may|june|july|august|september|october|"
+                   r"november|december|spring|summer|autumn|winter|yesterday|last (?:week|month|year)|next (?:week|month|year))\b", re.I)
+
+
+def phrases(text: str) -> list[set[str]]:
+    """Multi-word names in a question ("Local Government Association", "Secretary of State"), as token
+    sets: a sentence that has only part of a name ("general secretary") is not about that name."""
+    found = []
+    for match in _PHRASE.finditer(text):
+        toks = set(tokens(match.group(0)))
+        if len(toks) >= 2:
+            found.append(toks)
+    return found
+
+
+def has_number(text: str) -> bool:
+    """A quantity ("three documents", "£5m", "40%"), not a year or an age range ("16-19")."""
+    return bool(_NUMBER.search(text))
+
+
+def has_date(text: str) -> bool:
+    return bool(_DATE.search(text))
 
 
 def entities(text: str) -> set[str]:
