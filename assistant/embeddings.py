@@ -5,6 +5,7 @@ Vectors are L2-normalised, so a dot product is the cosine similarity.
 """
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -17,23 +18,79 @@ _models: dict[str, "Embedder"] = {}
 
 
 class Embedder:
-    def __init__(self, path: Path):
-        from sentence_transformers import SentenceTransformer
+    """all-MiniLM-L6-v2 as sentence-transformers defines it (Transformer → mean pooling → L2 normalise),
+    run through ``transformers`` directly.
 
+    Why not ``SentenceTransformer(path)``: importing sentence-transformers costs about 1.4 s of every
+    cold start, and the model folder says exactly what it does (modules.json, 1_Pooling/config.json,
+    sentence_bert_config.json). A folder with any other pipeline falls back to SentenceTransformer.
+    tests/test_ingest.py checks the vectors equal SentenceTransformer's.
+    """
+
+    def __init__(self, path: Path):
         self.path = Path(path)
-        self.model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
-        self.dim = self.model.get_embedding_dimension()
         self.name = self.path.name
+        self._st = None
+        if _plain_mean_pooling(self.path):
+            import torch
+            from transformers import AutoModel, AutoTokenizer
+
+            self._torch = torch
+            self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
+            self.model = AutoModel.from_pretrained(str(self.path), local_files_only=True).eval()
+            config = _json(self.path / "sentence_bert_config.json")
+            self.max_length = int(config.get("max_seq_length", 256))
+            self.dim = int(self.model.config.hidden_size)
+        else:
+            from sentence_transformers import SentenceTransformer
+
+            self._st = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+            self.dim = self._st.get_embedding_dimension()
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
-                                    convert_to_numpy=True, show_progress_bar=False)
-        return vectors.astype(np.float32, copy=False)
+        if self._st is not None:
+            vectors = self._st.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                                      convert_to_numpy=True, show_progress_bar=False)
+            return vectors.astype(np.float32, copy=False)
+        torch = self._torch
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad least
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        with torch.inference_mode():
+            for b in range(0, len(order), batch_size):
+                rows = order[b:b + batch_size]
+                enc = self.tokenizer([texts[i] for i in rows], padding=True, truncation=True,
+                                     max_length=self.max_length, return_tensors="pt")
+                hidden = self.model(**enc).last_hidden_state
+                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                out[rows] = pooled.numpy()
+        return out
 
     def encode_one(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
+
+
+def _json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _plain_mean_pooling(path: Path) -> bool:
+    """True when the folder is Transformer → mean pooling → Normalize and nothing else."""
+    modules = _json(path / "modules.json")
+    kinds = [m.get("type", "").rsplit(".", 1)[-1] for m in modules] if isinstance(modules, list) else []
+    if kinds != ["Transformer", "Pooling", "Normalize"] or modules[0].get("path") not in ("", "."):
+        return False
+    pooling = _json(path / modules[1]["path"] / "config.json")
+    return pooling.get("pooling_mode_mean_tokens") is True and not any(
+        pooling.get(k) for k in ("pooling_mode_cls_token", "pooling_mode_max_tokens",
+                                 "pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens",
+                                 "pooling_mode_lasttoken"))
 
 
 def default_model_path() -> Path:

@@ -127,7 +127,7 @@ class Store:
         No metadata filter: a ``$in`` over hundreds of versions costs more than the search itself.
         Orphans of an interrupted run are rare and dropped here; a few spare results cover them.
         """
-        n = min(k + 8, max(self.chunks.count(), 1))
+        n = max(min(k + 8, len(live)), 1)  # live is known: no count() round trip per query
         got = self.chunks.query(query_embeddings=[vector.tolist()], n_results=n, include=["distances"])
         hits = [(rid, 1.0 - float(d)) for rid, d in zip(got["ids"][0], got["distances"][0]) if rid in live]
         return hits[:k]

@@ -78,6 +78,13 @@ def sample(texts: list[str], cap: int) -> list[str]:
     return texts if not cap or len(texts) <= cap else random.Random(0).sample(texts, cap)
 
 
+def raw_encoder(path: Path):
+    """The reference: a plain SentenceTransformer on the same weights (what the indexer is compared to)."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+
+
 def encode_rate(model, texts: list[str]) -> tuple[float, int, float]:
     t = time.perf_counter()
     model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
@@ -105,7 +112,7 @@ def child_ours_index(a: dict) -> dict:
     for source in assistant.manifest().sources():
         doc = ingest(source, Path(a["corpus"]), emb.name)
         texts += [doc.clean.text[s.start:s.end] for c in doc.chunks for s in c.sentences]
-    raw_rate, raw_n, raw_s = encode_rate(emb.model, sample(texts, a["raw_cap"]))
+    raw_rate, raw_n, raw_s = encode_rate(raw_encoder(emb.path), sample(texts, a["raw_cap"]))
     # re-index of the unchanged corpus, as a new `assistant index` run would (fresh Assistant)
     again = Assistant(corpus_dir=a["corpus"], index_dir=a["index"])
     t = time.perf_counter()

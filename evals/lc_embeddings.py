@@ -15,13 +15,14 @@ for _k, _v in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_T
 
 
 class OfflineEmbeddings(Embeddings):
-    """``model`` is a ``SentenceTransformer``; by default the one ``assistant`` already loaded."""
+    """``model`` is a ``SentenceTransformer``, or by default the ``Embedder`` ``assistant`` already loaded
+    (same weights and vectors, loaded once per process)."""
 
     def __init__(self, model=None, batch_size: int = 64):
         if model is None:
             from assistant.embeddings import get_embedder
 
-            model = get_embedder().model
+            model = get_embedder()
         self.model = model
         self.batch_size = batch_size
 
@@ -37,6 +38,10 @@ class OfflineEmbeddings(Embeddings):
     def _encode(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
+        from assistant.embeddings import Embedder
+
+        if isinstance(self.model, Embedder):
+            return self.model.encode(list(texts), batch_size=self.batch_size).tolist()
         return self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
                                  convert_to_numpy=True, show_progress_bar=False).tolist()
 

@@ -157,3 +157,28 @@ def test_corrupt_pdf_and_fake_docx_are_refused(tmp_path):
         zf.writestr("word/document.xml", b"0" * (60 * 1024 * 1024))
     with pytest.raises(LoadError, match="refused as unsafe"):
         load_text(bomb)
+
+
+def test_embedder_vectors_equal_sentence_transformers():
+    """The fast loader (transformers + mean pooling) must give the vectors SentenceTransformer gives,
+    or an index built by one would be searched with the other's geometry."""
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    from assistant.embeddings import default_model_path, get_embedder
+
+    texts = ["Which bodies are bound by the duty to co-operate?", "Schools Forums",
+             "Children’s secretary Ed Balls yesterday proposed to place schools under a duty to co-operate. " * 12]
+    ours = get_embedder().encode(texts)
+    reference = SentenceTransformer(str(default_model_path()), device="cpu").encode(texts, normalize_embeddings=True)
+    assert ours.shape == (3, 384)
+    assert np.abs(ours - reference).max() < 1e-5
+
+
+def test_stemmer_joins_word_forms():
+    from assistant.text import has_number, phrases, tokens
+
+    assert tokens("close closing closed") == ["clos"] * 3
+    assert tokens("co-operate co-operat")[:2] == ["cooperat", "operat"]
+    assert has_number("I enclose three documents") and not has_number("the Children Act 2004 and 16-19 providers")
+    assert phrases("What did the Local Government Association say?") == [{"local", "government", "association"}]
