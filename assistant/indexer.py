@@ -107,14 +107,23 @@ def sync(store: Store, embedder: Embedder, settings: Settings, sources: list[Sou
 
 def _flush(store: Store, embedder: Embedder, group: list[Document], indexed: dict, report: IndexReport,
            bar: tqdm) -> None:
-    """Embed a group of documents together, then store and publish each one (one swap per document)."""
+    """Embed a group of documents together, store their records, then publish the group in one
+    upsert (the swap is atomic for the group; earlier groups are already live)."""
     if not group:
         return
+    chunk_rows, sentence_rows, published = [], [], []
     for doc, vectors in zip(group, _encode_group(embedder, group)):
-        n_sent = _write(store, doc, vectors)
+        c_rows, s_rows = _rows(doc, vectors)
+        chunk_rows += c_rows
+        sentence_rows += s_rows
+        published.append((doc.source.id, doc.version, doc.raw_hash, doc.clean.text, _unit(vectors.mean(axis=0)),
+                          source_meta(doc.source, doc)))
+    store.write_rows(chunk_rows, sentence_rows)
+    store.publish_many(published)
+    for doc in group:
         (report.updated if doc.source.id in indexed else report.added).append(doc.source.id)
         report.passages += len(doc.chunks)
-        report.sentences += n_sent
+        report.sentences += sum(len(c.sentences) for c in doc.chunks)
         bar.update()
 
 
@@ -130,28 +139,26 @@ def _encode_group(embedder: Embedder, docs: list[Document]) -> list[np.ndarray]:
     return out
 
 
-def _write(store: Store, doc: Document, vectors: np.ndarray) -> int:
-    """Store a document's sentences; a passage's vector is the normalised mean of its sentences'."""
+def _rows(doc: Document, vectors: np.ndarray) -> tuple[list[dict], list[dict]]:
+    """A document's passage and sentence records; a passage's vector is the normalised mean of its
+    sentences' vectors (so each sentence is embedded once)."""
     text = doc.clean.text
-    sentences = [(c, s) for c in doc.chunks for s in c.sentences]
     prefix = doc.version[:16]
+    tag = {"doc_id": doc.source.id, "version": doc.version}
     chunk_rows, sentence_rows, i = [], [], 0
     for chunk in doc.chunks:
         n = len(chunk.sentences)
         block = vectors[i:i + n]
         chunk_id = f"{prefix}:{chunk.id}"
         chunk_rows.append({"id": chunk_id, "embedding": _unit(block.mean(axis=0)).tolist(), "text": chunk.text,
-                           "meta": {"paragraph": chunk.paragraph, "start": chunk.start, "end": chunk.end}})
+                           "meta": {"paragraph": chunk.paragraph, "start": chunk.start, "end": chunk.end, **tag}})
         for j, (sentence, vector) in enumerate(zip(chunk.sentences, block)):
             sentence_rows.append({"id": f"{chunk_id}:{j}", "embedding": vector.tolist(),
                                   "text": text[sentence.start:sentence.end],
                                   "meta": {"chunk": chunk_id, "paragraph": chunk.paragraph,
-                                           "start": sentence.start, "end": sentence.end}})
+                                           "start": sentence.start, "end": sentence.end, **tag}})
         i += n
-    store.write_version(doc.source.id, doc.version, chunk_rows, sentence_rows)
-    store.publish(doc.source.id, doc.version, doc.raw_hash, text, _unit(vectors.mean(axis=0)),
-                  source_meta(doc.source, doc))
-    return len(sentences)
+    return chunk_rows, sentence_rows
 
 
 def _doc_vector(store: Store, doc_id: str, version: str) -> np.ndarray:

@@ -135,17 +135,29 @@ class Store:
     # ---- writing -------------------------------------------------------------------------------
     def write_version(self, doc_id: str, version: str, chunk_rows: list[dict], sentence_rows: list[dict]) -> None:
         """Add one document version's passages and sentences (not yet live)."""
+        tag = {"doc_id": doc_id, "version": version}
+        self.write_rows([{**r, "meta": {**r["meta"], **tag}} for r in chunk_rows],
+                        [{**r, "meta": {**r["meta"], **tag}} for r in sentence_rows])
+
+    def write_rows(self, chunk_rows: list[dict], sentence_rows: list[dict]) -> None:
+        """Add passages and sentences of any number of document versions (not yet live), in few, large
+        upserts: Chroma's cost is mostly per call, so many documents share one call."""
         for collection, rows in ((self.chunks, chunk_rows), (self.sentences, sentence_rows)):
             for batch in _batches(rows, BATCH):
                 collection.upsert(ids=[r["id"] for r in batch], embeddings=[r["embedding"] for r in batch],
-                                  documents=[r["text"] for r in batch],
-                                  metadatas=[{**r["meta"], "doc_id": doc_id, "version": version} for r in batch])
+                                  documents=[r["text"] for r in batch], metadatas=[r["meta"] for r in batch])
 
     def publish(self, doc_id: str, version: str, raw_hash: str, text: str, embedding: np.ndarray,
                 meta: dict[str, Any]) -> None:
         """Make ``version`` the live version of ``doc_id`` (a single upsert)."""
-        self.catalog.upsert(ids=[doc_id], embeddings=[embedding.tolist()], documents=[text],
-                            metadatas=[{**_flat(meta), "version": version, "raw_hash": raw_hash}])
+        self.publish_many([(doc_id, version, raw_hash, text, embedding, meta)])
+
+    def publish_many(self, items: list[tuple[str, str, str, str, np.ndarray, dict[str, Any]]]) -> None:
+        """Make several documents' new versions live in one upsert: all of them or none."""
+        if items:
+            self.catalog.upsert(ids=[i[0] for i in items], embeddings=[i[4].tolist() for i in items],
+                                documents=[i[3] for i in items],
+                                metadatas=[{**_flat(i[5]), "version": i[1], "raw_hash": i[2]} for i in items])
 
     def update_meta(self, record: DocRecord, meta: dict[str, Any]) -> None:
         self.catalog.update(ids=[record.doc_id], metadatas=[{**_flat(meta), "version": record.version,
