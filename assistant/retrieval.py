@@ -98,6 +98,8 @@ class Snapshot:
         self.vocabulary = sorted(df)
         self.surface = sorted({w for d in self.docs.values() for w in _SURFACE.findall(normalise(d.text))})
         self._surface_set = set(self.surface)
+        self._surface_buckets = _buckets(self.surface)
+        self._vocabulary_buckets = _buckets(self.vocabulary)
         self._fixes: dict[str, str] = {}  # memo: misspelt word → correction (itself when none)
         years = [int(v.source.date[:4]) for v in self.docs.values() if v.source.date[:4].isdigit()]
         self.latest_year = max(years) if years else None
@@ -126,7 +128,7 @@ class Snapshot:
             if len(low) < 5 or low in self._surface_set or low in STOPWORDS:
                 return w
             if low not in self._fixes:
-                close = difflib.get_close_matches(low, self.surface, n=1, cutoff=0.8)
+                close = _closest(low, self._surface_buckets)
                 self._fixes[low] = close[0] if close else w
             return self._fixes[low]
         return _SURFACE_WORD.sub(fix, text)
@@ -140,10 +142,24 @@ class Snapshot:
                 continue
             key = "\0" + t  # shares the memo with correct_text, in its own key space
             if key not in self._fixes:
-                close = difflib.get_close_matches(t, self.vocabulary, n=1, cutoff=0.8)
+                close = _closest(t, self._vocabulary_buckets)
                 self._fixes[key] = close[0] if close else t
             out.append(self._fixes[key])
         return out
+
+
+def _buckets(words: list[str]) -> dict[str, list[str]]:
+    """Words by first letter: a typo rarely changes the first letter, and looking only there makes a
+    correction ~20× cheaper than scanning the whole vocabulary."""
+    out: dict[str, list[str]] = {}
+    for w in words:
+        out.setdefault(w[:1], []).append(w)
+    return out
+
+
+def _closest(word: str, buckets: dict[str, list[str]]) -> list[str]:
+    candidates = [w for w in buckets.get(word[:1], ()) if abs(len(w) - len(word)) <= 2]
+    return difflib.get_close_matches(word, candidates, n=1, cutoff=0.8)
 
 
 def _postings(bm25: BM25Okapi) -> dict[str, tuple[np.ndarray, np.ndarray]]:
