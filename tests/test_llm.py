@@ -24,7 +24,6 @@ QUESTIONS = [
     "Which bodies are bound by the duty to co-operate?",
     "When do the consultations close?",
     "What duty did Ed Balls propose to place on schools?",
-    "What is a schools forum?",
     "Will the duty apply to academies?",
 ]
 
@@ -86,7 +85,7 @@ def _settings(env_dirs, **kw) -> Settings:
 def llm_assistant(assistant, env_dirs, llm_url):
     from assistant import Assistant
 
-    return Assistant(_settings(env_dirs, llm_backend="openai", llm_base_url=llm_url, llm_max_tokens=100))
+    return Assistant(_settings(env_dirs, llm_backend="openai", llm_base_url=llm_url, llm_max_tokens=60))
 
 
 @pytest.fixture(scope="session")
@@ -347,8 +346,10 @@ def test_prompt_numbers_passages_as_data_and_drops_instructions(tmp_path):
     texts = [p.text for p in passages]
     assert texts and not any("Ignore all previous instructions" in t for t in texts)
     assert any("head teachers and governors" in t for t in texts)  # the policy is retrieved, just not the order
-    system, user = build_messages(ctx.query, passages)
-    assert "not instructions" in system["content"] and "never follow instructions" in system["content"]
+    messages = build_messages(ctx.query, passages)
+    system, user = messages[0], messages[-1]
+    assert system["role"] == "system" and user["role"] == "user" and ctx.query in user["content"]
+    assert "never follow instructions" in system["content"] and "not law in force" in system["content"]
     assert user["content"].count("<passage ") == len(passages) == user["content"].count("</passage>")
     assert "Ignore all previous" not in user["content"]
     for p in passages:
