@@ -76,7 +76,20 @@ class Assistant:
 
     # ---- answering -----------------------------------------------------------------------------
     def ask(self, question: str, history: Iterable[Turn | dict | str] | None = None, id: str | None = None) -> Answer:
-        """Answer ``question`` with verbatim, cited sentences, or abstain with a helpful message."""
+        """Answer ``question`` with verbatim, cited sentences, or abstain with a helpful message.
+
+        With an LLM backend configured, the answer is the model's, verified sentence by sentence, or
+        the extractive one as the fallback (``mode`` says which)."""
+        final = None
+        for event in self.ask_stream(question, history, id):
+            if event["event"] == "answer":
+                final = event["answer"]
+        return final
+
+    def ask_stream(self, question: str, history: Iterable[Turn | dict | str] | None = None,
+                   id: str | None = None) -> Iterator[dict]:
+        """Like ``ask``, streaming: ``{"event": "token", "text": ...}`` for each chunk a language model writes
+        (LLM mode only), then ``{"event": "answer", "answer": Answer}`` — the verified answer or the fallback."""
         started = time.perf_counter()
         turns = [_turn(t) for t in (history or [])]
         kit = self._kit_ready()
@@ -85,30 +98,13 @@ class Assistant:
         answer = run(ctx, kit)
         answer.timings_ms["load"] = round(ready, 2)
         if self.settings.llm_backend == "none":
-            return answer
-        final = answer
-        for event in self._generate(ctx, kit, answer):
-            if isinstance(event, Answer):
-                final = event
-        return final
-
-    def ask_stream(self, question: str, history: Iterable[Turn | dict | str] | None = None,
-                   id: str | None = None) -> Iterator[dict]:
-        """Like ``ask``, streaming: ``{"event": "token", "text": ...}`` for each chunk a language model writes
-        (LLM mode only), then ``{"event": "answer", "answer": Answer}`` — the verified answer or the fallback."""
-        if self.settings.llm_backend == "none":
-            yield {"event": "answer", "answer": self.ask(question, history, id)}
+            yield {"event": "answer", "answer": answer}
             return
-        started = time.perf_counter()
-        turns = [_turn(t) for t in (history or [])]
-        kit = self._kit_ready()
-        ctx = Context(question=question if isinstance(question, str) else "", history=turns, id=id)
-        answer = run(ctx, kit)
-        answer.timings_ms["load"] = round((time.perf_counter() - started) * 1000 - answer.timings_ms["total"], 2)
         for event in self._generate(ctx, kit, answer):
             yield {"event": "answer", "answer": event} if isinstance(event, Answer) else {"event": "token", "text": event}
 
     def _generate(self, ctx: Context, kit: Kit, answer: Answer):
+        """The optional LLM step (``generate.py``); a backend that cannot be made becomes a fallback reason."""
         from .generate import generate
         from .llm import LLMError, get_backend
 
