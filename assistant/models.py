@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 Status = Literal["answered", "no_evidence", "invalid_input", "unsafe_input"]
+Mode = Literal["extractive", "llm", "extractive-fallback"]
 
 
 class Turn(BaseModel):
@@ -34,6 +35,19 @@ class Citation(BaseModel):
     score: float = Field(description="How well the quoted sentence matches the question (0-1).")
 
 
+class SentenceSupport(BaseModel):
+    """How well one generated sentence is supported by the passage(s) it cites (LLM mode only)."""
+
+    text: str = Field(description="The generated sentence, without its [n] markers.")
+    kept: bool = Field(description="Passed verification and is part of the answer.")
+    cited: list[int] = Field([], description="Its [n] numbers in the final answer (empty when removed).")
+    sources: list[str] = Field([], description="doc_id of each passage it cited.")
+    lexical: float = Field(0.0, description="Share of its content words found in the cited passage(s) (0-1).")
+    dense: float = Field(0.0, description="Best cosine between it and a cited passage.")
+    support: float = Field(0.0, description="Mean of lexical and dense; kept only at or above the threshold.")
+    reason: str | None = Field(None, description="Why it was removed, for a person.")
+
+
 class Answer(BaseModel):
     id: str | None = None
     question: str
@@ -44,5 +58,9 @@ class Answer(BaseModel):
     notice: str | None = Field(None, description="Caveat about the sources (2008 proposals; not legal advice).")
     citations: list[Citation] = []
     standalone_question: str | None = Field(None, description="The question as searched, after using the history.")
-    mode: str = "extractive"
+    mode: Mode = Field("extractive", description="'llm': reworded by a language model, every sentence verified; "
+                       "'extractive-fallback': the model's answer failed verification, so the quotes are shown.")
+    support: list[SentenceSupport] = Field([], description="Per generated sentence support scores (LLM modes).")
+    fallback_reason: str | None = Field(None, description="Why the LLM answer was not used (extractive-fallback).")
+    llm_draft: str | None = Field(None, description="The model's raw answer before verification (LLM modes).")
     timings_ms: dict[str, float] = {}

@@ -289,22 +289,26 @@ def _repeats(snap: Snapshot, j: int, chosen: list[Scored], threshold: float) -> 
 
 def cite(ctx: Context, kit: Kit) -> None:
     """Resolve every [n] to a verbatim quote with its source's metadata; drop anything not verbatim."""
-    snap = kit.snapshot
     citations = []
     for n, c in enumerate(ctx.chosen, start=1):
-        passage = snap.passages[snap.sentence_passage[c.sentence]]
-        doc = snap.docs[passage.doc_id]
-        start, end = snap.sentence_span[c.sentence]
-        quote = doc.text[start:end]
-        assert quote and quote in ctx.answer, "a quote must appear verbatim in the answer"
-        src = doc.source
-        citations.append(Citation(
-            n=n, doc_id=src.id, title=src.title, publisher=src.publisher, date=src.date,
-            date_approximate=src.date_approximate, display_date=src.display_date, kind=src.kind,
-            status=src.status, label=src.citation_label, quote=quote,
-            location=f"paragraph {passage.paragraph}", paragraph=passage.paragraph, start=start, end=end,
-            score=round(c.score, 4)))
+        citation = make_citation(kit.snapshot, n, c)
+        assert citation.quote and citation.quote in ctx.answer, "a quote must appear verbatim in the answer"
+        citations.append(citation)
     ctx.citations = citations
+
+
+def make_citation(snap: Snapshot, n: int, c: Scored) -> Citation:
+    """Citation ``[n]`` for sentence ``c``: the verbatim slice of its document, with the source's metadata."""
+    passage = snap.passages[snap.sentence_passage[c.sentence]]
+    doc = snap.docs[passage.doc_id]
+    start, end = snap.sentence_span[c.sentence]
+    src = doc.source
+    return Citation(
+        n=n, doc_id=src.id, title=src.title, publisher=src.publisher, date=src.date,
+        date_approximate=src.date_approximate, display_date=src.display_date, kind=src.kind,
+        status=src.status, label=src.citation_label, quote=doc.text[start:end],
+        location=f"paragraph {passage.paragraph}", paragraph=passage.paragraph, start=start, end=end,
+        score=round(c.score, 4))
 
 
 STEPS: list[Step] = [guard, scope, condense, retrieve, select, decide, compose, cite]

@@ -6,7 +6,7 @@ import shutil
 import threading
 import time
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from .config import Settings, get_settings
 from .embeddings import Embedder, get_embedder
@@ -34,6 +34,7 @@ class Assistant:
         self._kit: Kit | None = None
         self._snapshot_key: tuple | None = None
         self._checked_at = 0.0
+        self._llm = None  # the language-model backend (LLM mode), made on first use
 
     # ---- components ----------------------------------------------------------------------------
     @property
@@ -76,14 +77,48 @@ class Assistant:
 
     # ---- answering -----------------------------------------------------------------------------
     def ask(self, question: str, history: Iterable[Turn | dict | str] | None = None, id: str | None = None) -> Answer:
-        """Answer ``question`` with verbatim, cited sentences, or abstain with a helpful message."""
+        """Answer ``question`` with verbatim, cited sentences, or abstain with a helpful message.
+
+        With an LLM backend configured, the answer is the model's, verified sentence by sentence, or
+        the extractive one as the fallback (``mode`` says which)."""
+        final = None
+        for event in self.ask_stream(question, history, id):
+            if event["event"] == "answer":
+                final = event["answer"]
+        return final
+
+    def ask_stream(self, question: str, history: Iterable[Turn | dict | str] | None = None,
+                   id: str | None = None) -> Iterator[dict]:
+        """Like ``ask``, streaming: ``{"event": "token", "text": ...}`` for each chunk a language model writes
+        (LLM mode only), then ``{"event": "answer", "answer": Answer}`` — the verified answer or the fallback."""
         started = time.perf_counter()
         turns = [_turn(t) for t in (history or [])]
         kit = self._kit_ready()
         ready = (time.perf_counter() - started) * 1000
-        answer = run(Context(question=question if isinstance(question, str) else "", history=turns, id=id), kit)
+        ctx = Context(question=question if isinstance(question, str) else "", history=turns, id=id)
+        answer = run(ctx, kit)
         answer.timings_ms["load"] = round(ready, 2)
-        return answer
+        if self.settings.llm_backend == "none":
+            yield {"event": "answer", "answer": answer}
+            return
+        for event in self._generate(ctx, kit, answer):
+            yield {"event": "answer", "answer": event} if isinstance(event, Answer) else {"event": "token", "text": event}
+
+    def _generate(self, ctx: Context, kit: Kit, answer: Answer):
+        """The optional LLM step (``generate.py``); a backend that cannot be made becomes a fallback reason."""
+        from .generate import generate
+        from .llm import LLMError, get_backend
+
+        backend, error = None, None
+        if answer.status == "answered":
+            try:
+                with self._lock:
+                    if self._llm is None:
+                        self._llm = get_backend(self.settings)
+                backend = self._llm
+            except LLMError as exc:
+                error = str(exc)
+        return generate(ctx, kit, answer, backend, error)
 
     # ---- library -------------------------------------------------------------------------------
     def sources(self) -> list[dict]:

@@ -222,7 +222,11 @@ def _feedback_html(t: dict, i: int) -> str:
 
 def render_turn(t: dict, i: int) -> str:
     q = f"""<div class="q"><span class="who">You asked</span><p class="q-text">{e(t['question'])}</p></div>"""
-    if t.get("pending"):
+    if t.get("pending") and t.get("draft"):  # LLM mode: the model's words as they arrive, not yet checked
+        body = ('<section class="a a-pending a-draft" aria-busy="true"><h3 class="a-head">Drafting an answer '
+                '&mdash; every sentence will be checked against its source</h3>'
+                f'<p class="a-text draft-text">{e(t["draft"])}</p></section>')
+    elif t.get("pending"):
         body = ('<section class="a a-pending" aria-busy="true"><span class="spinner" aria-hidden="true"></span>'
                 "Searching the documents&hellip;</section>")
     elif t.get("error"):
@@ -248,8 +252,8 @@ def render_turn(t: dict, i: int) -> str:
             plural = "s" if len(cites) != 1 else ""
             body = f"""
 <section class="a a-answered" aria-label="Answer {i + 1}">
-  <h3 class="a-head">Quoted from the documents</h3>
-  {searched_html}
+  <h3 class="a-head">{_MODE_HEADINGS.get(a.get("mode"), _MODE_HEADINGS["extractive"])}</h3>
+  {_mode_note(a)}{searched_html}
   <p class="a-text">{_answer_text_html(a.get('answer', ''), i, cites)}</p>
   {notice}
   <h4 class="cites-head">{len(cites)} source{plural}</h4>
@@ -258,6 +262,22 @@ def render_turn(t: dict, i: int) -> str:
 </section>"""
     state = "pending" if t.get("pending") else "done"
     return f'<article class="turn" id="turn-{i}" data-state="{state}">{q}{body}</article>'
+
+
+_MODE_HEADINGS = {"extractive": "Quoted from the documents", "extractive-fallback": "Quoted from the documents",
+                  "llm": "Summarised from the documents, every sentence checked against its source"}
+
+
+def _mode_note(a: dict) -> str:
+    """LLM mode: say how many generated sentences were removed; fallback: say why the quotes are shown."""
+    if a.get("mode") == "extractive-fallback":
+        return ('<p class="mode-note">The language model&rsquo;s answer could not be verified against the sources '
+                f'({e(a.get("fallback_reason") or "")}), so here are the quotes themselves.</p>')
+    removed = sum(not x.get("kept") for x in a.get("support") or [])
+    if a.get("mode") == "llm" and removed:
+        return (f'<p class="mode-note">{removed} generated sentence{"s" if removed != 1 else ""} not supported by '
+                'the sources removed.</p>')
+    return ""
 
 
 def render_conversation(turns: list[dict]) -> str:
@@ -450,6 +470,8 @@ CSS = r"""
           align-items: center; justify-content: center; font-weight: 700; font-style: italic; font-family: Georgia, serif; }
 .a-error { border: 2px solid #b3261e; }
 .a-pending { color: var(--muted); display: flex; gap: .6rem; align-items: center; }
+.a-draft { display: block; border-left: 5px dashed var(--muted); }
+.mode-note { font-size: .85rem; color: var(--muted); margin: 0 0 .4rem; }
 .spinner { width: 1rem; height: 1rem; border: 3px solid var(--line); border-top-color: var(--accent);
            border-radius: 50%; animation: spin 0.8s linear infinite; }
 @keyframes spin { to { transform: rotate(360deg); } }
@@ -602,6 +624,34 @@ class UI:
                 said = t["error"]
             t.pop("pending", None)
         return turns, render_conversation(turns), said
+
+    def answer_stream(self, turns: list[dict]):
+        """LLM mode: show the model's words as they stream in, then replace them with the verified answer."""
+        turns = [dict(t) for t in turns]
+        said = ""
+        for i, t in enumerate(turns):
+            if not t.get("pending"):
+                continue
+            try:
+                for event in self.assistant.ask_stream(t["question"], history=history_of(turns[:i])):
+                    if event["event"] == "token":
+                        t["draft"] = t.get("draft", "") + event["text"]
+                        yield turns, render_conversation(turns), gr.skip()
+                    else:
+                        a = event["answer"]
+                        t["answer"] = a.model_dump()
+                        said = ("No answer: " + (a.message or "")) if a.abstained else \
+                            f"Answer ready, citing {len(a.citations)} source{'s' if len(a.citations) != 1 else ''}."
+            except AssistantError as exc:
+                t["error"] = str(exc)
+                said = f"Error: {exc}"
+            except Exception as exc:  # keep the page usable; details go to the server log
+                log.exception("answering failed")
+                t["error"] = f"The assistant could not answer ({exc.__class__.__name__}). Please try again."
+                said = t["error"]
+            t.pop("pending", None)
+            t.pop("draft", None)
+        yield turns, render_conversation(turns), said
 
     def clear(self):
         return ([], render_conversation([]), SOURCE_PLACEHOLDER, gr.update(value=None, interactive=False),
@@ -849,7 +899,8 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
                                     (ask_btn.click, ui.start, [question, turns]),
                                     (conversation.ask, ui.start_starter, [turns])):
             answer = trigger(fn, inputs, start_out, queue=False, show_progress="hidden", **private) \
-                .then(ui.answer, [turns], answer_out, show_progress="hidden", **private)
+                .then(ui.answer_stream if settings.llm_backend != "none" else ui.answer, [turns], answer_out,
+                      show_progress="hidden", **private)
             answering.append(answer)
             answering.append(answer.then(ui.exports, [turns], export_out, show_progress="hidden", **private))
         clear_btn.click(ui.clear, None, [turns, conversation, source_view, md_btn, pdf_btn, question, announce],

@@ -1,7 +1,11 @@
 """Evaluation harness: our assistant vs a BM25-only and a dense-only (LangChain tutorial) baseline.
 
     python -m evals [--questions evals/questions.jsonl] [--out evals/out] [--systems bm25,dense,ours]
-                    [--index-dir DIR] [--no-progress]
+                    [--index-dir DIR] [--no-progress] [--backend llm [--llm-url URL]]
+
+``--backend llm`` adds the optional LLM answers (verified sentence by sentence) beside the extractive
+ones, with how often verification fell back; the backend comes from ``ASSISTANT_LLM_*``, or
+``--llm-url`` (an OpenAI-compatible endpoint), or else SmolLM2-135M in-process.
 
 Writes report.md, report.json, chart.png and readme_table.md to --out and prints the side-by-side table.
 """
@@ -24,7 +28,7 @@ from .metrics import OVERLAP, has_fact, score
 HERE = Path(__file__).resolve().parent
 DEFAULT_QUESTIONS = HERE / "questions.jsonl"
 DEFAULT_OUT = HERE / "out"
-ORDER = ["bm25", "dense", "ours"]
+ORDER = ["bm25", "dense", "ours", "llm"]
 
 # (key, label, kind) — kind: "rate" (0–1, higher better), "ms"/"s"/"words" (lower better), "n"
 ROWS = [
@@ -38,12 +42,16 @@ ROWS = [
     ("abstention_precision", "Abstention precision", "rate"), ("abstention_recall", "Abstention recall (all unanswerable)", "rate"),
     ("abstention_recall_oos", "Abstention recall (out-of-scope)", "rate"),
     ("abstention_recall_injection", "Abstention recall (injection)", "rate"),
+    ("llm_used", "LLM answer used (of answered)", "rate"), ("fallback_rate", "Fell back to extractive (of answered)", "rate"),
+    ("sentences_kept", "Generated sentences kept by verification", "rate"),
+    ("support_kept_mean", "Support of kept sentences (mean)", "rate"),
     ("words_mean", "Answer length, words (mean)", "words"),
     ("latency_p50_ms", "Latency p50 (ms)", "ms"), ("latency_p95_ms", "Latency p95 (ms)", "ms"),
     ("setup_s", "Setup: index/build (s)", "s"), ("total_s", "Total wall time (s)", "s"),
 ]
 README_ROWS = ["doc_hit@1", "psg_hit@5", "cite_precision", "cite_recall", "key_fact_recall", "first_cite_gold",
                "answered_rate", "abstention_recall", "verbatim", "words_mean", "latency_p95_ms"]
+LLM_README_ROWS = ["only_quotes", "llm_used", "fallback_rate", "sentences_kept", "support_kept_mean"]
 CATEGORY_METRICS = [("doc_hit@1", "doc@1"), ("psg_hit@5", "psg@5"), ("first_cite_gold", "1st-cite gold"),
                     ("key_fact_recall", "key facts"), ("cite_recall", "cite recall"),
                     ("cite_precision", "cite prec.")]
@@ -73,6 +81,12 @@ DEFINITIONS = f"""\
 * **Latency**: wall time of one question (ours: `Assistant.ask`, warm; baselines: the search call).
   **Setup**: building the index (ours: `Assistant.index()` on a fresh temporary index; dense: split +
   embed + add to Chroma; bm25: reading our index and building BM25). Model load is reported once, separately.
+* **LLM mode** (system `llm`, `--backend llm`): ours, then a language model rewords the answer from
+  numbered passages and every generated sentence is verified against the passage it cites. **LLM
+  answer used / fell back**: over answered questions, the share shown in `llm` mode vs returned as
+  `extractive-fallback` (nothing or too little survived verification, or the model failed). **Sentences
+  kept**: generated sentences that passed verification. Its citations are still verbatim quotes, so
+  "Quotes verbatim" applies; "Answer made only of cited quotes" does not (the wording is the model's).
 """
 
 
@@ -120,6 +134,27 @@ def aggregate(questions: list[dict], scores: list[dict]) -> dict:
     return out
 
 
+def llm_stats(results) -> dict:
+    """How the LLM answers fared: used vs fell back (over answered questions), sentences kept, support."""
+    answered = [r for r in results if not r.abstained and (r.diag or {}).get("mode")]
+    if not answered:
+        return {}
+    modes = Counter(r.diag["mode"] for r in answered)
+    sentences = [s for r in answered for s in r.diag.get("support") or []]
+    kept = [s for s in sentences if s["kept"]]
+    reasons = Counter()
+    for s in sentences:
+        if not s["kept"] and s.get("reason"):
+            reasons[s["reason"].split(" [")[0].split(" (")[0].split(" '")[0]] += 1
+    return {"llm_used": modes["llm"] / len(answered), "fallback_rate": modes["extractive-fallback"] / len(answered),
+            "n_llm": modes["llm"], "n_fallback": modes["extractive-fallback"],
+            "sentences_generated": len(sentences), "sentences_kept": len(kept) / len(sentences) if sentences else None,
+            "support_kept_mean": float(np.mean([s["support"] for s in kept])) if kept else None,
+            "removed_reasons": dict(reasons.most_common()),
+            "fallback_reasons": dict(Counter((r.diag.get("fallback_reason") or "")[:80] for r in answered
+                                             if r.diag["mode"] == "extractive-fallback").most_common())}
+
+
 def by_category(questions: list[dict], scores: list[dict]) -> dict:
     groups: dict[str, list[int]] = defaultdict(list)
     for i, q in enumerate(questions):
@@ -159,7 +194,7 @@ def _ratio(base, ours) -> str:
 
 def side_by_side(overall: dict, systems: list[str], labels: dict) -> str:
     head = ["Metric"] + [labels[s] for s in systems]
-    others = [s for s in systems if s != "ours"] if "ours" in systems else []
+    others = [s for s in systems if s not in ("ours", "llm")] if "ours" in systems else []
     head += [f"{labels[s].split(' ')[0]} / ours" for s in others]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for key, label, kind in ROWS:
@@ -173,7 +208,7 @@ def side_by_side(overall: dict, systems: list[str], labels: dict) -> str:
 
 
 def category_table(cats: dict, systems: list[str]) -> str:
-    short = {"bm25": "B", "dense": "D", "ours": "O"}
+    short = {"bm25": "B", "dense": "D", "ours": "O", "llm": "L"}
     head = ["Category", "n"] + [f"{lab} ({'/'.join(short[s] for s in systems)})" for _, lab in CATEGORY_METRICS]
     head.append(f"answered ({'/'.join(short[s] for s in systems)})")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -230,7 +265,7 @@ def losses(questions, cats, scores, results, systems) -> tuple[list[str], list[d
     if "ours" not in systems:
         return [], []
     lines, rows = [], []
-    bases = [s for s in systems if s != "ours"]
+    bases = [s for s in systems if s not in ("ours", "llm")]
     idx_by_cat = defaultdict(list)
     for i, q in enumerate(questions):
         idx_by_cat[q.get("category", "?")].append(i)
@@ -311,7 +346,8 @@ def readme_table(overall: dict, systems: list[str], labels: dict, n: int) -> str
     lab = {k: (l, kind) for k, l, kind in ROWS}
     lines = [f"| Metric ({n} questions) | " + " | ".join(labels[s] for s in systems) + " |",
              "|---|" + "---|" * len(systems)]
-    for key in README_ROWS:
+    keys = README_ROWS + (LLM_README_ROWS if "llm" in systems else [])
+    for key in keys:
         label, kind = lab[key]
         lines.append(f"| {label} | " + " | ".join(_fmt(overall[s].get(key), kind) for s in systems) + " |")
     lines.append("")
@@ -324,14 +360,22 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m evals", description=__doc__.split("\n")[0])
     p.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    p.add_argument("--systems", default=",".join(ORDER), help="comma-separated subset of bm25,dense,ours")
+    p.add_argument("--systems", default=",".join(ORDER[:3]), help="comma-separated subset of bm25,dense,ours,llm")
     p.add_argument("--index-dir", type=Path, default=None,
                    help="use this (existing or new) index instead of a fresh temporary one")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--quiet", action="store_true", help="do not print the table")
     p.add_argument("--readme", type=Path, default=None,
                    help="also rewrite the evaluation table between the eval-table markers of this README")
+    p.add_argument("--backend", choices=["extractive", "llm"], default="extractive",
+                   help="llm: also evaluate the verified LLM answers (system 'llm'; default systems then ours,llm)")
+    p.add_argument("--llm-url", default=None, help="OpenAI-compatible endpoint for --backend llm (e.g. a "
+                   "llama.cpp server's http://127.0.0.1:8080/v1); default: ASSISTANT_LLM_* settings")
     args = p.parse_args(argv)
+    if args.backend == "llm" and args.systems == ",".join(ORDER[:3]):
+        args.systems = "ours,llm"
+    if "llm" in args.systems.split(",") and args.backend != "llm":
+        args.backend = "llm"
 
     from tqdm import tqdm
 
@@ -343,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
     questions = load_questions(args.questions)
     started = time.perf_counter()
     env = Env(args.index_dir)
+    if args.llm_url:
+        env.llm_overrides = {"llm_backend": "openai", "llm_base_url": args.llm_url}
     impls = {s: SYSTEMS[s](env) for s in systems}
     labels = {s: impls[s].label for s in systems}
     results, scores, overall, setup = {}, {}, {}, {}
@@ -360,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
             results[s] = res
             scores[s] = [score(q, r) for q, r in zip(questions, res)]
             overall[s] = aggregate(questions, scores[s])
+            overall[s].update(llm_stats(res))
             overall[s]["setup_s"] = setup[s]
             overall[s]["questions_s"] = loop
             overall[s]["total_s"] = setup[s] + loop
