@@ -354,3 +354,37 @@ def test_prompt_numbers_passages_as_data_and_drops_instructions(tmp_path):
     assert "Ignore all previous" not in user["content"]
     for p in passages:
         assert f'<passage n="{p.n}" source="{p.title}"' in user["content"]
+
+
+def test_verified_sentences_become_the_answer_renumbered(assistant):
+    """The success path on a crafted draft (SmolLM2 rarely writes [n]): kept sentences form the answer, their
+    passages become citations [1]..[k] in order of use, removed ones are listed with a reason."""
+    from assistant.generate import finish, ordinary_words, select_passages, evidence_for
+    from assistant.pipeline import Context, run
+    from assistant.verify import verify
+
+    kit = assistant._kit_ready()
+    ctx = Context(question="Which bodies are bound by the duty to co-operate?")
+    extractive = run(ctx, kit)
+    passages = select_passages(ctx, kit)
+    assert len(passages) >= 2
+    bound = next(p for p in passages if p.text.startswith("Some agencies – councils"))
+    other = next(p for p in passages if p is not bound)
+    draft = (f"It was reported that councils, primary care trusts, youth offending teams, the police and the "
+             f"probation service are bound by the act's duty to co-operate [{bound.n}]. "
+             f"Ofsted is also bound by the duty [{bound.n}]. The duty is enforced with fines of 5000 pounds [{other.n}].")
+    verdicts = verify(draft, evidence_for(passages, kit), kit.embedder, kit.settings.llm_support_threshold,
+                      ordinary_words(kit))
+    a = finish(extractive, kit, passages, draft, verdicts, {"generate": 1.0})
+    assert [s.kept for s in a.support] == [True, False, False]
+    assert a.mode == "extractive-fallback"  # 1 of 3 kept is under llm_min_kept_share (0.5)
+    draft = draft.rsplit(" The duty", 1)[0]  # two sentences, one kept: exactly the minimum share
+    verdicts = verify(draft, evidence_for(passages, kit), kit.embedder, kit.settings.llm_support_threshold,
+                      ordinary_words(kit))
+    a = finish(extractive, kit, passages, draft, verdicts, {"generate": 1.0})
+    assert a.mode == "llm" and a.status == "answered" and a.llm_draft == draft
+    assert a.answer.startswith("It was reported that councils") and a.answer.endswith("[1]") and "Ofsted" not in a.answer
+    assert len(a.citations) == 1 and a.citations[0].n == 1 and a.citations[0].quote == bound.text
+    assert a.support[0].cited == [1] and "Ofsted" in a.support[1].reason
+    assert "2008 proposals" in a.notice and "language model" in a.notice
+    assert a.timings_ms["generate"] == 1.0
