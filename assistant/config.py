@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     port: int = Field(7860, ge=1, le=65535, description="Port the UI listens on.")
     concurrency: int = Field(4, ge=1, le=64, description="Questions the UI answers at once (Gradio queue).")
 
+    training_spec: Path | None = Field(None, description="Duty cards, glossary and quiz terms (TOML); default: "
+                                       "training.toml in corpus_dir.")
+
 
 def get_settings(**overrides) -> Settings:
     """Settings from the environment, with explicit keyword overrides on top."""
