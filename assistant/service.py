@@ -241,8 +241,11 @@ class Assistant:
         from .training_pack import write_pack
 
         training = self.training()
-        return write_pack(out_dir, training.cards, training.quiz(n=n, seed=seed, topic=topic), topic=topic,
-                          topic_name=training.bank.topic_names.get(topic or ""), seed=seed)
+        topic = training.bank.check_topic(topic)
+        questions = training.quiz(n=n, seed=seed, topic=topic)
+        cards = [c for c in training.cards if not topic or c.id == topic]
+        return write_pack(out_dir, cards, questions, topic=topic or None, seed=seed, glossary=training.glossary,
+                          topic_name=training.bank.topic_names.get(topic or ""))
 
 
 def _same_text(a: str, b: str) -> bool:
