@@ -58,6 +58,7 @@ class Question(BaseModel):
     answer: str = Field(description="The correct choice (for multiple choice, as written in the quote).")
     answer_index: int
     key_term: str = Field(description="The term the question turns on, verbatim in the quote.")
+    term_start: int = Field(description="Where key_term starts in citation.quote.")
     term_type: str
     explanation: str
     citation: Quote
@@ -249,7 +250,7 @@ class QuizBank:
         mc_ok = len(c.distractors) >= MC_CHOICES - 1
         kind = "multiple_choice" if mc_ok and rng.random() >= TF_SHARE else "true_false"
         common = dict(id=f"q{number}", number=number, topic=topic or (c.topics[0] if c.topics else None),
-                      topics=c.topics, key_term=m.surface, term_type=m.entity.type, citation=citation, seed=seed)
+                      topics=c.topics, key_term=m.surface, term_start=m.start, term_type=m.entity.type, citation=citation, seed=seed)
         if kind == "multiple_choice":
             wrong = [self.display(e, m, s) for e in rng.sample(c.distractors, MC_CHOICES - 1)]
             choices = [m.surface, *wrong]

@@ -138,7 +138,7 @@ def test_answer_key_quotes_are_verbatim_and_state_the_answer(quizzes, docs):
     for q in quizzes:
         assert_verbatim(q.citation, docs)
         assert q.choices[q.answer_index] == q.answer
-        assert q.key_term in q.citation.quote
+        assert q.citation.quote[q.term_start:q.term_start + len(q.key_term)] == q.key_term
         if q.kind == "multiple_choice":
             assert len(q.choices) == 4 and len({c.lower() for c in q.choices}) == 4
             assert q.answer == q.key_term and q.answer in q.citation.quote
