@@ -161,9 +161,14 @@ def render_final(state: dict) -> str:
                     f'<br><span class="qz-final-src">&ldquo;{e(q["citation"]["quote"])}&rdquo; '
                     f'&mdash; {e(q["citation"]["label"])}, {e(q["citation"]["location"])}</span></li>')
     return (f'<section class="qz-card qz-final" data-state="finished"><h2 class="qz-focus" tabindex="-1">'
-            f'{who} scored {state["score"]} out of {len(qs)}</h2>'
+            f'{who} scored {state["score"]} out of {len(qs)}{_answered(state)}</h2>'
             f'<p>Quiz number {state["seed"]}. Download the training pack below for the questions, answers and sources, '
             f'or start another quiz.</p><ol class="qz-review">{"".join(rows)}</ol></section>')
+
+
+def _answered(state: dict) -> str:
+    n = sum(1 for x in state["marked"] if x is not None)
+    return "" if n == len(state["marked"]) else f" ({n} answered)"
 
 
 def _message(text: str) -> str:
@@ -394,5 +399,6 @@ mark.qz-key { background: var(--hl); color: inherit; border-radius: 3px; padding
   .duty-card { padding: .65rem .75rem; }
   #quiz-start { max-width: none; }
   #quiz-actions > button { flex: 1 1 auto !important; }
+  .duty-toc a { font-size: .84rem; padding: .15rem .55rem; }
 }
 """

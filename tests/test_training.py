@@ -8,7 +8,6 @@ a wrong choice that would in fact be right.
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
