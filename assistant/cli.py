@@ -4,6 +4,7 @@
     assistant ask --json "..."            one JSON object (the API contract)
     assistant ask --json --batch FILE     one JSON object per input line {"id", "question", "history"?}
     assistant index | add PATH... | remove ID | sources | show ID | eval | bench
+    assistant quiz [--n 10] [--seed 1] [--topic T] [--json] | duties [--json] | glossary [--json] | pack --out DIR
 """
 from __future__ import annotations
 
@@ -48,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = sub.add_parser("show", help="print a document's cleaned text")
     show.add_argument("doc_id")
+
+    _training_parsers(sub)
 
     for name, what in (("eval", "evaluate ours vs BM25-only vs LangChain dense (see evals/)"),
                        ("bench", "benchmark indexing, latency, memory and cold start")):
@@ -125,7 +128,17 @@ def _dispatch(args) -> int:
     if args.command == "show":
         print(assistant.document_text(args.doc_id))
         return EXIT_OK
+    if args.command in ("quiz", "duties", "glossary", "pack"):
+        from .cli_training import dispatch
+
+        return dispatch(assistant, args)
     return EXIT_ERROR
+
+
+def _training_parsers(sub) -> None:
+    from .cli_training import add_parsers
+
+    add_parsers(sub)
 
 
 def _batch(assistant, path: Path) -> int:

@@ -82,6 +82,8 @@ class Settings(BaseSettings):
                                          "(mean of content-word recall and cosine to its cited passage) reaches this; calibrated.")
     llm_min_kept_share: float = Field(0.5, ge=0, le=1, description="Fall back to the extractive answer when fewer than this "
                                       "share of the generated sentences survive verification.")
+    training_spec: Path | None = Field(None, description="Duty cards, glossary and quiz terms (TOML); default: "
+                                       "training.toml in corpus_dir.")
 
 
 def get_settings(**overrides) -> Settings:

@@ -246,6 +246,43 @@ class Assistant:
     def _existing_docs(self):
         return self._kit_ready().snapshot.docs.values()
 
+    # ---- governor training (assistant/training.py) ---------------------------------------------
+    def training(self):
+        """Duty cards, glossary and quiz bank over the live library (rebuilt when it changes)."""
+        from .duties import spec_path
+        from .training import Training
+
+        with self._lock:
+            snapshot = self._kit_ready().snapshot
+            spec = spec_path(self.settings.corpus_dir, self.settings.training_spec)
+            key = Training.key(snapshot, spec)
+            if getattr(self, "_training", None) is None or self._training[0] != key:
+                self._training = (key, Training(snapshot, spec))
+            return self._training[1]
+
+    def duties(self) -> list:
+        """Duty explainer cards: every line a verbatim, cited sentence (``DutyCard`` objects)."""
+        return self.training().cards
+
+    def glossary(self) -> list:
+        """Glossary terms, each defined by verbatim, cited sentences (``GlossaryEntry`` objects)."""
+        return self.training().glossary
+
+    def quiz(self, n: int = 10, seed: int = 1, topic: str | None = None) -> list:
+        """``n`` quiz questions (``Question`` objects) about ``topic`` (a duty id or None); same seed, same quiz."""
+        return self.training().quiz(n=n, seed=seed, topic=topic)
+
+    def training_pack(self, out_dir: Path | str, n: int = 10, seed: int = 1, topic: str | None = None) -> dict:
+        """Write the training pack (quiz, answers, citations, duty summaries) as Markdown and PDF."""
+        from .training_pack import write_pack
+
+        training = self.training()
+        topic = training.bank.check_topic(topic)
+        questions = training.quiz(n=n, seed=seed, topic=topic)
+        cards = [c for c in training.cards if not topic or c.id == topic]
+        return write_pack(out_dir, cards, questions, topic=topic or None, seed=seed, glossary=training.glossary,
+                          topic_name=training.bank.topic_names.get(topic or ""))
+
 
 def _same_text(a: str, b: str) -> bool:
     return hashlib.sha256(a.encode()).digest() == hashlib.sha256(b.encode()).digest()

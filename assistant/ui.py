@@ -863,6 +863,9 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
                                                'text</strong> on a document to read it here.</p></div>',
                                                elem_id="library-view", js_on_load=SOURCE_JS)
 
+            from .ui_training import add_training_tabs  # Duties and Quiz tabs (governor training)
+            add_training_tabs(assistant, announce)
+
             with gr.Tab("Manage library", id="admin"):
                 gr.Markdown(
                     "**For library managers.** Adding or removing a document changes the library for everyone and "
@@ -927,6 +930,12 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
     return demo
 
 
+def _training_css() -> str:
+    from .ui_training import CSS as TRAINING_CSS
+
+    return TRAINING_CSS
+
+
 def warm_up(assistant: Assistant) -> threading.Thread:
     """Load the model and the index in the background so the first question is quick."""
     def run():
@@ -945,7 +954,7 @@ def launch(assistant: Assistant | None = None, host: str | None = None, port: in
     settings = assistant.settings
     demo = build_app(assistant)
     warm_up(assistant)
-    options = dict(server_name=host or settings.host, server_port=port or settings.port, theme=theme(), css=CSS,
+    options = dict(server_name=host or settings.host, server_port=port or settings.port, theme=theme(), css=CSS + _training_css(),
                    head=HEAD, max_file_size=settings.max_upload_bytes, show_error=True,
                    footer_links=["api", "settings"], run_history=False, enable_monitoring=False)
     options.update(kwargs)

@@ -1,0 +1,129 @@
+"""Duty explainers and a glossary for governor training, built from quoted sentences only.
+
+The curated specification (``training.toml`` beside the corpus, see its header) says which
+sentence answers which field of each card: who holds the duty, who is proposed to be added, how
+strong it is, its status and what it means for a governing body. Each line is resolved against the
+live library when the cards are built, so every line shown is a verbatim quote with its location
+and its source's status; a line that no longer resolves raises ``SpecError``.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from .quotes import Library, Quote, SpecError
+
+SPEC_NAME = "training.toml"
+FIELD_KEYS = ("what", "holds", "added", "strength", "status", "governors")
+NOTICE = ("Every line is a sentence quoted word for word from the library's 2008 documents, which describe "
+          "proposals and reactions to them, not the law in force today. Not legal advice.")
+
+
+class Line(BaseModel):
+    """One quoted sentence on a card, with an optional short field label."""
+
+    tag: str | None = Field(None, description="Short label, e.g. '2008 proposal' (not a claim).")
+    level: str | None = Field(None, description="Strength label; its `term` appears verbatim in the quote.")
+    term: str | None = None
+    citation: Quote
+
+
+class CardField(BaseModel):
+    key: str
+    label: str
+    lines: list[Line]
+
+
+class Badge(BaseModel):
+    label: str
+    kind: Literal["law", "proposal", "other"] = "other"
+
+
+class DutyCard(BaseModel):
+    id: str
+    name: str
+    badges: list[Badge]
+    fields: list[CardField]
+    topic_terms: list[str] = []
+
+    def field(self, key: str) -> CardField | None:
+        return next((f for f in self.fields if f.key == key), None)
+
+    def quotes(self) -> list[Quote]:
+        return [line.citation for f in self.fields for line in f.lines]
+
+
+class GlossaryEntry(BaseModel):
+    term: str
+    lines: list[Line]
+
+
+def spec_path(corpus_dir: Path, override: Path | None = None) -> Path:
+    return Path(override) if override else Path(corpus_dir) / SPEC_NAME
+
+
+def load_spec(path: Path) -> dict:
+    """The parsed specification; a plain error when it is missing or malformed."""
+    try:
+        return tomllib.loads(Path(path).read_text("utf-8"))
+    except FileNotFoundError:
+        raise SpecError(f"No training specification at {path}: the duty cards, glossary and quiz need it "
+                        "(see corpus/training.toml in the repository).") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path} is not valid TOML: {exc}") from None
+
+
+def _line(library: Library, raw: dict, where: str) -> Line:
+    try:
+        doc, find = raw["doc"], raw["find"]
+    except KeyError as exc:
+        raise SpecError(f"training spec ({where}): a line needs 'doc' and 'find' (missing {exc}).") from None
+    sentence = library.find(doc, find, where)
+    citation = library.quote(sentence)
+    term = raw.get("term")
+    if raw.get("level") and not term:
+        raise SpecError(f"training spec ({where}): a strength 'level' needs the 'term' that shows it.")
+    if term and term not in citation.quote:
+        raise SpecError(f"training spec ({where}): “{term}” is not in the quoted sentence “{citation.quote}”.")
+    return Line(tag=raw.get("tag"), level=raw.get("level"), term=term, citation=citation)
+
+
+def build_cards(library: Library, spec: dict) -> list[DutyCard]:
+    """Every duty card of the specification, each line resolved to a verbatim quote."""
+    cards = []
+    for raw in spec.get("duties", []):
+        card_id = raw.get("id", "?")
+        fields = []
+        for f in raw.get("fields", []):
+            key = f.get("key", "")
+            if key not in FIELD_KEYS:
+                raise SpecError(f"training spec ({card_id}): unknown field '{key}'; use one of {', '.join(FIELD_KEYS)}.")
+            lines = [_line(library, line, f"{card_id} / {key} / line {i + 1}") for i, line in enumerate(f.get("lines", []))]
+            if not lines:
+                raise SpecError(f"training spec ({card_id} / {key}): a field needs at least one quoted line.")
+            fields.append(CardField(key=key, label=f.get("label", key), lines=lines))
+        cards.append(DutyCard(id=card_id, name=raw.get("name", card_id), fields=fields,
+                              badges=[Badge(**b) for b in raw.get("badges", [])],
+                              topic_terms=list(raw.get("topic_terms", []))))
+    return cards
+
+
+def build_glossary(library: Library, spec: dict) -> list[GlossaryEntry]:
+    """Every glossary term with its quoted definition(s), in alphabetical order."""
+    entries = []
+    for raw in spec.get("glossary", []):
+        term = raw.get("term", "?")
+        lines = [_line(library, line, f"glossary / {term} / line {i + 1}") for i, line in enumerate(raw.get("lines", []))]
+        if not lines:
+            raise SpecError(f"training spec (glossary / {term}): a term needs at least one quoted line.")
+        entries.append(GlossaryEntry(term=term, lines=lines))
+    return sorted(entries, key=lambda g: re.sub(r"^the ", "", g.term.lower()))
+
+
+def summary(card: DutyCard) -> list[Line]:
+    """A short summary of a duty for the training pack: the first line of each field."""
+    return [f.lines[0] for f in card.fields]
