@@ -19,10 +19,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
-    from assistant import Assistant
+    from assistant import Assistant, AssistantError
     from assistant.ui import launch
 
-    launch(Assistant(), host=args.host, port=args.port)
+    try:
+        assistant = Assistant()
+    except AssistantError as exc:  # e.g. a bad ASSISTANT_* setting: one plain line, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    launch(assistant, host=args.host, port=args.port)
     return 0
 
 

@@ -74,7 +74,8 @@ def sync(store: Store, embedder: Embedder, settings: Settings, sources: list[Sou
     for source, _ in bar:
         record = indexed.get(source.id)
         try:
-            doc = ingest(source, settings.corpus_dir, embedder.name, settings.max_upload_bytes)
+            doc = ingest(source, settings.corpus_dir, embedder.name, settings.max_upload_bytes,
+                         settings.max_document_chars)
         except LoadError as exc:
             report.failed[source.id] = str(exc)
             continue

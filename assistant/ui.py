@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import json
 import logging
 import re
+import sys
 import tempfile
 import threading
 import time
@@ -103,26 +103,6 @@ def history_of(turns: list[dict]) -> list[dict]:
     return out[-2 * HISTORY_TURNS:]
 
 
-def parse_history(history: Any) -> list[dict]:
-    """History for the API: a list of {"role", "content"}, a JSON string of one, or empty."""
-    if history in (None, "", [], {}):
-        return []
-    if isinstance(history, str):
-        try:
-            history = json.loads(history)
-        except json.JSONDecodeError:
-            raise InputError("history must be a JSON list of {\"role\", \"content\"} objects.") from None
-    if not isinstance(history, list):
-        raise InputError("history must be a list of {\"role\", \"content\"} objects.")
-    turns = []
-    for i, t in enumerate(history):
-        if not (isinstance(t, dict) and isinstance(t.get("content"), str)
-                and t.get("role", "user") in ("user", "assistant")):
-            raise InputError(f"history item {i} must be {{\"role\": \"user\"|\"assistant\", \"content\": \"...\"}}.")
-        turns.append({"role": t.get("role", "user"), "content": t["content"]})
-    return turns
-
-
 def check_password(settings: Settings, given: str | None) -> str | None:
     """None when ``given`` is the admin password, else the reason (for a person)."""
     secret = settings.admin_password.get_secret_value() if settings.admin_password else ""
@@ -135,6 +115,23 @@ def check_password(settings: Settings, given: str | None) -> str | None:
         time.sleep(WRONG_PASSWORD_DELAY_S)  # slows down guessing
         return "That admin password is not correct."
     return None
+
+
+def uploaded_path(file: Any) -> Path:
+    """The server path of a file that was uploaded through this app, from the raw FileData the
+    browser or gradio_client sends. A link, or a path outside Gradio's upload folder (``/etc/...``,
+    ``../``), is refused: the app never fetches URLs and never reads server files for a client."""
+    raw = file.get("path") if isinstance(file, dict) else getattr(file, "path", None) or file
+    if not isinstance(raw, str) or not raw:
+        raise InputError("The upload could not be read; choose the file again.")
+    if re.match(r"^[a-z][a-z0-9+.-]*://", raw, re.I):
+        raise InputError("Documents must be uploaded from your computer; links are not fetched.")
+    from gradio.utils import get_upload_folder
+
+    path = Path(raw).resolve()
+    if Path(get_upload_folder()).resolve() not in path.parents:
+        raise InputError("That file was not uploaded through this app; upload it from your computer.")
+    return path
 
 
 # ---- HTML rendering ---------------------------------------------------------------------------------
@@ -316,6 +313,11 @@ def render_library(rows: list[dict]) -> str:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def say(text: str) -> str:
+    """A message for screen readers (the #announce region is HTML): always plain, escaped text."""
+    return e(text)
 
 
 def _message(kind: str, text: str) -> str:
@@ -573,9 +575,9 @@ class UI:
         """Show the question at once, with a 'searching' placeholder; ``answer`` fills it in."""
         question = (question or "").strip()
         if not question:
-            return turns, gr.skip(), gr.skip(), "Type a question first."
+            return turns, gr.skip(), gr.skip(), say("Type a question first.")
         turns = [*turns, {"question": question, "pending": True}]
-        return turns, render_conversation(turns), "", "Searching the documents."
+        return turns, render_conversation(turns), "", say("Searching the documents.")
 
     def start_starter(self, turns: list[dict], evt: gr.EventData):
         """A suggested question was chosen (only suggested ones are accepted from this event)."""
@@ -601,11 +603,11 @@ class UI:
                 t["error"] = f"The assistant could not answer ({exc.__class__.__name__}). Please try again."
                 said = t["error"]
             t.pop("pending", None)
-        return turns, render_conversation(turns), said
+        return turns, render_conversation(turns), say(said)
 
     def clear(self):
         return ([], render_conversation([]), SOURCE_PLACEHOLDER, gr.update(value=None, interactive=False),
-                gr.update(value=None, interactive=False), "", "Conversation cleared.")
+                gr.update(value=None, interactive=False), "", say("Conversation cleared."))
 
     def exports(self, turns: list[dict]):
         """Fresh Markdown and PDF files of the conversation for the two download buttons."""
@@ -634,11 +636,11 @@ class UI:
             text = self.assistant.document_text(c["doc_id"])
         except AssistantError:
             note = "This document has been removed from the library since the answer was given. The quote was:"
-            return render_source(meta, f"“{c['quote']}”", None, c["n"], f"turn-{data['turn']}", note), note
+            return render_source(meta, f"“{c['quote']}”", None, c["n"], f"turn-{data['turn']}", note), say(note)
         span = highlight_span(text, c["start"], c["end"], c["quote"])
         note = "" if span else "The document has changed since this answer was given; the quote is no longer in it."
         said = f"Showing source {c['n']}, {c['title']}, with the quote highlighted."
-        return render_source(meta, text, span, c["n"], f"turn-{data['turn']}", note), said
+        return render_source(meta, text, span, c["n"], f"turn-{data['turn']}", note), say(said)
 
     def rate(self, turns: list[dict], evt: gr.EventData):
         data = evt._data or {}
@@ -663,7 +665,7 @@ class UI:
             log.exception("saving feedback failed")
             t["feedback_error"] = f"Your feedback could not be saved ({exc.__class__.__name__})."
             said = t["feedback_error"]
-        return turns, render_conversation(turns), said
+        return turns, render_conversation(turns), say(said)
 
     # library ---------------------------------------------------------------------------------------
     def _meta(self, doc_id: str) -> dict | None:
@@ -699,9 +701,10 @@ class UI:
         why = check_password(self.settings, password)
         if why:
             return _message("error", why + " The library has not been changed."), library, choices
-        paths = [f if isinstance(f, str) else getattr(f, "name", None) or getattr(f, "path", None)
-                 for f in (files if isinstance(files, list) else [files] if files else [])]
-        paths = [p for p in paths if p]
+        try:
+            paths = [uploaded_path(f) for f in (files if isinstance(files, list) else [files] if files else [])]
+        except AssistantError as exc:
+            return _message("error", f"{exc} The library has not been changed."), library, choices
         if not paths:
             return _message("error", "Choose a file to add (txt, md, pdf, docx or html)."), library, choices
         progress(0.05, desc="Reading and checking the document…")
@@ -729,7 +732,7 @@ class UI:
         if why:
             return _message("error", why + " The library has not been changed."), gr.skip(), gr.skip()
         if not doc_id:
-            return _message("info", "Choose a document to remove. Nothing was changed."), gr.skip(), gr.skip()
+            return _message("error", "Choose a document to remove. Nothing was changed."), gr.skip(), gr.skip()
         progress(0.2, desc="Removing and re-indexing…")
         try:
             self.assistant.remove(doc_id)
@@ -743,9 +746,13 @@ class UI:
         """Answer a question with verbatim, cited sentences (same JSON as `assistant ask --json`).
         history: earlier turns, a list of {"role": "user"|"assistant", "content": "..."}, or empty."""
         try:
-            return self.assistant.ask(question, history=parse_history(history)).model_dump()
+            return self.assistant.ask(question, history=history).model_dump()
         except AssistantError as exc:
             raise gr.Error(str(exc)) from None
+        except Exception as exc:  # one failed request must not affect the others; details go to the log
+            log.exception("answering an API request failed")
+            raise gr.Error(f"The assistant could not answer this question ({exc.__class__.__name__}); the error "
+                           "has been logged. Please try again.") from None
 
     def api_sources(self) -> list:
         """Every document in the library with its metadata and number of passages."""
@@ -889,9 +896,16 @@ def warm_up(assistant: Assistant) -> threading.Thread:
 
 
 def launch(assistant: Assistant | None = None, host: str | None = None, port: int | None = None, **kwargs):
-    """Build and serve the app (blocks until stopped)."""
+    """Build and serve the app (blocks until stopped). Outbound network connections are refused in
+    this process (``assistant.netguard``) unless ASSISTANT_ALLOW_NETWORK is set."""
+    from .netguard import install_from_settings
+
     assistant = assistant or Assistant()
     settings = assistant.settings
+    if install_from_settings(settings) and "uvloop" not in sys.modules:
+        # uvloop resolves host names in C, out of the guard's sight; asyncio's loop goes through Python's
+        # socket module, so a client-supplied URL (Gradio fetches FileData links) is refused too.
+        sys.modules["uvloop"] = None
     demo = build_app(assistant)
     warm_up(assistant)
     options = dict(server_name=host or settings.host, server_port=port or settings.port, theme=theme(), css=CSS,

@@ -297,3 +297,56 @@ def test_phone_layout(phone):
     page.screenshot(path=str(ARTIFACTS / "phone-3-source.png"))
     # nothing wider than the screen
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+XSS = ['<script>window.__xss_script=1</script>', '<img src=x onerror="window.__xss_img=1">',
+       '<svg onload="window.__xss_svg=1"></svg>', '<iframe src="javascript:window.__xss_iframe=1"></iframe>',
+       '<a href="javascript:window.__xss_link=1" id="xss-link">link</a>', '"><b id="xss-b">bold</b>']
+XSS_FLAGS = "['__xss', '__xss_script', '__xss_img', '__xss_svg', '__xss_iframe', '__xss_link'].filter(k => k in window)"
+INJECTED_ELEMENTS = "img[src=x], svg[onload], iframe, #xss-link, #xss-b, script:not([src]):not([type])"
+
+
+def _no_xss(page) -> None:
+    page.wait_for_timeout(300)  # give any injected handler time to run
+    assert page.evaluate(XSS_FLAGS) == []
+    for region in ("#conversation", "#source-view", "#library", "#library-view", "#admin-message"):
+        assert page.locator(f"{region} :is({INJECTED_ELEMENTS})").count() == 0, region
+
+
+def test_script_and_html_are_inert_in_questions_quotes_titles_and_sources(desktop, app, tmp_path):
+    """SQL/HTML/script text in a question, and in a document's title and text, shows as text: no
+    script runs (no window flag set) and no element is injected, in the chat, the citation cards, the
+    source viewer and the Sources tab."""
+    from gradio_client import Client, handle_file
+
+    page = desktop
+    doc = tmp_path / "xssville-minutes.txt"
+    doc.write_text("Minutes of the Xssville governors.\n\nThe Xssville trust board meets every month to discuss "
+                   f"the duty to co-operate {XSS[1]} with partners. {XSS[0]} {XSS[2]} {XSS[3]} {XSS[4]} {XSS[5]} "
+                   "It also reviews the well-being policy each term.\n", "utf-8")
+    client = Client(app["url"], verbose=False)
+    message, *_ = client.predict(handle_file(str(doc)), f'{XSS[1]}Xssville minutes', "2008-09-01", None, None,
+                                 "Xssville '; DROP TABLE sources; --", "browser-test-password", api_name="/add_document")
+    assert "msg-ok" in message, message
+    try:
+        _ask(page, " ".join(XSS) + " '; DROP TABLE feedback; --", 0)
+        assert "<script>window.__xss_script=1</script>" in page.text_content("#turn-0 .q-text")
+        _ask(page, "How often does the Xssville trust board meet?", 1)
+        cards = page.locator("#turn-1 .cite")
+        assert cards.count() >= 1
+        xss_card = page.locator("#turn-1 .cite", has_text="Xssville")
+        assert '<img src=x onerror="window.__xss_img=1">Xssville minutes' in xss_card.first.text_content()
+        xss_card.first.locator(".open-src").click()
+        page.wait_for_selector("#source-view mark.hl")
+        assert "<script>window.__xss_script=1</script>" in page.text_content("#source-view .src-text")
+        _no_xss(page)
+        page.get_by_role("tab", name="Sources").click()
+        page.get_by_role("button", name="Refresh list").click()  # the document was added after the page loaded
+        item = page.locator("#library .lib-item", has_text="Xssville")
+        item.first.wait_for()
+        item.first.locator(".open-doc").click()
+        page.wait_for_selector("#library-view .src-text")
+        assert 'onerror="window.__xss_img=1"' in page.text_content("#library-view .src-text")
+        _no_xss(page)
+    finally:
+        client.predict("xssville-minutes", "browser-test-password", api_name="/remove_document")
