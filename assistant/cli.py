@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     idx = sub.add_parser("index", help="build or update the index (incremental)")
     idx.add_argument("--rebuild", action="store_true", help="drop the index and build it from scratch")
+    idx.add_argument("-v", "--verbose", action="store_true", help="one line on stderr per document indexed")
 
     add = sub.add_parser("add", help="add documents (txt, md, pdf, docx, html) to the library")
     add.add_argument("paths", nargs="+", type=Path)
@@ -116,7 +117,8 @@ def _command(args, assistant) -> int:
             print(render(answer))
         return EXIT_INPUT if answer.status in REFUSED else EXIT_OK
     if args.command == "index":
-        report = assistant.index(progress=sys.stderr.isatty(), rebuild=args.rebuild)
+        log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
+        report = assistant.index(progress=sys.stderr.isatty() and not args.verbose, rebuild=args.rebuild, log=log)
         print(report.summary())
         for doc_id, why in report.failed.items():
             print(f"error: {doc_id}: {why}", file=sys.stderr)

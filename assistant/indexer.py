@@ -3,15 +3,17 @@ removed ones deleted. Each document is swapped in atomically (see ``store``), so
 leaves the previous index usable."""
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 from tqdm import tqdm
 
 from .config import Settings
 from .embeddings import Embedder
-from .errors import LoadError
+from .errors import LoadError, StoreError
 from .ingest import Document, ingest, raw_hash
 from .sources import Source
 from .store import Store
@@ -48,9 +50,10 @@ def source_meta(source: Source, doc: Document | None = None) -> dict:
 
 
 def sync(store: Store, embedder: Embedder, settings: Settings, sources: list[Source],
-         progress: bool = False) -> IndexReport:
+         progress: bool = False, log: Callable[[str], None] | None = None) -> IndexReport:
     """Bring the index in line with ``sources``. A document that fails to load is reported and
-    left as it was in the index (its previous version, if any, stays live)."""
+    left as it was in the index (its previous version, if any, stays live). ``log`` gets one line
+    per document once it is live (``assistant index --verbose``)."""
     started = time.perf_counter()
     report = IndexReport()
     indexed = store.documents(with_text=False)
@@ -71,23 +74,11 @@ def sync(store: Store, embedder: Embedder, settings: Settings, sources: list[Sou
         else:
             todo.append((source, digest))
     bar = tqdm(todo, desc="indexing", unit="doc", disable=not progress or not todo)
-    for source, _ in bar:
-        record = indexed.get(source.id)
-        try:
-            doc = ingest(source, settings.corpus_dir, embedder.name, settings.max_upload_bytes,
-                         settings.max_document_chars)
-        except LoadError as exc:
-            report.failed[source.id] = str(exc)
-            continue
-        if record and record.version == doc.version:  # bytes changed, text did not
-            store.publish(source.id, doc.version, doc.raw_hash, doc.clean.text,
-                          _doc_vector(store, source.id, doc.version), source_meta(source, doc))
-            report.unchanged.append(source.id)
-            continue
-        n_sent = _write(store, embedder, doc)
-        (report.updated if record else report.added).append(source.id)
-        report.passages += len(doc.chunks)
-        report.sentences += n_sent
+    for number, (source, _) in enumerate(bar, start=1):
+        _check_free_space(settings, number - 1, len(todo))
+        outcome = _index_one(store, embedder, settings, source, indexed.get(source.id), report)
+        if log:
+            log(f"{outcome} {source.id} ({number}/{len(todo)})")
     for doc_id in sorted(set(indexed) - wanted):
         store.unpublish(doc_id)
         report.removed.append(doc_id)
@@ -95,6 +86,40 @@ def sync(store: Store, embedder: Embedder, settings: Settings, sources: list[Sou
     store.collect_garbage(live)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _check_free_space(settings: Settings, done: int, total: int) -> None:
+    """Stop before the embedded index's disk fills up: Chroma needs some free space even to read an
+    index whose last write was cut short, so a full disk would take the live index down with it."""
+    if settings.chroma_host or not settings.min_free_bytes:
+        return
+    free = shutil.disk_usage(settings.index_dir).free
+    if free < settings.min_free_bytes:
+        raise StoreError(f"Indexing stopped after {done} of {total} documents: only {free / 1e6:.1f} MB is free on "
+                         f"the disk holding {settings.index_dir} (ASSISTANT_MIN_FREE_BYTES keeps "
+                         f"{settings.min_free_bytes / 1e6:.1f} MB free so the index stays readable). The documents "
+                         "indexed so far are live and complete; free some space and run `assistant index` again.")
+
+
+def _index_one(store: Store, embedder: Embedder, settings: Settings, source: Source, record,
+               report: IndexReport) -> str:
+    """Load, embed and publish one document; returns what happened ("indexed", "unchanged", "failed")."""
+    try:
+        doc = ingest(source, settings.corpus_dir, embedder.name, settings.max_upload_bytes,
+                     settings.max_document_chars)
+    except LoadError as exc:
+        report.failed[source.id] = str(exc)
+        return "failed"
+    if record and record.version == doc.version:  # bytes changed, text did not
+        store.publish(source.id, doc.version, doc.raw_hash, doc.clean.text,
+                      _doc_vector(store, source.id, doc.version), source_meta(source, doc))
+        report.unchanged.append(source.id)
+        return "unchanged"
+    n_sent = _write(store, embedder, doc)
+    (report.updated if record else report.added).append(source.id)
+    report.passages += len(doc.chunks)
+    report.sentences += n_sent
+    return "indexed"
 
 
 def _write(store: Store, embedder: Embedder, doc: Document) -> int:

@@ -4,7 +4,9 @@ from __future__ import annotations
 import errno
 import hashlib
 import logging
+import resource
 import shutil
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -12,7 +14,7 @@ from typing import Iterable
 
 from .config import Settings, get_settings
 from .embeddings import Embedder, default_model_path, get_embedder
-from .errors import InputError, StoreError
+from .errors import AssistantError, InputError, StoreError
 from .indexer import IndexReport, sync
 from .ingest import ingest
 from .inputs import clean_metadata, name_from_filename, parse_history, shown
@@ -111,7 +113,12 @@ class Assistant:
     def _kit_ready(self) -> Kit:
         """The live index in memory; built on first use, reloaded when another process changed it."""
         with self._lock:
-            return self._recovering(self._load_kit)
+            try:
+                return self._recovering(self._load_kit)
+            except Exception as exc:
+                if isinstance(exc, AssistantError) or not _store_failure(exc):
+                    raise
+                raise StoreError(f"The index could not be read ({self._store_reason(exc)}).") from None
 
     def _load_kit(self) -> Kit:
         with self._lock:
@@ -178,7 +185,7 @@ class Assistant:
             raise InputError(f"No document with id '{shown(doc_id)}'. See `assistant sources` for the ids.")
         return kit.snapshot.docs[doc_id].text
 
-    def index(self, progress: bool = False, rebuild: bool = False) -> IndexReport:
+    def index(self, progress: bool = False, rebuild: bool = False, log=None) -> IndexReport:
         """Bring the index in line with the corpus (incremental); ``rebuild`` drops it first.
 
         A run stopped part-way (killed, disk full) leaves every document at its old or its new
@@ -192,23 +199,35 @@ class Assistant:
                         self.store.client.delete_collection(f"{self.settings.collection_prefix}_{name}")
                     self._store = None
                 self._recovering(drop)
-            return self._recovering(lambda: self._sync(progress))
+            return self._recovering(lambda: self._sync(progress, log))
 
-    def _sync(self, progress: bool = False) -> IndexReport:
+    def _sync(self, progress: bool = False, log=None) -> IndexReport:
         try:
-            report = sync(self.store, self.embedder, self.settings, self.manifest().sources(), progress)
-        except OSError as exc:
-            raise StoreError(f"Indexing stopped: {_os_reason(exc)}. The documents indexed before this point "
-                             "are live and complete; run `assistant index` again to finish.") from None
+            return sync(self.store, self.embedder, self.settings, self.manifest().sources(), progress, log)
         except Exception as exc:
-            if _disk_full(exc):
-                raise StoreError("Indexing stopped: the disk is full or a file-size limit was reached. The "
-                                 "documents indexed before this point are live and complete; free some space "
-                                 "and run `assistant index` again to finish.") from None
-            raise
+            if isinstance(exc, AssistantError) or looks_broken(exc) or not _store_failure(exc):
+                raise
+            raise StoreError(f"Indexing stopped: {self._store_reason(exc)}. The documents indexed before this "
+                             "point are live and complete; run `assistant index` again to finish.") from None
         finally:
             self._snapshot_key, self._checked_at = None, 0.0
-        return report
+
+    def _store_reason(self, exc: BaseException) -> str:
+        """Why reading or writing the index failed, for a person: a full disk is named as such."""
+        s = self.settings
+        try:
+            low = not s.chroma_host and shutil.disk_usage(s.index_dir).free < 1024 * 1024
+        except OSError:
+            low = False
+        if low or _disk_full(exc):
+            return (f"the disk holding {s.index_dir} is full (free some space first: a Chroma index needs a "
+                    "little free space even to be read after an interrupted write)")
+        if resource.getrlimit(resource.RLIMIT_FSIZE)[0] != resource.RLIM_INFINITY:
+            return (f"a file-size limit (ulimit -f) was probably reached ({exc.__class__.__name__}: "
+                    f"{shown(str(exc), 120)})")
+        if isinstance(exc, OSError):
+            return _os_reason(exc)
+        return f"{exc.__class__.__name__}: {shown(str(exc), 200)}"
 
     def _check_writable(self) -> None:
         if self.settings.read_only:
@@ -336,6 +355,11 @@ class Assistant:
 
     def _existing_docs(self):
         return self._kit_ready().snapshot.docs.values()
+
+
+def _store_failure(exc: BaseException) -> bool:
+    """An error from writing the store (chromadb, sqlite, the file system), not a bug of ours."""
+    return isinstance(exc, (OSError, sqlite3.Error)) or type(exc).__module__.split(".")[0] == "chromadb"
 
 
 def _disk_full(exc: BaseException) -> bool:

@@ -51,6 +51,37 @@ def assistant(env_dirs):
     return a
 
 
+_WORDS = {
+    "adj": "bright quiet early muddy windy golden narrow crowded hidden ancient sunny frosty".split(),
+    "noun": "orchard harbour lighthouse meadow bakery railway canal quarry windmill glasshouse bandstand ferry".split(),
+    "verb": "repainted cleared measured photographed restored mapped visited surveyed".split(),
+    "who": "volunteers surveyors gardeners painters fishermen cyclists walkers carpenters".split(),
+    "when": "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split(),
+}
+
+
+def synthetic_documents(dest: Path, n: int, sentences: int = 12, seed: int = 0) -> list[Path]:
+    """``n`` made-up documents (about harbours and orchards, nothing to do with the library's subject),
+    each distinct, to index in bulk without changing any answer about the real documents."""
+    import random
+
+    rng = random.Random(seed)
+    dest.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        lines = [f"Parish notes number {i}", ""]
+        for j in range(sentences):
+            w = {k: rng.choice(v) for k, v in _WORDS.items()}
+            lines.append(f"On {w['when']} the {w['who']} {w['verb']} the {w['adj']} {w['noun']} near marker "
+                         f"{i}-{j}, and counted {rng.randint(2, 999)} stones along its {rng.choice(_WORDS['adj'])} edge.")
+            if j % 3 == 2:
+                lines.append("")
+        path = dest / f"parish-notes-{i:04d}.txt"
+        path.write_text("\n".join(lines) + "\n", "utf-8")
+        paths.append(path)
+    return paths
+
+
 def run_cli(args: list[str], env_dirs: dict[str, str], stdin: str | None = None, timeout: int = 300):
     env = {**os.environ, **env_dirs}
     env.pop("ASSISTANT_DEBUG", None)
