@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup index bench eval clean
+.PHONY: run test setup index bench eval load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -39,6 +39,9 @@ eval: setup
 
 bench: setup
 	$(BIN)/python -m evals.bench
+
+load: setup
+	$(BIN)/python -m evals.load
 
 clean:
 	rm -rf $(VENV)

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the UI listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port the UI listens on.")
     concurrency: int = Field(4, ge=1, le=64, description="Questions the UI answers at once (Gradio queue).")
+    queue_size: int = Field(200, ge=1, description="Requests that may wait in the Gradio queue; more are refused at once.")
 
 
 def get_settings(**overrides) -> Settings:

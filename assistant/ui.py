@@ -878,7 +878,9 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
         gr.api(ui.api_ask, api_name="ask")
         gr.api(ui.api_sources, api_name="sources")
         gr.api(ui.api_document, api_name="document")
-    demo.queue(default_concurrency_limit=settings.concurrency)
+    # Every event and API call goes through one queue: at most `concurrency` run at once (they share the
+    # CPU; the model is not copied), up to `queue_size` wait in order, and more are refused with "queue full".
+    demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)
     demo._assistant_ui = ui  # for tests and embedding
     return demo
 

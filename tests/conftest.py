@@ -6,17 +6,16 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 import tomllib
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from evals.serve import app_env, free_port, running_app  # noqa: F401  (the real app in a subprocess)
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -128,51 +127,3 @@ def state_fingerprint(a) -> str:
         with contextlib.closing(sqlite3.connect(db)) as conn:
             feedback = [list(r) for r in conn.execute("SELECT * FROM feedback ORDER BY id")]
     return _digest({"corpus": corpus, "index": index, "vectors": vectors, "feedback": feedback})
-
-
-# ---- the real app in a subprocess ------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def app_env(base: Path, **extra: str) -> dict[str, str]:
-    """Environment for an app (or CLI) on the library under ``base`` (corpus/, index/, data/)."""
-    return {**os.environ, "ASSISTANT_CORPUS_DIR": str(base / "corpus"), "ASSISTANT_INDEX_DIR": str(base / "index"),
-            "ASSISTANT_DATA_DIR": str(base / "data"), "ASSISTANT_HOST": "127.0.0.1",
-            "GRADIO_ANALYTICS_ENABLED": "False", "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
-            **extra}
-
-
-@contextlib.contextmanager
-def running_app(base: Path, timeout: float = 240, command: list[str] | None = None, **extra: str):
-    """``python app.py`` on the library under ``base``; yields {"url", "proc", "log", "port"}; stops it after."""
-    port = free_port()
-    env = app_env(base, ASSISTANT_PORT=str(port), **extra)
-    env.pop("ASSISTANT_DEBUG", None)
-    log = base / f"app-{port}.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(command or [sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"app exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"app did not answer within {timeout} s:\n{log.read_text()[-3000:]}") from None
-                time.sleep(0.3)
-        yield {"url": url, "proc": proc, "log": log, "port": port}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
