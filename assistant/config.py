@@ -63,6 +63,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(ROOT / ".data", description="Local state: feedback database, exports.")
     admin_password: SecretStr | None = Field(None, description="Password for adding/removing documents in the UI; unset = no admin.")
+    admin_max_failures: int = Field(5, ge=1, description="Wrong admin passwords (per client, 15 minutes) before a lockout.")
+    admin_lockout_seconds: float = Field(60, ge=0, description="First lockout; each further one doubles (up to an hour).")
     host: str = Field("127.0.0.1", description="Address the UI listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port the UI listens on.")
     concurrency: int = Field(4, ge=1, le=64, description="Questions the UI answers at once (Gradio queue).")

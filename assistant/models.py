@@ -44,5 +44,7 @@ class Answer(BaseModel):
     notice: str | None = Field(None, description="Caveat about the sources (2008 proposals; not legal advice).")
     citations: list[Citation] = []
     standalone_question: str | None = Field(None, description="The question as searched, after using the history.")
+    warnings: list[str] = Field(default_factory=list,
+                                description="Gentle notes for the person asking, e.g. that personal details were removed.")
     mode: str = "extractive"
     timings_ms: dict[str, float] = {}

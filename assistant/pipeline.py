@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import privacy
 from .config import Settings
 from .embeddings import Embedder
 from .inputs import clean_question, mostly_non_latin, shown
@@ -77,6 +78,8 @@ class Context:
     id: str | None = None
     status: str | None = None
     message: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    shown_question: str | None = None  # the question as echoed back, when it differs from what is searched
     query: str = ""
     focus: list[str] = field(default_factory=list)
     query_tokens: list[str] = field(default_factory=list)
@@ -108,9 +111,16 @@ def check_question(ctx: Context, settings: Settings) -> None:
     question is refused at once. Idempotent (``guard`` runs it again inside the pipeline)."""
     q, problem = clean_question(ctx.question if isinstance(ctx.question, str) else "", settings.max_question_chars)
     if problem:
-        ctx.question = shown(q, settings.max_question_chars)  # echoed back: safe to print and to store
-        return ctx.stop("invalid_input", problem)
+        q = shown(q, settings.max_question_chars)  # echoed back: safe to print and to store
+    found = privacy.find(q)
+    if found:  # removed before anything is searched, echoed, logged or stored
+        ctx.warnings = [privacy.warning(found)]
+        ctx.shown_question = privacy.redact(q, found)
+        q = privacy.searchable(q, found) or ctx.shown_question
+    ctx.history = [t.model_copy(update={"content": privacy.redact(t.content)}) for t in ctx.history]
     ctx.question = q
+    if problem:
+        return ctx.stop("invalid_input", problem)
     if _INJECTION.search(q):
         return ctx.stop("unsafe_input", "That reads as an instruction to the assistant, not a question about the "
                         "documents. I only quote the library's sources; please ask about the duty to co-operate, "
@@ -312,10 +322,11 @@ def to_answer(ctx: Context, kit: Kit) -> Answer:
     if answered:
         proposals = any(kit.snapshot.docs[c.doc_id].source.concerns_proposals for c in ctx.citations)
         notice = NOTICE_PROPOSALS if proposals else NOTICE_GENERAL
-    return Answer(id=ctx.id, question=ctx.question, answer=ctx.answer if answered else (ctx.message or ""),
+    return Answer(id=ctx.id, question=ctx.shown_question or ctx.question, answer=ctx.answer if answered else (ctx.message or ""),
                   abstained=not answered, status=status, message=None if answered else ctx.message,
                   notice=notice, citations=ctx.citations if answered else [],
-                  standalone_question=ctx.query or None, timings_ms=ctx.timings)
+                  standalone_question=((ctx.shown_question or ctx.query) if ctx.query == ctx.question else ctx.query) or None,
+                  warnings=ctx.warnings, timings_ms=ctx.timings)
 
 
 __all__ = ["Context", "Kit", "STEPS", "run", "normalise"]

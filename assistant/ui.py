@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import logging
+import math
 import re
 import sys
 import tempfile
@@ -103,18 +104,58 @@ def history_of(turns: list[dict]) -> list[dict]:
     return out[-2 * HISTORY_TURNS:]
 
 
-def check_password(settings: Settings, given: str | None) -> str | None:
-    """None when ``given`` is the admin password, else the reason (for a person)."""
-    secret = settings.admin_password.get_secret_value() if settings.admin_password else ""
-    if not secret:
-        return ("Changing the library is switched off on this server. To switch it on, restart the app with "
-                "ASSISTANT_ADMIN_PASSWORD set.")
-    if not given:
-        return "Enter the admin password to change the library."
-    if not hmac.compare_digest(given.encode("utf-8"), secret.encode("utf-8")):
-        time.sleep(WRONG_PASSWORD_DELAY_S)  # slows down guessing
+class AdminGate:
+    """The admin password check: compared in constant time (``hmac.compare_digest``), and failed
+    attempts rate-limited per client address. ``settings.admin_max_failures`` wrong passwords within
+    15 minutes lock admin actions for that address for ``settings.admin_lockout_seconds``, doubling
+    with each further lockout (up to an hour); a correct password resets the count. Counts are kept in
+    this process (each app instance keeps its own)."""
+
+    WINDOW_S = 900
+    MAX_LOCKOUT_S = 3600
+
+    def __init__(self, settings: Settings, clock=time.monotonic):
+        self.settings, self.clock = settings, clock
+        self._lock = threading.Lock()
+        self._clients: dict[str, dict] = {}
+
+    def check(self, given: str | None, client: str = "unknown") -> str | None:
+        """None when ``given`` is the admin password and ``client`` is not locked out, else the reason."""
+        s = self.settings
+        secret = s.admin_password.get_secret_value() if s.admin_password else ""
+        if not secret:
+            return ("Changing the library is switched off on this server. To switch it on, restart the app with "
+                    "ASSISTANT_ADMIN_PASSWORD set.")
+        now = self.clock()
+        with self._lock:
+            state = self._clients.setdefault(client, {"failures": [], "until": 0.0, "lockouts": 0})
+            if now < state["until"]:
+                return (f"Too many wrong admin passwords from this address; try again in "
+                        f"{math.ceil(state['until'] - now)} seconds.")
+        if not given:
+            return "Enter the admin password to change the library."
+        if hmac.compare_digest(given.encode("utf-8", "replace"), secret.encode("utf-8")):
+            with self._lock:
+                state.update(failures=[], lockouts=0)
+            return None
+        with self._lock:
+            state["failures"] = [t for t in state["failures"] if now - t < self.WINDOW_S] + [now]
+            if len(state["failures"]) >= s.admin_max_failures:
+                state["lockouts"] += 1
+                wait = min(s.admin_lockout_seconds * 2 ** (state["lockouts"] - 1), self.MAX_LOCKOUT_S)
+                state.update(failures=[], until=now + wait)
+                log.warning("admin actions locked for %s s after %d wrong passwords", wait, s.admin_max_failures)
+                return (f"That admin password is not correct. After {s.admin_max_failures} wrong passwords, admin "
+                        f"actions from this address are locked for {math.ceil(wait)} seconds.")
+            if len(self._clients) > 10_000:  # forget addresses with nothing to remember
+                self._clients = {k: v for k, v in self._clients.items() if v["failures"] or v["until"] > now}
+        time.sleep(WRONG_PASSWORD_DELAY_S)  # slows down guessing a little more
         return "That admin password is not correct."
-    return None
+
+
+def client_address(request: gr.Request | None) -> str:
+    client = getattr(request, "client", None)
+    return str(getattr(client, "host", None) or "unknown")
 
 
 def uploaded_path(file: Any) -> Path:
@@ -227,10 +268,13 @@ def render_turn(t: dict, i: int) -> str:
                 f'<p>{e(t["error"])}</p></section>')
     else:
         a = t["answer"]
+        warnings = "".join(f'<p class="a-warning" role="note"><span class="warn-icon" aria-hidden="true">!</span> '
+                           f'{e(w)}</p>' for w in a.get("warnings") or [])
         if a.get("abstained"):
             head = _ABSTAIN_HEADINGS.get(a.get("status"), "No answer from the documents")
             body = f"""
 <section class="a a-abstained" aria-label="{e(head)}">
+  {warnings}
   <h3 class="a-head"><span class="a-icon" aria-hidden="true">i</span>{e(head)}</h3>
   <p class="a-text">{e(a.get('message') or a.get('answer'))}</p>
   {_feedback_html(t, i)}
@@ -245,6 +289,7 @@ def render_turn(t: dict, i: int) -> str:
             plural = "s" if len(cites) != 1 else ""
             body = f"""
 <section class="a a-answered" aria-label="Answer {i + 1}">
+  {warnings}
   <h3 class="a-head">Quoted from the documents</h3>
   {searched_html}
   <p class="a-text">{_answer_text_html(a.get('answer', ''), i, cites)}</p>
@@ -459,6 +504,8 @@ CSS = r"""
 .searched { font-size: .85rem; color: var(--muted); margin: 0 0 .4rem; }
 .a-notice { background: var(--amber-soft); color: var(--ink); border-radius: 6px; padding: .35rem .6rem;
             font-size: .9rem; margin: .2rem 0 .6rem; }
+.a-warning { background: var(--accent-soft); color: var(--ink); border-left: 4px solid var(--accent); border-radius: 6px;
+             padding: .35rem .6rem; font-size: .9rem; margin: 0 0 .6rem; }
 .ref { font: inherit; font-size: .8em; vertical-align: super; line-height: 1; color: var(--accent); background: var(--accent-soft);
        border: 1px solid transparent; border-radius: 4px; padding: 0 .2em; cursor: pointer; font-weight: 700; }
 .ref:hover { border-color: var(--accent); }
@@ -568,6 +615,7 @@ class UI:
     def __init__(self, assistant: Assistant):
         self.assistant = assistant
         self.settings = assistant.settings
+        self.admin = AdminGate(self.settings)
         self._export_dir = Path(tempfile.mkdtemp(prefix="assistant-exports-"))
 
     # chat ------------------------------------------------------------------------------------------
@@ -593,6 +641,8 @@ class UI:
             try:
                 a = self.assistant.ask(t["question"], history=history_of(turns[:i]))
                 t["answer"] = a.model_dump()
+                if a.warnings:  # personal details were removed: keep them out of the page state and exports too
+                    t["question"] = a.question
                 said = ("No answer: " + (a.message or "")) if a.abstained else \
                     f"Answer ready, quoting {len(a.citations)} source{'s' if len(a.citations) != 1 else ''}."
             except AssistantError as exc:
@@ -694,11 +744,11 @@ class UI:
 
     # admin -----------------------------------------------------------------------------------------
     def add_document(self, files, title: str, date: str, kind: str, status: str, publisher: str, password: str,
-                     progress=gr.Progress(track_tqdm=True)):
+                     request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
         """Add document(s) to the library (admin password required). Returns (message HTML, library HTML,
         removal choices)."""
         library, choices = gr.skip(), gr.skip()
-        why = check_password(self.settings, password)
+        why = self.admin.check(password, client_address(request))
         if why:
             return _message("error", why + " The library has not been changed."), library, choices
         try:
@@ -726,9 +776,9 @@ class UI:
                 if added else f"Nothing new was added ({report.summary()}).")
         return _message("ok", text), lib_html, choices
 
-    def remove_document(self, doc_id: str, password: str, progress=gr.Progress()):
+    def remove_document(self, doc_id: str, password: str, request: gr.Request = None, progress=gr.Progress()):
         """Remove a document from the library (admin password required)."""
-        why = check_password(self.settings, password)
+        why = self.admin.check(password, client_address(request))
         if why:
             return _message("error", why + " The library has not been changed."), gr.skip(), gr.skip()
         if not doc_id:

@@ -4,19 +4,13 @@ Screenshots go to tests/artifacts/ (desktop 1366x900 and phone 390x844).
 """
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import copy_corpus, running_app
+
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -30,46 +24,12 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM}
 
 
 # ---- fixtures ---------------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     base = tmp_path_factory.mktemp("ui-browser")
-    shutil.copytree(ROOT / "corpus", base / "corpus")
-    port = _free_port()
-    env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(base / "corpus"), "ASSISTANT_INDEX_DIR": str(base / "index"),
-           "ASSISTANT_DATA_DIR": str(base / "data"), "ASSISTANT_ADMIN_PASSWORD": "browser-test-password",
-           "ASSISTANT_HOST": "127.0.0.1", "ASSISTANT_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False",
-           "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
-    log = base / "app.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"app exited:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"app did not start:\n{log.read_text()[-3000:]}") from None
-                time.sleep(0.3)
-        yield {"url": url, "data": base / "data"}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    copy_corpus(base / "corpus")
+    with running_app(base, ASSISTANT_ADMIN_PASSWORD="browser-test-password") as served:
+        yield {"url": served["url"], "data": base / "data", "log": served["log"]}
 
 
 @pytest.fixture(scope="module")
@@ -350,3 +310,21 @@ def test_script_and_html_are_inert_in_questions_quotes_titles_and_sources(deskto
         _no_xss(page)
     finally:
         client.predict("xssville-minutes", "browser-test-password", api_name="/remove_document")
+
+
+def test_personal_data_warning_shown_and_kept_out_of_feedback_and_log(desktop, app):
+    page = desktop
+    _ask(page, "My pupil Jack Smith, aged 7, DOB 03/05/2016, email jack.smith@example.com: " + QUESTION, 0)
+    warning = page.locator("#turn-0 .a-warning")
+    assert warning.is_visible() and "personal information" in warning.text_content()
+    assert page.locator("#turn-0 .a-answered").is_visible()  # still answered
+    shown = page.text_content("#turn-0 .q-text")
+    assert "[name removed]" in shown and "jack.smith@example.com" not in shown
+    page.fill("#fb-comment-0", "Thanks - ring me on 07700 900123 or jack.smith@example.com")
+    page.click("#turn-0 .fb-btn[data-rating=up]")
+    page.wait_for_selector("#turn-0 .fb-done")
+    with sqlite3.connect(app["data"] / "feedback.sqlite3") as db:
+        stored = repr(db.execute("SELECT * FROM feedback").fetchall())
+    assert "[phone number removed]" in stored
+    for detail in ("Jack", "Smith", "03/05/2016", "jack.smith@example.com", "07700 900123"):
+        assert detail not in stored and detail not in app["log"].read_text(), detail
