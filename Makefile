@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup index bench eval clean llm
+.PHONY: run test setup index bench eval load clean llm
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -60,6 +60,9 @@ eval: setup
 
 bench: setup
 	$(BIN)/python -m evals.bench
+
+load: setup
+	$(BIN)/python -m evals.load
 
 clean:
 	rm -rf $(VENV)

@@ -18,11 +18,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    from assistant.privacy import RedactingFilter
 
-    from assistant import Assistant
+    for handler in logging.getLogger().handlers:  # no personal details in the log, whoever logs them
+        handler.addFilter(RedactingFilter())
+
+    from assistant import Assistant, AssistantError
     from assistant.ui import launch
 
-    launch(Assistant(), host=args.host, port=args.port)
+    try:
+        assistant = Assistant()
+    except AssistantError as exc:  # e.g. a bad ASSISTANT_* setting: one plain line, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    launch(assistant, host=args.host, port=args.port)
     return 0
 
 

@@ -16,6 +16,8 @@ import textwrap
 from pathlib import Path
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT = 0, 1, 2
+REFUSED = ("invalid_input", "unsafe_input")  # statuses that exit with EXIT_INPUT
+MAX_STDIN_BYTES = 4 * 1024 * 1024  # a question read from stdin; the question limit applies after
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     ask = sub.add_parser("ask", help="answer a question with quoted, cited sentences")
-    ask.add_argument("question", nargs="?", help="the question (omit with --batch)")
+    ask.add_argument("question", nargs="?", help="the question; '-' reads it from standard input (omit with --batch)")
     ask.add_argument("--json", action="store_true", help="print the JSON object instead of text")
     ask.add_argument("--batch", type=Path, metavar="FILE", help="JSONL file of {\"id\", \"question\", \"history\"?}")
     ask.add_argument("--previous", action="append", default=[], metavar="QUESTION",
@@ -31,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     idx = sub.add_parser("index", help="build or update the index (incremental)")
     idx.add_argument("--rebuild", action="store_true", help="drop the index and build it from scratch")
+    idx.add_argument("-v", "--verbose", action="store_true", help="one line on stderr per document indexed")
 
     add = sub.add_parser("add", help="add documents (txt, md, pdf, docx, html) to the library")
     add.add_argument("paths", nargs="+", type=Path)
@@ -68,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
             from evals.bench import main as tool
         return tool(argv[1:])
     args = build_parser().parse_args(argv)
+    import logging
+
+    logging.getLogger("assistant").addHandler(logging.NullHandler())  # messages below are the output
     from .errors import AssistantError
 
     try:
@@ -87,22 +93,35 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args) -> int:
     from . import Assistant
-    from .errors import InputError
+    from .netguard import install_from_settings
 
     assistant = Assistant()
+    install_from_settings(assistant.settings)  # nothing leaves the machine
+    try:
+        return _command(args, assistant)
+    finally:
+        for notice in assistant.notices:  # e.g. a damaged index was set aside and rebuilt
+            print(f"warning: {notice}", file=sys.stderr)
+
+
+def _command(args, assistant) -> int:
+    from .errors import InputError
+
     if args.command == "ask":
         if args.batch:
             return _batch(assistant, args.batch)
         if args.question is None:
             raise InputError("Give a question, e.g. assistant ask \"Who is bound by the duty to co-operate?\"")
-        answer = assistant.ask(args.question, history=args.previous)
+        question = _read_stdin() if args.question == "-" else args.question
+        answer = assistant.ask(question, history=args.previous)
         if args.json:
             print(answer.model_dump_json())
         else:
             print(render(answer))
-        return EXIT_INPUT if answer.status == "invalid_input" else EXIT_OK
+        return EXIT_INPUT if answer.status in REFUSED else EXIT_OK
     if args.command == "index":
-        report = assistant.index(progress=sys.stderr.isatty(), rebuild=args.rebuild)
+        log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
+        report = assistant.index(progress=sys.stderr.isatty() and not args.verbose, rebuild=args.rebuild, log=log)
         print(report.summary())
         for doc_id, why in report.failed.items():
             print(f"error: {doc_id}: {why}", file=sys.stderr)
@@ -141,6 +160,19 @@ def _training_parsers(sub) -> None:
     add_parsers(sub)
 
 
+def _read_stdin() -> str:
+    from .errors import InputError
+
+    data = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
+    if len(data) > MAX_STDIN_BYTES:
+        raise InputError(f"The question on standard input is over {MAX_STDIN_BYTES // (1024 * 1024)} MB; "
+                         "the question limit is far smaller. Please shorten it.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError("The question on standard input is not UTF-8 text.") from None
+
+
 def _batch(assistant, path: Path) -> int:
     from .errors import InputError
 
@@ -160,7 +192,7 @@ def _batch(assistant, path: Path) -> int:
                 raise ValueError("expected an object with a \"question\" string")
             answer = assistant.ask(item["question"], history=item.get("history") or [], id=_id(item.get("id")))
             print(answer.model_dump_json(), flush=True)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, InputError) as exc:
             bad += 1
             obj = item.get("id") if isinstance(locals().get("item"), dict) else None
             print(json.dumps({"id": obj, "line": number, "error": f"line {number}: {exc}"}), flush=True)

@@ -57,13 +57,20 @@ class Settings(BaseSettings):
     relative_keep: float = Field(0.80, ge=0, le=1, description="Keep a further sentence only if it scores at least this share of the best.")
     refresh_seconds: float = Field(5.0, ge=0, description="How often to check whether another process changed the index.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
-    max_upload_bytes: int = Field(20 * 1024 * 1024, description="Largest document accepted by `add`.")
+    max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1, description="Largest document file accepted by `add` and the UI.")
+    max_document_chars: int = Field(2_000_000, ge=1, description="Most text one document may hold once extracted.")
+    allow_network: bool = Field(False, description="Let this process use the network (off: outbound connections refused).")
+    min_free_bytes: int = Field(50 * 1024 * 1024, ge=0, description="Indexing stops before the index's disk has less free space than this (a full disk makes an embedded index unreadable until space is freed).")
+    read_only: bool = Field(False, description="Refuse add/remove/index (app instances sharing a Chroma server).")
 
     data_dir: Path = Field(ROOT / ".data", description="Local state: feedback database, exports.")
     admin_password: SecretStr | None = Field(None, description="Password for adding/removing documents in the UI; unset = no admin.")
+    admin_max_failures: int = Field(5, ge=1, description="Wrong admin passwords (per client, 15 minutes) before a lockout.")
+    admin_lockout_seconds: float = Field(60, ge=0, description="First lockout; each further one doubles (up to an hour).")
     host: str = Field("127.0.0.1", description="Address the UI listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port the UI listens on.")
     concurrency: int = Field(4, ge=1, le=64, description="Questions the UI answers at once (Gradio queue).")
+    queue_size: int = Field(200, ge=1, description="Requests that may wait in the Gradio queue; more are refused at once.")
 
     # Optional LLM answers (off by default): every generated sentence is checked against its source.
     llm_backend: Literal["none", "openai", "llamacpp"] = Field(
@@ -87,5 +94,20 @@ class Settings(BaseSettings):
 
 
 def get_settings(**overrides) -> Settings:
-    """Settings from the environment, with explicit keyword overrides on top."""
-    return Settings(**overrides)
+    """Settings from the environment, with explicit keyword overrides on top.
+
+    A bad value (``ASSISTANT_PORT=abc``) raises ``InputError`` naming the setting, not pydantic's
+    ValidationError."""
+    from pydantic import ValidationError
+
+    from .errors import InputError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err.get("loc") else "?"
+            name = field if field in overrides or field.isupper() else f"ASSISTANT_{field.upper()}"
+            problems.append(f"{name}: {err['msg']}")
+        raise InputError("Invalid setting: " + "; ".join(problems)) from None

@@ -14,4 +14,8 @@ class LoadError(InputError):
 
 
 class StoreError(AssistantError):
-    """The index could not be built or read."""
+    """The index could not be built or read. ``broken``: its files are damaged (rebuild from the corpus)."""
+
+    def __init__(self, message: str, broken: bool = False):
+        super().__init__(message)
+        self.broken = broken

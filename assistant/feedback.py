@@ -5,7 +5,8 @@
     export_csv("feedback.csv")                          # -> number of rows written
 
 Each row keeps what the reader saw (question, answer text, citations as JSON), the rating
-("up" / "down"), the optional comment and the time (UTC, ISO 8601).
+("up" / "down"), the optional comment and the time (UTC, ISO 8601). Personal details (e-mail
+addresses, phone numbers, a child's name with details, ...) are removed before a row is written.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+from . import privacy
 from .config import Settings, get_settings
 from .errors import InputError
 
@@ -55,13 +57,14 @@ def record(answer, rating: str, comment: str = "", settings: Settings | None = N
     data = answer.model_dump() if hasattr(answer, "model_dump") else dict(answer)
     if rating not in RATINGS:
         raise InputError(f"Rating must be 'up' or 'down', not {rating!r}.")
-    comment = (comment or "").strip()
+    comment = privacy.redact((comment or "").strip())
     if len(comment) > MAX_COMMENT_CHARS:
         raise InputError(f"The comment is {len(comment):,} characters long; the limit is {MAX_COMMENT_CHARS:,}.")
     citations = [{k: c.get(k) for k in ("n", "doc_id", "title", "display_date", "status", "location", "quote",
                                         "start", "end")} for c in data.get("citations") or []]
     row = (dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), rating, comment,
-           str(data.get("question") or ""), str(data.get("answer") or ""), str(data.get("status") or ""),
+           privacy.redact(str(data.get("question") or "")), privacy.redact(str(data.get("answer") or "")),
+           str(data.get("status") or ""),
            data.get("id"), json.dumps(citations, ensure_ascii=False))
     with closing(_connect(db_path(settings))) as conn, conn:
         cur = conn.execute("INSERT INTO feedback (created_at, rating, comment, question, answer, status, answer_id, "

@@ -3,15 +3,17 @@ removed ones deleted. Each document is swapped in atomically (see ``store``), so
 leaves the previous index usable."""
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 from tqdm import tqdm
 
 from .config import Settings
 from .embeddings import Embedder
-from .errors import LoadError
+from .errors import LoadError, StoreError
 from .ingest import Document, ingest, raw_hash
 from .sources import Source
 from .store import Store
@@ -50,9 +52,10 @@ def source_meta(source: Source, doc: Document | None = None) -> dict:
 
 
 def sync(store: Store, embedder: Embedder, settings: Settings, sources: list[Source],
-         progress: bool = False) -> IndexReport:
+         progress: bool = False, log: Callable[[str], None] | None = None) -> IndexReport:
     """Bring the index in line with ``sources``. A document that fails to load is reported and
-    left as it was in the index (its previous version, if any, stays live)."""
+    left as it was in the index (its previous version, if any, stays live). ``log`` gets one line
+    per document once it is live (``assistant index --verbose``)."""
     started = time.perf_counter()
     report = IndexReport()
     indexed = store.documents(with_text=False)
@@ -74,27 +77,35 @@ def sync(store: Store, embedder: Embedder, settings: Settings, sources: list[Sou
             todo.append((source, digest))
     bar = tqdm(total=len(todo), desc="indexing", unit="doc", disable=not progress or not todo)
     group: list[Document] = []
-    for source, _ in todo:
+    for number, (source, _) in enumerate(todo, start=1):
         record = indexed.get(source.id)
         try:
-            doc = ingest(source, settings.corpus_dir, embedder.name, settings.max_upload_bytes)
+            doc = ingest(source, settings.corpus_dir, embedder.name, settings.max_upload_bytes,
+                         settings.max_document_chars)
         except LoadError as exc:
             report.failed[source.id] = str(exc)
+            if log:
+                log(f"failed {source.id} ({number}/{len(todo)})")
             bar.update()
             continue
         if record and record.version == doc.version:  # bytes changed, text did not
             store.publish(source.id, doc.version, doc.raw_hash, doc.clean.text,
                           _doc_vector(store, source.id, doc.version), source_meta(source, doc))
             report.unchanged.append(source.id)
+            if log:
+                log(f"unchanged {source.id} ({number}/{len(todo)})")
             bar.update()
             continue
         group.append(doc)
         # Documents are embedded in groups: one encode call over many documents' sentences runs in
         # full, length-sorted batches (per-document calls ran at half the model's speed).
         if sum(len(c.sentences) for d in group for c in d.chunks) >= ENCODE_GROUP:
-            _flush(store, embedder, group, indexed, report, bar)
+            _check_free_space(settings, number - len(group), len(todo))
+            _flush(store, embedder, group, indexed, report, bar, log, number, len(todo))
             group = []
-    _flush(store, embedder, group, indexed, report, bar)
+    if group:
+        _check_free_space(settings, len(todo) - len(group), len(todo))
+    _flush(store, embedder, group, indexed, report, bar, log, len(todo), len(todo))
     bar.close()
     for doc_id in sorted(set(indexed) - wanted):
         store.unpublish(doc_id)
@@ -105,8 +116,21 @@ def sync(store: Store, embedder: Embedder, settings: Settings, sources: list[Sou
     return report
 
 
+def _check_free_space(settings: Settings, done: int, total: int) -> None:
+    """Stop before the embedded index's disk fills up: Chroma needs some free space even to read an
+    index whose last write was cut short, so a full disk would take the live index down with it."""
+    if settings.chroma_host or not settings.min_free_bytes:
+        return
+    free = shutil.disk_usage(settings.index_dir).free
+    if free < settings.min_free_bytes:
+        raise StoreError(f"Indexing stopped after {done} of {total} documents: only {free / 1e6:.1f} MB is free on "
+                         f"the disk holding {settings.index_dir} (ASSISTANT_MIN_FREE_BYTES keeps "
+                         f"{settings.min_free_bytes / 1e6:.1f} MB free so the index stays readable). The documents "
+                         "indexed so far are live and complete; free some space and run `assistant index` again.")
+
+
 def _flush(store: Store, embedder: Embedder, group: list[Document], indexed: dict, report: IndexReport,
-           bar: tqdm) -> None:
+           bar: tqdm, log: Callable[[str], None] | None = None, number: int = 0, total: int = 0) -> None:
     """Embed a group of documents together, store their records, then publish the group in one
     upsert (the swap is atomic for the group; earlier groups are already live)."""
     if not group:
@@ -125,6 +149,8 @@ def _flush(store: Store, embedder: Embedder, group: list[Document], indexed: dic
         report.passages += len(doc.chunks)
         report.sentences += sum(len(c.sentences) for c in doc.chunks)
         bar.update()
+        if log:
+            log(f"indexed {doc.source.id} ({number}/{total})")
 
 
 def _encode_group(embedder: Embedder, docs: list[Document]) -> list[np.ndarray]:

@@ -34,12 +34,14 @@ def raw_hash(path: Path, model_name: str) -> str:
     return h.hexdigest()
 
 
-def ingest(source: Source, corpus_dir: Path, model_name: str, max_bytes: int | None = None) -> Document:
+def ingest(source: Source, corpus_dir: Path, model_name: str, max_bytes: int | None = None,
+           max_chars: int | None = None, shown_name: str | None = None) -> Document:
+    """``shown_name``: how messages name the file (a staged copy's name would confuse)."""
     path = Path(corpus_dir) / source.file
-    text = load_text(path, max_bytes)
+    text = load_text(path, max_bytes, max_chars, shown_name)
     cleaned = clean(text)
     chunks = chunk_document(source.id, cleaned)
     if not chunks:
-        raise LoadError(f"{path.name}: no sentences left after cleaning; nothing to index.")
+        raise LoadError(f"{shown_name or path.name}: no sentences left after cleaning; nothing to index.")
     version = hashlib.sha256(f"{PIPELINE_VERSION}|{model_name}|{cleaned.text}".encode()).hexdigest()
     return Document(source, raw_hash(path, model_name), version, cleaned, chunks)

@@ -4,42 +4,85 @@ Every loader returns text with paragraphs separated by blank lines; cleaning hap
 """
 from __future__ import annotations
 
+import codecs
+import logging
 import re
+import stat
 import zipfile
 from pathlib import Path
 
 from .errors import LoadError
+from .inputs import shown
+
+logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings about damaged files are ours to word
 
 MAX_DOCX_UNCOMPRESSED = 50 * 1024 * 1024  # refuse zip bombs dressed as .docx
+MAX_DOCX_ENTRIES = 5000
+MAX_PDF_PAGES = 5000
 
 
-def load_text(path: Path, max_bytes: int | None = None) -> str:
-    """Read ``path`` and return its text; the error message names the file and the problem."""
+def check_file(path: Path, max_bytes: int | None = None, name: str | None = None) -> int:
+    """Cheap checks before a file is copied or parsed: type, existence, kind of file, size.
+    Returns the size in bytes; raises ``LoadError`` with a plain message."""
     path = Path(path)
-    if not path.exists():
-        raise LoadError(f"{path.name}: file not found.")
-    if not path.is_file():
-        raise LoadError(f"{path.name}: not a regular file.")
-    size = path.stat().st_size
-    if size == 0:
-        raise LoadError(f"{path.name}: the file is empty.")
-    if max_bytes is not None and size > max_bytes:
-        raise LoadError(f"{path.name}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit.")
+    name = name or shown(path.name)
     suffix = path.suffix.lower()
-    loader = _LOADERS.get(suffix)
-    if loader is None:
-        raise LoadError(f"{path.name}: unsupported file type '{suffix or '(none)'}'; use .txt, .md, .pdf, .docx or .html.")
+    if suffix not in _LOADERS:
+        raise LoadError(f"{name}: unsupported file type '{shown(suffix) or '(none)'}'; use .txt, .md, .pdf, .docx or .html.")
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise LoadError(f"{name}: file not found.") from None
+    except OSError as exc:
+        raise LoadError(f"{name}: cannot be read ({exc.strerror or exc.__class__.__name__}).") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise LoadError(f"{name}: is a folder, not a file.")
+    if not stat.S_ISREG(st.st_mode):
+        raise LoadError(f"{name}: not a regular file (a device, pipe or socket).")
+    if st.st_size == 0:
+        raise LoadError(f"{name}: the file is empty.")
+    if max_bytes is not None and st.st_size > max_bytes:
+        raise LoadError(f"{name}: {st.st_size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit.")
+    return st.st_size
+
+
+def load_text(path: Path, max_bytes: int | None = None, max_chars: int | None = None, name: str | None = None) -> str:
+    """Read ``path`` and return its text; the error message names the file (``name``) and the problem.
+
+    Parsers of untrusted files can fail in many ways; any failure becomes a ``LoadError``.
+    """
+    path = Path(path)
+    name = name or shown(path.name)
+    check_file(path, max_bytes, name)
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise LoadError(f"{path.name}: cannot be read ({exc.strerror or exc}).") from None
-    text = loader(path.name, data)
+        raise LoadError(f"{name}: cannot be read ({exc.strerror or exc}).") from None
+    if max_bytes is not None and len(data) > max_bytes:  # it grew since it was checked
+        raise LoadError(f"{name}: {len(data) / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit.")
+    try:
+        text = _LOADERS[path.suffix.lower()](name, data)
+    except LoadError:
+        raise
+    except MemoryError:
+        raise LoadError(f"{name}: too large to read safely.") from None
+    except Exception as exc:  # RecursionError, zlib.error, struct.error, ... from a damaged file
+        raise LoadError(f"{name}: the file is damaged and cannot be read ({exc.__class__.__name__}).") from None
     if not text.strip():
-        raise LoadError(f"{path.name}: no text could be extracted (is it a scanned image?).")
+        raise LoadError(f"{name}: no text could be extracted (is it a scanned image?).")
+    if max_chars is not None and len(text) > max_chars:
+        raise LoadError(f"{name}: {len(text):,} characters of text is over the {max_chars:,} limit for one "
+                        "document; split it into smaller documents.")
     return text
 
 
 def _decode(name: str, data: bytes) -> str:
+    for bom, codec in ((codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):  # Windows "Unicode" text
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError:
+                raise LoadError(f"{name}: the text is not valid UTF-16; save it as UTF-8 and add it again.") from None
     if b"\x00" in data[:4096]:
         raise LoadError(f"{name}: this looks like a binary file, not text.")
     try:
@@ -68,21 +111,31 @@ def _load_pdf(name: str, data: bytes) -> str:
     import io
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     if not data.startswith(b"%PDF"):
         raise LoadError(f"{name}: not a PDF file (the content does not match the .pdf extension).")
     try:
         reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
+        if reader.is_encrypted and not _open_without_password(reader):
             raise LoadError(f"{name}: the PDF is password-protected; remove the password and add it again.")
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise LoadError(f"{name}: {len(reader.pages):,} pages is over the {MAX_PDF_PAGES:,}-page limit.")
         pages = [page.extract_text() or "" for page in reader.pages]
     except LoadError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
-        raise LoadError(f"{name}: the PDF is damaged and cannot be read ({exc.__class__.__name__}).") from None
+    except Exception as exc:  # pypdf raises many kinds on damaged files
+        kind = "password-protected or encrypted" if "decrypt" in str(exc).lower() else "damaged"
+        raise LoadError(f"{name}: the PDF is {kind} and cannot be read ({exc.__class__.__name__}).") from None
     # pypdf keeps the page's line breaks; a line that ends a sentence-less fragment joins the next.
     return "\n\n".join(_reflow_pdf_page(p) for p in pages)
+
+
+def _open_without_password(reader) -> bool:
+    """Many PDFs are encrypted with an empty user password (only printing or copying restricted)."""
+    try:
+        return bool(reader.decrypt(""))
+    except Exception:  # e.g. AES without the optional cryptography package
+        return False
 
 
 def _reflow_pdf_page(text: str) -> str:
@@ -108,7 +161,10 @@ def _load_docx(name: str, data: bytes) -> str:
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            total = sum(info.file_size for info in zf.infolist())
+            infos = zf.infolist()
+            if len(infos) > MAX_DOCX_ENTRIES:
+                raise LoadError(f"{name}: the document holds {len(infos):,} parts; refused as unsafe.")
+            total = sum(info.file_size for info in infos)
             if total > MAX_DOCX_UNCOMPRESSED:
                 raise LoadError(f"{name}: the document expands to {total / 1e6:.0f} MB; refused as unsafe.")
             if "word/document.xml" not in zf.namelist():

@@ -63,4 +63,6 @@ class Answer(BaseModel):
     support: list[SentenceSupport] = Field([], description="Per generated sentence support scores (LLM modes).")
     fallback_reason: str | None = Field(None, description="Why the LLM answer was not used (extractive-fallback).")
     llm_draft: str | None = Field(None, description="The model's raw answer before verification (LLM modes).")
+    warnings: list[str] = Field(default_factory=list,
+                                description="Gentle notes for the person asking, e.g. that personal details were removed.")
     timings_ms: dict[str, float] = {}

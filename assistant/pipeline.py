@@ -13,8 +13,10 @@ from typing import Callable
 
 import numpy as np
 
+from . import privacy
 from .config import Settings
 from .embeddings import Embedder
+from .inputs import clean_question, mostly_non_latin, shown
 from .models import Answer, Citation, Turn
 from .retrieval import Hit, Retriever, Snapshot
 from .text import SYNONYMS, entities, has_date, has_number, normalise, phrases, tokens, words
@@ -24,6 +26,8 @@ COVERAGE = ("2008 proposals to extend the Children Act 2004 \"duty to co-operate
             "promote pupils' well-being")
 NO_EVIDENCE = ("The documents in this library don't cover that. They cover " + COVERAGE + ". For anything "
                "else, or for the law as it stands today, please ask your local authority or your clerk to governors.")
+NOT_ENGLISH = ("The library's documents are in English, so I can only search them for questions asked in "
+               "English. Please ask in English, for example: \"Which bodies are bound by the duty to co-operate?\"")
 NOTICE_PROPOSALS = ("Based on 2008 proposals and news reports of them, not law in force; not legal advice. "
                     "Check the current position with your local authority or clerk.")
 NOTICE_GENERAL = "Quoted from the library's documents; not legal advice."
@@ -35,10 +39,17 @@ _INJECTION = re.compile(
     r"|</?\s*(context|system|instructions?|prompt|documents?)\s*>"  # fake markup closing "our" context
     r"|\bnew (instructions?|rules?|task)\b|\b(administrator|admin|developer|operator)\s*(says|:)",
     re.I)
+# Text in a document that addresses an AI rather than a reader ("ignore previous instructions", "System:").
+# Such sentences are never quoted: an extractive answer cannot be steered by what a document tells it.
+_ADDRESSED_TO_AI = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules?|guidelines?)\b"
+    r"|\b(system prompt|jailbreak|developer mode|you are now|language model|as an ai|ai assistant|chatbot)\b"
+    r"|^\W*(system|assistant|user)\s*:"
+    r"|\b(reply|respond|answer)\b.{0,40}\b(only|always)\b.{0,40}\bwith\b",
+    re.I)
 _FOLLOW_UP = re.compile(
     r"^\s*(and|but|also|so|what about|how about|what of|and what|does (that|it|this)|do (they|those)|is (that|it|this)|"
     r"are (they|those|these)|why|when|who else|which)\b|\b(it|they|them|this|that|those|these|there)\b", re.I)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _YEAR = re.compile(r"(?<![\d-])((?:19|20)\d\d)(?![\d])")
 _PRESENT_DAY = re.compile(r"\b(today|nowadays|these days|as of now|in force now|still in force|"
                           r"(this|next) (academic |school |financial )?(year|term))\b", re.I)
@@ -72,6 +83,8 @@ class Context:
     id: str | None = None
     status: str | None = None
     message: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    shown_question: str | None = None  # the question as echoed back, when it differs from what is searched
     query: str = ""
     focus: list[str] = field(default_factory=list)
     query_tokens: list[str] = field(default_factory=list)
@@ -95,20 +108,30 @@ Step = Callable[[Context, Kit], None]
 
 def guard(ctx: Context, kit: Kit) -> None:
     """Refuse what is not a question we can search for; the message says exactly why."""
-    q = _CONTROL.sub(" ", ctx.question or "")
-    q = re.sub(r"\s+", " ", q).strip()
-    limit = kit.settings.max_question_chars
-    if not q:
-        return ctx.stop("invalid_input", "Please type a question, for example: \"Which bodies are bound by the duty to co-operate?\"")
-    if len(q) > limit:
-        return ctx.stop("invalid_input", f"The question is {len(q):,} characters long; the limit is {limit:,}. Please shorten it.")
-    if not re.search(r"\w", q):
-        return ctx.stop("invalid_input", "The question has no words in it. Please type a question in words.")
+    check_question(ctx, kit.settings)
+
+
+def check_question(ctx: Context, settings: Settings) -> None:
+    """``guard`` without the index: the service runs it before loading the model, so a bad
+    question is refused at once. Idempotent (``guard`` runs it again inside the pipeline)."""
+    q, problem = clean_question(ctx.question if isinstance(ctx.question, str) else "", settings.max_question_chars)
+    if problem:
+        q = shown(q, settings.max_question_chars)  # echoed back: safe to print and to store
+    found = privacy.find(q)
+    if found:  # removed before anything is searched, echoed, logged or stored
+        ctx.warnings = [privacy.warning(found)]
+        ctx.shown_question = privacy.redact(q, found)
+        q = privacy.searchable(q, found) or ctx.shown_question
+    ctx.history = [t.model_copy(update={"content": privacy.redact(t.content)}) for t in ctx.history]
+    ctx.question = q
+    if problem:
+        return ctx.stop("invalid_input", problem)
     if _INJECTION.search(q):
         return ctx.stop("unsafe_input", "That reads as an instruction to the assistant, not a question about the "
                         "documents. I only quote the library's sources; please ask about the duty to co-operate, "
                         "children's trusts or pupils' well-being.")
-    ctx.question = q
+    if mostly_non_latin(q):
+        return ctx.stop("no_evidence", NOT_ENGLISH)
 
 
 def scope(ctx: Context, kit: Kit) -> None:
@@ -190,8 +213,9 @@ def select(ctx: Context, kit: Kit) -> None:
 
 
 def _quotable(text: str) -> bool:
-    """Fragments and list lead-ins ("Our proposals include:") do not answer anything on their own."""
-    return len(text.split()) >= 5 and not text.rstrip().endswith(":")
+    """Fragments and list lead-ins ("Our proposals include:") do not answer anything on their own;
+    sentences addressed to an AI (injected instructions) are never quoted."""
+    return len(text.split()) >= 5 and not text.rstrip().endswith(":") and not _ADDRESSED_TO_AI.search(text)
 
 
 def _answer_cues(question: str) -> dict[str, float]:
@@ -333,10 +357,11 @@ def to_answer(ctx: Context, kit: Kit) -> Answer:
     if answered:
         proposals = any(kit.snapshot.docs[c.doc_id].source.concerns_proposals for c in ctx.citations)
         notice = NOTICE_PROPOSALS if proposals else NOTICE_GENERAL
-    return Answer(id=ctx.id, question=ctx.question, answer=ctx.answer if answered else (ctx.message or ""),
+    return Answer(id=ctx.id, question=ctx.shown_question or ctx.question, answer=ctx.answer if answered else (ctx.message or ""),
                   abstained=not answered, status=status, message=None if answered else ctx.message,
                   notice=notice, citations=ctx.citations if answered else [],
-                  standalone_question=ctx.query or None, timings_ms=ctx.timings)
+                  standalone_question=((ctx.shown_question or ctx.query) if ctx.query == ctx.question else ctx.query) or None,
+                  warnings=ctx.warnings, timings_ms=ctx.timings)
 
 
 __all__ = ["Context", "Kit", "STEPS", "run", "normalise"]

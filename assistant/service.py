@@ -1,23 +1,32 @@
 """``Assistant``: the one facade that the CLI, the UI, the API and the evaluation call."""
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
+import resource
 import shutil
+import sqlite3
 import threading
 import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from .config import Settings, get_settings
-from .embeddings import Embedder, get_embedder
-from .errors import InputError
+from .embeddings import Embedder, default_model_path, get_embedder
+from .errors import AssistantError, InputError, StoreError
 from .indexer import IndexReport, sync
 from .ingest import ingest
+from .inputs import clean_metadata, name_from_filename, parse_history, shown
+from .loaders import check_file
 from .models import Answer, Turn
-from .pipeline import Context, Kit, run
+from .pipeline import Context, Kit, check_question, run, to_answer
 from .retrieval import Retriever, Snapshot
-from .sources import SUPPORTED_SUFFIXES, Manifest, Source, default_source, slugify, validate_date, validate_id
-from .store import Store
+from .sources import Manifest, Source, default_source, slugify, validate_date, validate_id
+from .store import Store, looks_broken, release_client
+
+
+log = logging.getLogger(__name__)
 
 
 class Assistant:
@@ -35,6 +44,7 @@ class Assistant:
         self._snapshot_key: tuple | None = None
         self._checked_at = 0.0
         self._llm = None  # the language-model backend (LLM mode), made on first use
+        self.notices: list[str] = []  # things a person should know, e.g. that a damaged index was rebuilt
 
     # ---- components ----------------------------------------------------------------------------
     @property
@@ -42,11 +52,61 @@ class Assistant:
         return get_embedder(self.settings.model_path)
 
     @property
+    def model_name(self) -> str:
+        """The model's name as recorded in the index, without loading the model."""
+        return Path(self.settings.model_path or default_model_path()).name
+
+    @property
     def store(self) -> Store:
         with self._lock:
             if self._store is None:
-                self._store = Store(self.settings)
+                try:
+                    self._store = Store(self.settings)
+                except StoreError as exc:
+                    if not exc.broken:
+                        raise
+                    self._set_aside_broken_index(exc)
+                    self._store = Store(self.settings)
             return self._store
+
+    def _set_aside_broken_index(self, exc: BaseException) -> None:
+        """The embedded index is damaged (e.g. half-written): move it aside, keep the corpus, and let
+        the next step rebuild it. A Chroma server's data is never touched."""
+        s = self.settings
+        reason = str(exc).split(": ", 1)[-1] if isinstance(exc, StoreError) else f"{exc.__class__.__name__}: {exc}"
+        if s.chroma_host or s.read_only:
+            raise StoreError(f"The index is damaged ({reason}). Rebuild it with `assistant index --rebuild` "
+                             "where the library is managed.") from None
+        release_client(s)
+        self._store, self._kit, self._snapshot_key = None, None, None
+        aside = s.index_dir.with_name(f"{s.index_dir.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            s.index_dir.rename(aside)
+        except OSError as err:
+            raise StoreError(f"The index at {s.index_dir} is damaged ({reason}) and could not be moved aside "
+                             f"({err.strerror}). Move or delete that folder, then run `assistant index`; "
+                             "the documents in the corpus are safe.") from None
+        notice = (f"The index at {s.index_dir} could not be read ({reason}); it was moved to {aside} and is "
+                  f"rebuilt from the corpus ({s.corpus_dir}), which is unchanged.")
+        log.warning(notice)
+        self.notices.append(notice)
+
+    def _recovering(self, action):
+        """Run ``action``; if it fails because the embedded index's files are damaged, set the index
+        aside and run it once more (it rebuilds from the corpus)."""
+        try:
+            return action()
+        except StoreError as exc:
+            if not exc.broken:
+                raise
+            self._set_aside_broken_index(exc)
+        except (InputError, OSError):
+            raise
+        except Exception as exc:  # chromadb's own errors from a half-written sqlite file
+            if not looks_broken(exc):
+                raise
+            self._set_aside_broken_index(exc)
+        return action()
 
     def manifest(self) -> Manifest:
         return Manifest(self.settings.corpus_dir)
@@ -54,10 +114,22 @@ class Assistant:
     def _kit_ready(self) -> Kit:
         """The live index in memory; built on first use, reloaded when another process changed it."""
         with self._lock:
+            try:
+                return self._recovering(self._load_kit)
+            except Exception as exc:
+                if isinstance(exc, AssistantError) or not _store_failure(exc):
+                    raise
+                raise StoreError(f"The index could not be read ({self._store_reason(exc)}).") from None
+
+    def _load_kit(self) -> Kit:
+        with self._lock:
             if self._kit is None:  # load the model while Chroma opens (cold start is mostly imports)
                 threading.Thread(target=lambda: self.embedder, daemon=True, name="model-prefetch").start()
             if self._kit is None and self.store.catalog.count() == 0:
-                self.index()
+                if self.settings.read_only:
+                    raise StoreError("The index is empty, and this instance is read-only (ASSISTANT_READ_ONLY); "
+                                     "run `assistant index` where the library is managed.")
+                self._sync()
             if self._kit is not None and time.monotonic() - self._checked_at < self.settings.refresh_seconds:
                 return self._kit
             key = self._catalog_key()
@@ -76,7 +148,8 @@ class Assistant:
         return tuple(sorted((i, m.get("version"), m.get("title"), m.get("status")) for i, m in zip(got["ids"], got["metadatas"])))
 
     # ---- answering -----------------------------------------------------------------------------
-    def ask(self, question: str, history: Iterable[Turn | dict | str] | None = None, id: str | None = None) -> Answer:
+    def ask(self, question: str | None, history: Iterable[Turn | dict | str] | str | None = None,
+            id: str | None = None) -> Answer:
         """Answer ``question`` with verbatim, cited sentences, or abstain with a helpful message.
 
         With an LLM backend configured, the answer is the model's, verified sentence by sentence, or
@@ -87,15 +160,29 @@ class Assistant:
                 final = event["answer"]
         return final
 
-    def ask_stream(self, question: str, history: Iterable[Turn | dict | str] | None = None,
+    def ask_stream(self, question: str | None, history: Iterable[Turn | dict | str] | str | None = None,
                    id: str | None = None) -> Iterator[dict]:
         """Like ``ask``, streaming: ``{"event": "token", "text": ...}`` for each chunk a language model writes
-        (LLM mode only), then ``{"event": "answer", "answer": Answer}`` — the verified answer or the fallback."""
+        (LLM mode only), then ``{"event": "answer", "answer": Answer}`` — the verified answer or the fallback.
+
+        A question that cannot be searched (empty, too long, control characters, ...) is answered
+        with status ``invalid_input`` and a message saying why, without loading the model or the
+        index. Arguments of the wrong kind (a question that is not text, malformed ``history``)
+        raise ``InputError``."""
+        if question is not None and not isinstance(question, str):
+            raise InputError(f"The question must be text, not {type(question).__name__}.")
+        if id is not None and not isinstance(id, str):
+            raise InputError(f"The id must be text, not {type(id).__name__}.")
         started = time.perf_counter()
-        turns = [_turn(t) for t in (history or [])]
+        turns = parse_history(history, self.settings.max_question_chars)
+        ctx = Context(question=question or "", history=turns, id=id)
+        check_question(ctx, self.settings)
+        if ctx.status:
+            ctx.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
+            yield {"event": "answer", "answer": to_answer(ctx, None)}
+            return
         kit = self._kit_ready()
         ready = (time.perf_counter() - started) * 1000
-        ctx = Context(question=question if isinstance(question, str) else "", history=turns, id=id)
         answer = run(ctx, kit)
         answer.timings_ms["load"] = round(ready, 2)
         if self.settings.llm_backend == "none":
@@ -129,19 +216,58 @@ class Assistant:
 
     def document_text(self, doc_id: str) -> str:
         kit = self._kit_ready()
-        if doc_id not in kit.snapshot.docs:
-            raise InputError(f"No document with id '{doc_id}'. See `assistant sources` for the ids.")
+        if not isinstance(doc_id, str) or doc_id not in kit.snapshot.docs:
+            raise InputError(f"No document with id '{shown(doc_id)}'. See `assistant sources` for the ids.")
         return kit.snapshot.docs[doc_id].text
 
-    def index(self, progress: bool = False, rebuild: bool = False) -> IndexReport:
+    def index(self, progress: bool = False, rebuild: bool = False, log=None) -> IndexReport:
+        """Bring the index in line with the corpus (incremental); ``rebuild`` drops it first.
+
+        A run stopped part-way (killed, disk full) leaves every document at its old or its new
+        version, never half; the next run carries on from there.
+        """
         with self._lock:
+            self._check_writable()
             if rebuild:
-                for name in ("catalog", "chunks", "sentences"):
-                    self.store.client.delete_collection(f"{self.settings.collection_prefix}_{name}")
-                self._store = None
-            report = sync(self.store, self.embedder, self.settings, self.manifest().sources(), progress)
+                def drop():
+                    for name in ("catalog", "chunks", "sentences"):
+                        self.store.client.delete_collection(f"{self.settings.collection_prefix}_{name}")
+                    self._store = None
+                self._recovering(drop)
+            return self._recovering(lambda: self._sync(progress, log))
+
+    def _sync(self, progress: bool = False, log=None) -> IndexReport:
+        try:
+            return sync(self.store, self.embedder, self.settings, self.manifest().sources(), progress, log)
+        except Exception as exc:
+            if isinstance(exc, AssistantError) or looks_broken(exc) or not _store_failure(exc):
+                raise
+            raise StoreError(f"Indexing stopped: {self._store_reason(exc)}. The documents indexed before this "
+                             "point are live and complete; run `assistant index` again to finish.") from None
+        finally:
             self._snapshot_key, self._checked_at = None, 0.0
-            return report
+
+    def _store_reason(self, exc: BaseException) -> str:
+        """Why reading or writing the index failed, for a person: a full disk is named as such."""
+        s = self.settings
+        try:
+            low = not s.chroma_host and shutil.disk_usage(s.index_dir).free < 1024 * 1024
+        except OSError:
+            low = False
+        if low or _disk_full(exc):
+            return (f"the disk holding {s.index_dir} is full (free some space first: a Chroma index needs a "
+                    "little free space even to be read after an interrupted write)")
+        if resource.getrlimit(resource.RLIMIT_FSIZE)[0] != resource.RLIM_INFINITY:
+            return (f"a file-size limit (ulimit -f) was probably reached ({exc.__class__.__name__}: "
+                    f"{shown(str(exc), 120)})")
+        if isinstance(exc, OSError):
+            return _os_reason(exc)
+        return f"{exc.__class__.__name__}: {shown(str(exc), 200)}"
+
+    def _check_writable(self) -> None:
+        if self.settings.read_only:
+            raise InputError("This instance is read-only (ASSISTANT_READ_ONLY): add, remove and index "
+                             "where the library is managed.")
 
     def add(self, paths: list[Path | str], title: str | None = None, date: str | None = None,
             kind: str | None = None, status: str | None = None, publisher: str | None = None,
@@ -149,24 +275,32 @@ class Assistant:
         """Copy documents into the corpus with their metadata and index them.
 
         Every file is read and checked before anything changes; if any is unusable, the corpus, the
-        manifest and the index stay exactly as they were.
+        manifest and the index stay exactly as they were. A file is stored in the corpus as
+        ``<id><extension>``, the id made from its name (or ``doc_id``), so whatever name it arrived
+        with (``../x``, ``C:\\x``) nothing is written outside the corpus folder.
         """
-        paths = [Path(p) for p in paths]
+        if isinstance(paths, (str, Path)):
+            paths = [paths]
+        paths = [Path(p) for p in paths or []]
         if not paths:
             raise InputError("Give at least one file to add.")
         if doc_id and len(paths) > 1:
             raise InputError("--id can only be used when adding a single file.")
         date = validate_date(date or "")
+        meta = {"title": clean_metadata("title", title), "kind": clean_metadata("kind", kind),
+                "status": clean_metadata("status", status), "publisher": clean_metadata("publisher", publisher)}
         with self._lock:
+            self._check_writable()
+            corpus = self.settings.corpus_dir
+            corpus.mkdir(parents=True, exist_ok=True)
             manifest = self.manifest()
             entries = manifest.entries()
-            corpus = self.settings.corpus_dir
             taken = set(entries) | {p.stem for p in corpus.iterdir()}
             used_files = {e.file for e in entries.values()} | {p.name for p in corpus.iterdir()}
             planned: list[tuple[Path, Source]] = []
             try:
                 for path in paths:
-                    planned.append(self._stage(path, doc_id, title, date, kind, status, publisher, taken, used_files))
+                    planned.append(self._stage(path, doc_id, date, meta, taken, used_files))
             except BaseException:
                 for staged, _ in planned:
                     staged.unlink(missing_ok=True)
@@ -181,7 +315,7 @@ class Assistant:
                 bad = {k: v for k, v in report.failed.items() if k in {s.id for _, s in planned}}
                 if bad:
                     raise InputError("; ".join(bad.values()))
-            except BaseException:
+            except BaseException as exc:
                 for staged, source in planned:
                     (corpus / source.file).unlink(missing_ok=True)
                     staged.unlink(missing_ok=True)
@@ -189,41 +323,49 @@ class Assistant:
                     manifest.path.unlink(missing_ok=True)
                 else:
                     manifest.path.write_text(before, "utf-8")
-                self.index()
+                try:
+                    self.index()
+                except Exception:  # e.g. still no disk space: the next `assistant index` tidies up
+                    log.exception("re-indexing after a failed add failed")
+                if isinstance(exc, OSError):
+                    raise StoreError(f"The document could not be stored ({_os_reason(exc)}). "
+                                     "Nothing was changed.") from None
                 raise
             return report
 
-    def _stage(self, path: Path, doc_id, title, date, kind, status, publisher, taken: set[str],
+    def _stage(self, path: Path, doc_id: str | None, date: str, meta: dict[str, str | None], taken: set[str],
                used_files: set[str]) -> tuple[Path, Source]:
-        """Copy one file beside the corpus (hidden) and read it fully; raise if it is unusable."""
+        """Check one file, copy it beside the corpus (hidden) and read it fully; raise if it is unusable.
+
+        Cheap checks (type, existence, kind of file, size) come first, so an unusable file is refused
+        without copying it or loading the model.
+        """
         corpus = self.settings.corpus_dir
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            raise InputError(f"{path.name}: unsupported file type '{path.suffix or '(none)'}'; "
-                             "use .txt, .md, .pdf, .docx or .html.")
-        new_id = validate_id(doc_id) if doc_id else slugify(path.stem)
+        check_file(path, self.settings.max_upload_bytes)
+        suffix = path.suffix.lower()
+        new_id = validate_id(doc_id) if doc_id else slugify(Path(name_from_filename(path.name)).stem)
+        name = shown(path.name)
         if new_id in taken:
-            raise InputError(f"{path.name}: a document with id '{new_id}' is already in the library; "
-                             "remove it first or give another --id.")
-        fname = f"{new_id}{path.suffix.lower()}"
+            raise InputError(f"{name}: a document with id '{new_id}' is already in the library; "
+                             "remove it first, or rename the file (or give another --id).")
+        fname = f"{new_id}{suffix}"
         if fname in used_files:
-            raise InputError(f"{path.name}: a file named {fname} is already in the corpus.")
-        base = default_source(path) if path.exists() else Source(id=new_id, file=fname, title=path.stem)
-        source = Source(id=new_id, file=fname, title=title or base.title, date=date or base.date,
-                        date_approximate=not date, kind=kind or base.kind, status=status or base.status,
-                        publisher=publisher or base.publisher)
-        staged = corpus / f".staging-{new_id}{path.suffix.lower()}"
+            raise InputError(f"{name}: a file named {fname} is already in the corpus.")
+        base = default_source(path)
+        source = Source(id=new_id, file=fname, title=meta["title"] or base.title, date=date or base.date,
+                        date_approximate=not date, kind=meta["kind"] or base.kind,
+                        status=meta["status"] or base.status, publisher=meta["publisher"] or base.publisher)
+        staged = corpus / f".staging-{new_id}{suffix}"
         try:
             shutil.copyfile(path, staged)
-            doc = ingest(source.model_copy(update={"file": staged.name}), corpus, self.embedder.name,
-                         self.settings.max_upload_bytes)
+            doc = ingest(source.model_copy(update={"file": staged.name}), corpus, self.model_name,
+                         self.settings.max_upload_bytes, self.settings.max_document_chars, shown_name=name)
             if any(_same_text(doc.clean.text, d.text) for d in self._existing_docs()):
-                raise InputError(f"{path.name}: this document is already in the library.")
-        except FileNotFoundError:
+                raise InputError(f"{name}: this document is already in the library.")
+        except OSError as exc:
             staged.unlink(missing_ok=True)
-            raise InputError(f"{path.name}: file not found.") from None
-        except IsADirectoryError:
-            staged.unlink(missing_ok=True)
-            raise InputError(f"{path.name}: is a folder, not a file.") from None
+            raise StoreError(f"{name}: could not be copied into the library ({_os_reason(exc)}). "
+                             "Nothing was changed.") from None
         except BaseException:
             staged.unlink(missing_ok=True)
             raise
@@ -233,11 +375,14 @@ class Assistant:
 
     def remove(self, doc_id: str, progress: bool = False) -> IndexReport:
         """Remove a document from the corpus, the manifest and the index."""
+        if not isinstance(doc_id, str) or not doc_id.strip():
+            raise InputError("Give the id of the document to remove; see `assistant sources` for the ids.")
         with self._lock:
+            self._check_writable()
             manifest = self.manifest()
             found = {s.id: s for s in manifest.sources()}
             if doc_id not in found:
-                raise InputError(f"No document with id '{doc_id}'. See `assistant sources` for the ids.")
+                raise InputError(f"No document with id '{shown(doc_id)}'. See `assistant sources` for the ids.")
             (self.settings.corpus_dir / found[doc_id].file).unlink(missing_ok=True)
             manifest.delete(doc_id)
             manifest.save()
@@ -284,13 +429,24 @@ class Assistant:
                           topic_name=training.bank.topic_names.get(topic or ""))
 
 
+def _store_failure(exc: BaseException) -> bool:
+    """An error from writing the store (chromadb, sqlite, the file system), not a bug of ours."""
+    return isinstance(exc, (OSError, sqlite3.Error)) or type(exc).__module__.split(".")[0] == "chromadb"
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """chromadb reports a full disk from sqlite/Rust as text, not as an OSError."""
+    text = str(exc).lower()
+    return any(m in text for m in ("database or disk is full", "no space left", "file too large",
+                                   "disk quota", "(code: 13)"))
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return "the disk is full or a file-size limit was reached"
+    return exc.strerror or exc.__class__.__name__
+
+
 def _same_text(a: str, b: str) -> bool:
     return hashlib.sha256(a.encode()).digest() == hashlib.sha256(b.encode()).digest()
 
-
-def _turn(t: Turn | dict | str) -> Turn:
-    if isinstance(t, Turn):
-        return t
-    if isinstance(t, str):
-        return Turn(role="user", content=t)
-    return Turn(**t)

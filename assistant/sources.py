@@ -14,6 +14,7 @@ import tomlkit
 from pydantic import BaseModel, Field
 
 from .errors import InputError
+from .inputs import name_from_filename, shown
 
 MANIFEST_NAME = "sources.toml"
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".docx", ".html", ".htm")
@@ -64,19 +65,21 @@ def slugify(name: str) -> str:
 
 
 def validate_id(doc_id: str) -> str:
-    if not _ID_RE.match(doc_id or ""):
+    if not isinstance(doc_id, str) or not _ID_RE.fullmatch(doc_id):
         raise InputError(
-            f"'{doc_id}' is not a valid document id: use 1-80 lower-case letters, digits, '.', '_' or '-'.")
+            f"'{shown(doc_id)}' is not a valid document id: use 1-80 lower-case letters, digits, '.', '_' or '-'.")
     return doc_id
 
 
 def validate_date(value: str) -> str:
     if not value:
         return ""
+    if not isinstance(value, str):
+        raise InputError("The date must be text: YYYY-MM-DD, e.g. 2008-07-03.")
     try:
         return dt.date.fromisoformat(value).isoformat()
     except ValueError:
-        raise InputError(f"'{value}' is not a date: use YYYY-MM-DD, e.g. 2008-07-03.") from None
+        raise InputError(f"'{shown(value)}' is not a date: use YYYY-MM-DD, e.g. 2008-07-03.") from None
 
 
 class Manifest:
@@ -125,11 +128,15 @@ class Manifest:
 
 def default_source(path: Path, taken: set[str] | None = None) -> Source:
     """Metadata for a file with no manifest entry: title from the name, status unspecified."""
-    base = slugify(path.stem)
+    stem = Path(name_from_filename(path.name)).stem  # "..\\..\\x.txt" -> "x"
+    base = slugify(stem)
     doc_id, i = base, 2
     while taken and doc_id in taken:
         doc_id, i = f"{base}-{i}", i + 1
-    title = re.sub(r"[_-]+", " ", path.stem).strip().capitalize() or path.name
-    mtime = dt.date.fromtimestamp(path.stat().st_mtime).isoformat() if path.exists() else ""
+    title = re.sub(r"[_-]+", " ", stem).strip().capitalize() or "Untitled document"
+    try:
+        mtime = dt.date.fromtimestamp(path.stat().st_mtime).isoformat()
+    except (OSError, ValueError, OverflowError):
+        mtime = ""
     return Source(id=doc_id, file=path.name, title=title, date=mtime, date_approximate=True,
                   kind="document", status="unspecified", publisher="unknown")

@@ -57,6 +57,36 @@ def _embedding_function_class():
     return OfflineMiniLM
 
 
+# Messages of the sqlite/Chroma errors that mean the files under index/ are damaged or half-written
+# (as opposed to, say, a server that is down): such an index can only be rebuilt from the corpus.
+_BROKEN = ("file is not a database", "malformed", "disk image", "file exists", "not a directory",
+           "no such table", "database corruption", "file is encrypted")
+
+
+def looks_broken(exc: BaseException) -> bool:
+    """True when ``exc`` says the embedded index's files are damaged."""
+    if isinstance(exc, StoreError):
+        return exc.broken
+    return isinstance(exc, (NotADirectoryError, FileExistsError)) or any(m in str(exc).lower() for m in _BROKEN)
+
+
+def release_client(settings: Settings) -> None:
+    """Forget chromadb's cached client for the embedded index (it keeps one per path per process),
+    so the folder can be moved aside and a fresh one opened at the same path."""
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient as Shared
+    except ImportError:
+        return
+    for key in {str(settings.index_dir), str(Path(settings.index_dir).resolve())}:
+        system = Shared._identifier_to_system.pop(key, None)
+        Shared._identifier_to_refcount.pop(key, None)
+        if system is not None:
+            try:
+                system.stop()
+            except Exception:  # a broken index may not stop cleanly; it is being replaced anyway
+                log.debug("stopping the old Chroma client failed", exc_info=True)
+
+
 def make_client(settings: Settings):
     """Embedded store by default; ``CHROMA_HOST``/``CHROMA_PORT`` select a server, same code after."""
     import chromadb
@@ -71,7 +101,8 @@ def make_client(settings: Settings):
         return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
     except Exception as exc:  # chromadb raises ValueError/ConnectionError/RuntimeError variously
         where = f"server {settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else str(settings.index_dir)
-        raise StoreError(f"Cannot open the index at {where}: {exc}") from None
+        raise StoreError(f"Cannot open the index at {where}: {exc}",
+                         broken=not settings.chroma_host and looks_broken(exc)) from None
 
 
 @dataclass
@@ -96,9 +127,11 @@ class Store:
             self.catalog = self.client.get_or_create_collection(names["catalog"], embedding_function=ef, metadata=meta)
             self.chunks = self.client.get_or_create_collection(names["chunks"], embedding_function=ef, metadata=meta)
             self.sentences = self.client.get_or_create_collection(names["sentences"], embedding_function=ef, metadata=meta)
+            self.catalog.count()  # reads the sqlite file: a damaged one fails here, not mid-answer
         except Exception as exc:
             raise StoreError(f"The index is unreadable ({exc.__class__.__name__}: {exc}); "
-                             "rebuild it with `assistant index --rebuild`.") from None
+                             "rebuild it with `assistant index --rebuild`.",
+                             broken=not settings.chroma_host and looks_broken(exc)) from None
 
     # ---- reading -------------------------------------------------------------------------------
     def documents(self, with_text: bool = True) -> dict[str, DocRecord]:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import json
 import logging
+import math
 import re
+import sys
 import tempfile
 import threading
 import time
@@ -103,38 +104,75 @@ def history_of(turns: list[dict]) -> list[dict]:
     return out[-2 * HISTORY_TURNS:]
 
 
-def parse_history(history: Any) -> list[dict]:
-    """History for the API: a list of {"role", "content"}, a JSON string of one, or empty."""
-    if history in (None, "", [], {}):
-        return []
-    if isinstance(history, str):
-        try:
-            history = json.loads(history)
-        except json.JSONDecodeError:
-            raise InputError("history must be a JSON list of {\"role\", \"content\"} objects.") from None
-    if not isinstance(history, list):
-        raise InputError("history must be a list of {\"role\", \"content\"} objects.")
-    turns = []
-    for i, t in enumerate(history):
-        if not (isinstance(t, dict) and isinstance(t.get("content"), str)
-                and t.get("role", "user") in ("user", "assistant")):
-            raise InputError(f"history item {i} must be {{\"role\": \"user\"|\"assistant\", \"content\": \"...\"}}.")
-        turns.append({"role": t.get("role", "user"), "content": t["content"]})
-    return turns
+class AdminGate:
+    """The admin password check: compared in constant time (``hmac.compare_digest``), and failed
+    attempts rate-limited per client address. ``settings.admin_max_failures`` wrong passwords within
+    15 minutes lock admin actions for that address for ``settings.admin_lockout_seconds``, doubling
+    with each further lockout (up to an hour); a correct password resets the count. Counts are kept in
+    this process (each app instance keeps its own)."""
 
+    WINDOW_S = 900
+    MAX_LOCKOUT_S = 3600
 
-def check_password(settings: Settings, given: str | None) -> str | None:
-    """None when ``given`` is the admin password, else the reason (for a person)."""
-    secret = settings.admin_password.get_secret_value() if settings.admin_password else ""
-    if not secret:
-        return ("Changing the library is switched off on this server. To switch it on, restart the app with "
-                "ASSISTANT_ADMIN_PASSWORD set.")
-    if not given:
-        return "Enter the admin password to change the library."
-    if not hmac.compare_digest(given.encode("utf-8"), secret.encode("utf-8")):
-        time.sleep(WRONG_PASSWORD_DELAY_S)  # slows down guessing
+    def __init__(self, settings: Settings, clock=time.monotonic):
+        self.settings, self.clock = settings, clock
+        self._lock = threading.Lock()
+        self._clients: dict[str, dict] = {}
+
+    def check(self, given: str | None, client: str = "unknown") -> str | None:
+        """None when ``given`` is the admin password and ``client`` is not locked out, else the reason."""
+        s = self.settings
+        secret = s.admin_password.get_secret_value() if s.admin_password else ""
+        if not secret:
+            return ("Changing the library is switched off on this server. To switch it on, restart the app with "
+                    "ASSISTANT_ADMIN_PASSWORD set.")
+        now = self.clock()
+        with self._lock:
+            state = self._clients.setdefault(client, {"failures": [], "until": 0.0, "lockouts": 0})
+            if now < state["until"]:
+                return (f"Too many wrong admin passwords from this address; try again in "
+                        f"{math.ceil(state['until'] - now)} seconds.")
+        if not given:
+            return "Enter the admin password to change the library."
+        if hmac.compare_digest(given.encode("utf-8", "replace"), secret.encode("utf-8")):
+            with self._lock:
+                state.update(failures=[], lockouts=0)
+            return None
+        with self._lock:
+            state["failures"] = [t for t in state["failures"] if now - t < self.WINDOW_S] + [now]
+            if len(state["failures"]) >= s.admin_max_failures:
+                state["lockouts"] += 1
+                wait = min(s.admin_lockout_seconds * 2 ** (state["lockouts"] - 1), self.MAX_LOCKOUT_S)
+                state.update(failures=[], until=now + wait)
+                log.warning("admin actions locked for %s s after %d wrong passwords", wait, s.admin_max_failures)
+                return (f"That admin password is not correct. After {s.admin_max_failures} wrong passwords, admin "
+                        f"actions from this address are locked for {math.ceil(wait)} seconds.")
+            if len(self._clients) > 10_000:  # forget addresses with nothing to remember
+                self._clients = {k: v for k, v in self._clients.items() if v["failures"] or v["until"] > now}
+        time.sleep(WRONG_PASSWORD_DELAY_S)  # slows down guessing a little more
         return "That admin password is not correct."
-    return None
+
+
+def client_address(request: gr.Request | None) -> str:
+    client = getattr(request, "client", None)
+    return str(getattr(client, "host", None) or "unknown")
+
+
+def uploaded_path(file: Any) -> Path:
+    """The server path of a file that was uploaded through this app, from the raw FileData the
+    browser or gradio_client sends. A link, or a path outside Gradio's upload folder (``/etc/...``,
+    ``../``), is refused: the app never fetches URLs and never reads server files for a client."""
+    raw = file.get("path") if isinstance(file, dict) else getattr(file, "path", None) or file
+    if not isinstance(raw, str) or not raw:
+        raise InputError("The upload could not be read; choose the file again.")
+    if re.match(r"^[a-z][a-z0-9+.-]*://", raw, re.I):
+        raise InputError("Documents must be uploaded from your computer; links are not fetched.")
+    from gradio.utils import get_upload_folder
+
+    path = Path(raw).resolve()
+    if Path(get_upload_folder()).resolve() not in path.parents:
+        raise InputError("That file was not uploaded through this app; upload it from your computer.")
+    return path
 
 
 # ---- HTML rendering ---------------------------------------------------------------------------------
@@ -234,10 +272,13 @@ def render_turn(t: dict, i: int) -> str:
                 f'<p>{e(t["error"])}</p></section>')
     else:
         a = t["answer"]
+        warnings = "".join(f'<p class="a-warning" role="note"><span class="warn-icon" aria-hidden="true">!</span> '
+                           f'{e(w)}</p>' for w in a.get("warnings") or [])
         if a.get("abstained"):
             head = _ABSTAIN_HEADINGS.get(a.get("status"), "No answer from the documents")
             body = f"""
 <section class="a a-abstained" aria-label="{e(head)}">
+  {warnings}
   <h3 class="a-head"><span class="a-icon" aria-hidden="true">i</span>{e(head)}</h3>
   <p class="a-text">{e(a.get('message') or a.get('answer'))}</p>
   {_feedback_html(t, i)}
@@ -252,6 +293,7 @@ def render_turn(t: dict, i: int) -> str:
             plural = "s" if len(cites) != 1 else ""
             body = f"""
 <section class="a a-answered" aria-label="Answer {i + 1}">
+  {warnings}
   <h3 class="a-head">{_MODE_HEADINGS.get(a.get("mode"), _MODE_HEADINGS["extractive"])}</h3>
   {_mode_note(a)}{searched_html}
   <p class="a-text">{_answer_text_html(a.get('answer', ''), i, cites)}</p>
@@ -336,6 +378,11 @@ def render_library(rows: list[dict]) -> str:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def say(text: str) -> str:
+    """A message for screen readers (the #announce region is HTML): always plain, escaped text."""
+    return e(text)
 
 
 def _message(kind: str, text: str) -> str:
@@ -479,6 +526,8 @@ CSS = r"""
 .searched { font-size: .85rem; color: var(--muted); margin: 0 0 .4rem; }
 .a-notice { background: var(--amber-soft); color: var(--ink); border-radius: 6px; padding: .35rem .6rem;
             font-size: .9rem; margin: .2rem 0 .6rem; }
+.a-warning { background: var(--accent-soft); color: var(--ink); border-left: 4px solid var(--accent); border-radius: 6px;
+             padding: .35rem .6rem; font-size: .9rem; margin: 0 0 .6rem; }
 .ref { font: inherit; font-size: .8em; vertical-align: super; line-height: 1; color: var(--accent); background: var(--accent-soft);
        border: 1px solid transparent; border-radius: 4px; padding: 0 .2em; cursor: pointer; font-weight: 700; }
 .ref:hover { border-color: var(--accent); }
@@ -588,6 +637,7 @@ class UI:
     def __init__(self, assistant: Assistant):
         self.assistant = assistant
         self.settings = assistant.settings
+        self.admin = AdminGate(self.settings)
         self._export_dir = Path(tempfile.mkdtemp(prefix="assistant-exports-"))
 
     # chat ------------------------------------------------------------------------------------------
@@ -595,9 +645,9 @@ class UI:
         """Show the question at once, with a 'searching' placeholder; ``answer`` fills it in."""
         question = (question or "").strip()
         if not question:
-            return turns, gr.skip(), gr.skip(), "Type a question first."
+            return turns, gr.skip(), gr.skip(), say("Type a question first.")
         turns = [*turns, {"question": question, "pending": True}]
-        return turns, render_conversation(turns), "", "Searching the documents."
+        return turns, render_conversation(turns), "", say("Searching the documents.")
 
     def start_starter(self, turns: list[dict], evt: gr.EventData):
         """A suggested question was chosen (only suggested ones are accepted from this event)."""
@@ -613,6 +663,8 @@ class UI:
             try:
                 a = self.assistant.ask(t["question"], history=history_of(turns[:i]))
                 t["answer"] = a.model_dump()
+                if a.warnings:  # personal details were removed: keep them out of the page state and exports too
+                    t["question"] = a.question
                 said = ("No answer: " + (a.message or "")) if a.abstained else \
                     f"Answer ready, quoting {len(a.citations)} source{'s' if len(a.citations) != 1 else ''}."
             except AssistantError as exc:
@@ -623,7 +675,7 @@ class UI:
                 t["error"] = f"The assistant could not answer ({exc.__class__.__name__}). Please try again."
                 said = t["error"]
             t.pop("pending", None)
-        return turns, render_conversation(turns), said
+        return turns, render_conversation(turns), say(said)
 
     def answer_stream(self, turns: list[dict]):
         """LLM mode: show the model's words as they stream in, then replace them with the verified answer."""
@@ -655,7 +707,7 @@ class UI:
 
     def clear(self):
         return ([], render_conversation([]), SOURCE_PLACEHOLDER, gr.update(value=None, interactive=False),
-                gr.update(value=None, interactive=False), "", "Conversation cleared.")
+                gr.update(value=None, interactive=False), "", say("Conversation cleared."))
 
     def exports(self, turns: list[dict]):
         """Fresh Markdown and PDF files of the conversation for the two download buttons."""
@@ -684,11 +736,11 @@ class UI:
             text = self.assistant.document_text(c["doc_id"])
         except AssistantError:
             note = "This document has been removed from the library since the answer was given. The quote was:"
-            return render_source(meta, f"“{c['quote']}”", None, c["n"], f"turn-{data['turn']}", note), note
+            return render_source(meta, f"“{c['quote']}”", None, c["n"], f"turn-{data['turn']}", note), say(note)
         span = highlight_span(text, c["start"], c["end"], c["quote"])
         note = "" if span else "The document has changed since this answer was given; the quote is no longer in it."
         said = f"Showing source {c['n']}, {c['title']}, with the quote highlighted."
-        return render_source(meta, text, span, c["n"], f"turn-{data['turn']}", note), said
+        return render_source(meta, text, span, c["n"], f"turn-{data['turn']}", note), say(said)
 
     def rate(self, turns: list[dict], evt: gr.EventData):
         data = evt._data or {}
@@ -713,7 +765,7 @@ class UI:
             log.exception("saving feedback failed")
             t["feedback_error"] = f"Your feedback could not be saved ({exc.__class__.__name__})."
             said = t["feedback_error"]
-        return turns, render_conversation(turns), said
+        return turns, render_conversation(turns), say(said)
 
     # library ---------------------------------------------------------------------------------------
     def _meta(self, doc_id: str) -> dict | None:
@@ -742,16 +794,17 @@ class UI:
 
     # admin -----------------------------------------------------------------------------------------
     def add_document(self, files, title: str, date: str, kind: str, status: str, publisher: str, password: str,
-                     progress=gr.Progress(track_tqdm=True)):
+                     request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
         """Add document(s) to the library (admin password required). Returns (message HTML, library HTML,
         removal choices)."""
         library, choices = gr.skip(), gr.skip()
-        why = check_password(self.settings, password)
+        why = self.admin.check(password, client_address(request))
         if why:
             return _message("error", why + " The library has not been changed."), library, choices
-        paths = [f if isinstance(f, str) else getattr(f, "name", None) or getattr(f, "path", None)
-                 for f in (files if isinstance(files, list) else [files] if files else [])]
-        paths = [p for p in paths if p]
+        try:
+            paths = [uploaded_path(f) for f in (files if isinstance(files, list) else [files] if files else [])]
+        except AssistantError as exc:
+            return _message("error", f"{exc} The library has not been changed."), library, choices
         if not paths:
             return _message("error", "Choose a file to add (txt, md, pdf, docx or html)."), library, choices
         progress(0.05, desc="Reading and checking the document…")
@@ -773,13 +826,13 @@ class UI:
                 if added else f"Nothing new was added ({report.summary()}).")
         return _message("ok", text), lib_html, choices
 
-    def remove_document(self, doc_id: str, password: str, progress=gr.Progress()):
+    def remove_document(self, doc_id: str, password: str, request: gr.Request = None, progress=gr.Progress()):
         """Remove a document from the library (admin password required)."""
-        why = check_password(self.settings, password)
+        why = self.admin.check(password, client_address(request))
         if why:
             return _message("error", why + " The library has not been changed."), gr.skip(), gr.skip()
         if not doc_id:
-            return _message("info", "Choose a document to remove. Nothing was changed."), gr.skip(), gr.skip()
+            return _message("error", "Choose a document to remove. Nothing was changed."), gr.skip(), gr.skip()
         progress(0.2, desc="Removing and re-indexing…")
         try:
             self.assistant.remove(doc_id)
@@ -793,9 +846,13 @@ class UI:
         """Answer a question with verbatim, cited sentences (same JSON as `assistant ask --json`).
         history: earlier turns, a list of {"role": "user"|"assistant", "content": "..."}, or empty."""
         try:
-            return self.assistant.ask(question, history=parse_history(history)).model_dump()
+            return self.assistant.ask(question, history=history).model_dump()
         except AssistantError as exc:
             raise gr.Error(str(exc)) from None
+        except Exception as exc:  # one failed request must not affect the others; details go to the log
+            log.exception("answering an API request failed")
+            raise gr.Error(f"The assistant could not answer this question ({exc.__class__.__name__}); the error "
+                           "has been logged. Please try again.") from None
 
     def api_sources(self) -> list:
         """Every document in the library with its metadata and number of passages."""
@@ -925,7 +982,9 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
         gr.api(ui.api_ask, api_name="ask")
         gr.api(ui.api_sources, api_name="sources")
         gr.api(ui.api_document, api_name="document")
-    demo.queue(default_concurrency_limit=settings.concurrency)
+    # Every event and API call goes through one queue: at most `concurrency` run at once (they share the
+    # CPU; the model is not copied), up to `queue_size` wait in order, and more are refused with "queue full".
+    demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)
     demo._assistant_ui = ui  # for tests and embedding
     return demo
 
@@ -949,9 +1008,16 @@ def warm_up(assistant: Assistant) -> threading.Thread:
 
 
 def launch(assistant: Assistant | None = None, host: str | None = None, port: int | None = None, **kwargs):
-    """Build and serve the app (blocks until stopped)."""
+    """Build and serve the app (blocks until stopped). Outbound network connections are refused in
+    this process (``assistant.netguard``) unless ASSISTANT_ALLOW_NETWORK is set."""
+    from .netguard import install_from_settings
+
     assistant = assistant or Assistant()
     settings = assistant.settings
+    if install_from_settings(settings) and "uvloop" not in sys.modules:
+        # uvloop resolves host names in C, out of the guard's sight; asyncio's loop goes through Python's
+        # socket module, so a client-supplied URL (Gradio fetches FileData links) is refused too.
+        sys.modules["uvloop"] = None
     demo = build_app(assistant)
     warm_up(assistant)
     options = dict(server_name=host or settings.host, server_port=port or settings.port, theme=theme(), css=CSS + _training_css(),

@@ -1,14 +1,21 @@
 """Shared fixtures: a real model, a real Chroma store in a temp dir, a copy of the real corpus."""
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from evals.serve import app_env, free_port, running_app  # noqa: F401  (the real app in a subprocess)
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -43,6 +50,37 @@ def assistant(env_dirs):
     return a
 
 
+_WORDS = {
+    "adj": "bright quiet early muddy windy golden narrow crowded hidden ancient sunny frosty".split(),
+    "noun": "orchard harbour lighthouse meadow bakery railway canal quarry windmill glasshouse bandstand ferry".split(),
+    "verb": "repainted cleared measured photographed restored mapped visited surveyed".split(),
+    "who": "volunteers surveyors gardeners painters fishermen cyclists walkers carpenters".split(),
+    "when": "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split(),
+}
+
+
+def synthetic_documents(dest: Path, n: int, sentences: int = 12, seed: int = 0) -> list[Path]:
+    """``n`` made-up documents (about harbours and orchards, nothing to do with the library's subject),
+    each distinct, to index in bulk without changing any answer about the real documents."""
+    import random
+
+    rng = random.Random(seed)
+    dest.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        lines = [f"Parish notes number {i}", ""]
+        for j in range(sentences):
+            w = {k: rng.choice(v) for k, v in _WORDS.items()}
+            lines.append(f"On {w['when']} the {w['who']} {w['verb']} the {w['adj']} {w['noun']} near marker "
+                         f"{i}-{j}, and counted {rng.randint(2, 999)} stones along its {rng.choice(_WORDS['adj'])} edge.")
+            if j % 3 == 2:
+                lines.append("")
+        path = dest / f"parish-notes-{i:04d}.txt"
+        path.write_text("\n".join(lines) + "\n", "utf-8")
+        paths.append(path)
+    return paths
+
+
 def run_cli(args: list[str], env_dirs: dict[str, str], stdin: str | None = None, timeout: int = 300):
     env = {**os.environ, **env_dirs}
     env.pop("ASSISTANT_DEBUG", None)
@@ -59,3 +97,33 @@ def index_fingerprint(a) -> dict:
     return {"docs": docs,
             "chunks": sorted(zip(chunks["ids"], chunks["documents"], [json.dumps(m, sort_keys=True) for m in chunks["metadatas"]])),
             "sentences": sorted(zip(sents["ids"], sents["documents"], [json.dumps(m, sort_keys=True) for m in sents["metadatas"]]))}
+
+
+def _digest(values) -> str:
+    return hashlib.sha256(json.dumps(values, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def state_fingerprint(a) -> str:
+    """One content hash of everything the assistant stores: every file in the corpus folder (hidden
+    staging files included; the manifest compared as parsed TOML, since a rewrite may change its
+    whitespace only), the index (``index_fingerprint`` plus every embedding), and feedback rows."""
+    s = a.settings
+    corpus = {}
+    for p in sorted(s.corpus_dir.iterdir()):
+        if p.name == "sources.toml":
+            corpus[p.name] = tomllib.loads(p.read_text("utf-8"))
+        else:
+            corpus[p.name] = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "<dir>"
+    index = index_fingerprint(a)
+    vectors = {}
+    for name in ("catalog", "chunks", "sentences"):
+        got = getattr(a.store, name).get(include=["embeddings"])
+        vectors[name] = hashlib.sha256(b"".join(
+            rid.encode() + np.asarray(v, dtype=np.float32).tobytes()
+            for rid, v in sorted(zip(got["ids"], got["embeddings"]), key=lambda x: x[0]))).hexdigest()
+    db = s.data_dir / "feedback.sqlite3"
+    feedback = []
+    if db.exists():
+        with contextlib.closing(sqlite3.connect(db)) as conn:
+            feedback = [list(r) for r in conn.execute("SELECT * FROM feedback ORDER BY id")]
+    return _digest({"corpus": corpus, "index": index, "vectors": vectors, "feedback": feedback})

@@ -4,19 +4,13 @@ Screenshots go to tests/artifacts/ (desktop 1366x900 and phone 390x844).
 """
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import copy_corpus, running_app
+
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -30,46 +24,12 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM}
 
 
 # ---- fixtures ---------------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     base = tmp_path_factory.mktemp("ui-browser")
-    shutil.copytree(ROOT / "corpus", base / "corpus")
-    port = _free_port()
-    env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(base / "corpus"), "ASSISTANT_INDEX_DIR": str(base / "index"),
-           "ASSISTANT_DATA_DIR": str(base / "data"), "ASSISTANT_ADMIN_PASSWORD": "browser-test-password",
-           "ASSISTANT_HOST": "127.0.0.1", "ASSISTANT_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False",
-           "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
-    log = base / "app.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"app exited:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"app did not start:\n{log.read_text()[-3000:]}") from None
-                time.sleep(0.3)
-        yield {"url": url, "data": base / "data"}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    copy_corpus(base / "corpus")
+    with running_app(base, ASSISTANT_ADMIN_PASSWORD="browser-test-password") as served:
+        yield {"url": served["url"], "data": base / "data", "log": served["log"]}
 
 
 @pytest.fixture(scope="module")
@@ -297,3 +257,74 @@ def test_phone_layout(phone):
     page.screenshot(path=str(ARTIFACTS / "phone-3-source.png"))
     # nothing wider than the screen
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+XSS = ['<script>window.__xss_script=1</script>', '<img src=x onerror="window.__xss_img=1">',
+       '<svg onload="window.__xss_svg=1"></svg>', '<iframe src="javascript:window.__xss_iframe=1"></iframe>',
+       '<a href="javascript:window.__xss_link=1" id="xss-link">link</a>', '"><b id="xss-b">bold</b>']
+XSS_FLAGS = "['__xss', '__xss_script', '__xss_img', '__xss_svg', '__xss_iframe', '__xss_link'].filter(k => k in window)"
+INJECTED_ELEMENTS = "img[src=x], svg[onload], iframe, #xss-link, #xss-b, script:not([src]):not([type])"
+
+
+def _no_xss(page) -> None:
+    page.wait_for_timeout(300)  # give any injected handler time to run
+    assert page.evaluate(XSS_FLAGS) == []
+    for region in ("#conversation", "#source-view", "#library", "#library-view", "#admin-message"):
+        assert page.locator(f"{region} :is({INJECTED_ELEMENTS})").count() == 0, region
+
+
+def test_script_and_html_are_inert_in_questions_quotes_titles_and_sources(desktop, app, tmp_path):
+    """SQL/HTML/script text in a question, and in a document's title and text, shows as text: no
+    script runs (no window flag set) and no element is injected, in the chat, the citation cards, the
+    source viewer and the Sources tab."""
+    from gradio_client import Client, handle_file
+
+    page = desktop
+    doc = tmp_path / "xssville-minutes.txt"
+    doc.write_text("Minutes of the Xssville governors.\n\nThe Xssville trust board meets every month to discuss "
+                   f"the duty to co-operate {XSS[1]} with partners. {XSS[0]} {XSS[2]} {XSS[3]} {XSS[4]} {XSS[5]} "
+                   "It also reviews the well-being policy each term.\n", "utf-8")
+    client = Client(app["url"], verbose=False)
+    message, *_ = client.predict(handle_file(str(doc)), f'{XSS[1]}Xssville minutes', "2008-09-01", None, None,
+                                 "Xssville '; DROP TABLE sources; --", "browser-test-password", api_name="/add_document")
+    assert "msg-ok" in message, message
+    try:
+        _ask(page, " ".join(XSS) + " '; DROP TABLE feedback; --", 0)
+        assert "<script>window.__xss_script=1</script>" in page.text_content("#turn-0 .q-text")
+        _ask(page, "How often does the Xssville trust board meet?", 1)
+        cards = page.locator("#turn-1 .cite")
+        assert cards.count() >= 1
+        xss_card = page.locator("#turn-1 .cite", has_text="Xssville")
+        assert '<img src=x onerror="window.__xss_img=1">Xssville minutes' in xss_card.first.text_content()
+        xss_card.first.locator(".open-src").click()
+        page.wait_for_selector("#source-view mark.hl")
+        assert "<script>window.__xss_script=1</script>" in page.text_content("#source-view .src-text")
+        _no_xss(page)
+        page.get_by_role("tab", name="Sources").click()
+        page.get_by_role("button", name="Refresh list").click()  # the document was added after the page loaded
+        item = page.locator("#library .lib-item", has_text="Xssville")
+        item.first.wait_for()
+        item.first.locator(".open-doc").click()
+        page.wait_for_selector("#library-view .src-text")
+        assert 'onerror="window.__xss_img=1"' in page.text_content("#library-view .src-text")
+        _no_xss(page)
+    finally:
+        client.predict("xssville-minutes", "browser-test-password", api_name="/remove_document")
+
+
+def test_personal_data_warning_shown_and_kept_out_of_feedback_and_log(desktop, app):
+    page = desktop
+    _ask(page, "My pupil Jack Smith, aged 7, DOB 03/05/2016, email jack.smith@example.com: " + QUESTION, 0)
+    warning = page.locator("#turn-0 .a-warning")
+    assert warning.is_visible() and "personal information" in warning.text_content()
+    assert page.locator("#turn-0 .a-answered").is_visible()  # still answered
+    shown = page.text_content("#turn-0 .q-text")
+    assert "[name removed]" in shown and "jack.smith@example.com" not in shown
+    page.fill("#fb-comment-0", "Thanks - ring me on 07700 900123 or jack.smith@example.com")
+    page.click("#turn-0 .fb-btn[data-rating=up]")
+    page.wait_for_selector("#turn-0 .fb-done")
+    with sqlite3.connect(app["data"] / "feedback.sqlite3") as db:
+        stored = repr(db.execute("SELECT * FROM feedback").fetchall())
+    assert "[phone number removed]" in stored
+    for detail in ("Jack", "Smith", "03/05/2016", "jack.smith@example.com", "07700 900123"):
+        assert detail not in stored and detail not in app["log"].read_text(), detail

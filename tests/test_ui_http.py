@@ -7,68 +7,25 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import time
 import tomllib
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import copy_corpus, running_app
+
 PASSWORD = "test-admin-password"
 
 
 # ---- fixtures: the real app in a subprocess -----------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"app did not answer HTTP within {timeout} s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     base = tmp_path_factory.mktemp("ui-http")
-    corpus = base / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus)
-    port = _free_port()
-    env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(corpus), "ASSISTANT_INDEX_DIR": str(base / "index"),
-           "ASSISTANT_DATA_DIR": str(base / "data"), "ASSISTANT_ADMIN_PASSWORD": PASSWORD,
-           "ASSISTANT_HOST": "127.0.0.1", "ASSISTANT_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False",
-           "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
-    log = base / "app.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_http(url, proc, log)
-        yield {"url": url, "corpus": corpus, "data": base / "data", "proc": proc, "log": log}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    copy_corpus(base / "corpus")
+    with running_app(base, ASSISTANT_ADMIN_PASSWORD=PASSWORD) as served:
+        yield {**served, "corpus": base / "corpus", "data": base / "data"}
 
 
 @pytest.fixture(scope="module")
