@@ -127,3 +127,31 @@ def state_fingerprint(a) -> str:
         with contextlib.closing(sqlite3.connect(db)) as conn:
             feedback = [list(r) for r in conn.execute("SELECT * FROM feedback ORDER BY id")]
     return _digest({"corpus": corpus, "index": index, "vectors": vectors, "feedback": feedback})
+
+
+# ---- network peers of a process, from /proc (sees native code too) -------------------------------
+def remote_peers(pid: int) -> set[str]:
+    """Remote addresses of the process's TCP sockets right now, from /proc (native code included)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = fd.readlink().as_posix()
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    peers = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            cols = line.split()
+            if cols[9] in inodes:
+                ip_hex = cols[2].split(":")[0]
+                peers.add(ip_hex)
+    return peers
+
+
+def is_local_hex(ip_hex: str) -> bool:
+    if len(ip_hex) == 8:  # IPv4, little-endian
+        return ip_hex.endswith("7F") or ip_hex == "00000000"
+    return ip_hex in ("00000000000000000000000000000000", "00000000000000000000000001000000") or \
+        ip_hex.startswith("0000000000000000FFFF0000") and ip_hex.endswith("7F")

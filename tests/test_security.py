@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, app_env, copy_corpus, running_app
+from conftest import ROOT, app_env, copy_corpus, is_local_hex, remote_peers, running_app
 
 TESTS = Path(__file__).resolve().parent
 GOOD_Q = "Which bodies are bound by the duty to co-operate?"
@@ -123,33 +123,6 @@ def test_netguard_refuses_outbound_connections():
     assert "connected" not in done.stdout.replace("loopback", "") and "loopback ok" in done.stdout
 
 
-def _remote_peers(pid: int) -> set[str]:
-    """Remote addresses of the process's TCP sockets right now, from /proc (native code included)."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = fd.readlink().as_posix()
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    peers = set()
-    for table in ("tcp", "tcp6"):
-        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
-            cols = line.split()
-            if cols[9] in inodes:
-                ip_hex = cols[2].split(":")[0]
-                peers.add(ip_hex)
-    return peers
-
-
-def _is_local_hex(ip_hex: str) -> bool:
-    if len(ip_hex) == 8:  # IPv4, little-endian
-        return ip_hex.endswith("7F") or ip_hex == "00000000"
-    return ip_hex in ("00000000000000000000000000000000", "00000000000000000000000001000000") or \
-        ip_hex.startswith("0000000000000000FFFF0000") and ip_hex.endswith("7F")
-
-
 def test_index_ask_and_the_app_make_no_network_calls(tmp_path):
     """index + ask in the CLI, then the app (page, ask, sources, document, upload, remove), each with an
     audit hook recording every name lookup and connection: nothing but loopback is ever tried."""
@@ -179,14 +152,14 @@ def test_index_ask_and_the_app_make_no_network_calls(tmp_path):
         assert "msg-ok" in message
         message, *_ = client.predict("note", "net-test", api_name="/remove_document")
         assert "msg-ok" in message
-        peers = _remote_peers(app["proc"].pid)
+        peers = remote_peers(app["proc"].pid)
     attempts = _attempts(log)
     outside = [a for a in attempts if not a["local"]]
     print(f"{len(attempts)} network calls recorded ({len(cli_attempts)} by the CLI), {len(outside)} not loopback; "
           f"app peers now: {sorted(peers)}")
     assert outside == [], outside
     assert len(attempts) > len(cli_attempts), "the app's own loopback traffic should have been seen"
-    assert all(_is_local_hex(p) for p in peers), peers
+    assert all(is_local_hex(p) for p in peers), peers
 
 
 # ---- admin password: constant time, rate-limited -------------------------------------------------------
