@@ -134,6 +134,15 @@ def aggregate(questions: list[dict], scores: list[dict]) -> dict:
     return out
 
 
+def _reason_kind(reason: str) -> str:
+    for key, kind in (("cites no passage", "no [n] marker"), ("which is not one of", "[n] not given"),
+                      ("the number", "number not in passage"), ("the name", "name not in passage"),
+                      ("too little support", "support under threshold")):
+        if key in reason:
+            return kind
+    return reason
+
+
 def llm_stats(results) -> dict:
     """How the LLM answers fared: used vs fell back (over answered questions), sentences kept, support."""
     answered = [r for r in results if not r.abstained and (r.diag or {}).get("mode")]
@@ -142,10 +151,7 @@ def llm_stats(results) -> dict:
     modes = Counter(r.diag["mode"] for r in answered)
     sentences = [s for r in answered for s in r.diag.get("support") or []]
     kept = [s for s in sentences if s["kept"]]
-    reasons = Counter()
-    for s in sentences:
-        if not s["kept"] and s.get("reason"):
-            reasons[s["reason"].split(" [")[0].split(" (")[0].split(" '")[0]] += 1
+    reasons = Counter(_reason_kind(s["reason"]) for s in sentences if not s["kept"] and s.get("reason"))
     return {"llm_used": modes["llm"] / len(answered), "fallback_rate": modes["extractive-fallback"] / len(answered),
             "n_llm": modes["llm"], "n_fallback": modes["extractive-fallback"],
             "sentences_generated": len(sentences), "sentences_kept": len(kept) / len(sentences) if sentences else None,
