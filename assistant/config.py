@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     max_document_chars: int = Field(2_000_000, ge=1, description="Most text one document may hold once extracted.")
     allow_network: bool = Field(False, description="Let this process use the network (off: outbound connections refused).")
     min_free_bytes: int = Field(50 * 1024 * 1024, ge=0, description="Indexing stops before the index's disk has less free space than this (a full disk makes an embedded index unreadable until space is freed).")
+    index_group_sentences: int = Field(2048, ge=1, description="Sentences embedded and published together while indexing: larger runs the encoder in fuller batches, smaller makes documents go live sooner (and lose less to a crash).")
     read_only: bool = Field(False, description="Refuse add/remove/index (app instances sharing a Chroma server).")
 
     data_dir: Path = Field(ROOT / ".data", description="Local state: feedback database, exports.")

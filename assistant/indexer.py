@@ -18,9 +18,6 @@ from .ingest import Document, ingest, raw_hash
 from .sources import Source
 from .store import Store
 
-ENCODE_GROUP = 2048  # sentences per encode call: big enough for full batches, small enough to publish often
-
-
 @dataclass
 class IndexReport:
     added: list[str] = field(default_factory=list)
@@ -99,7 +96,7 @@ def sync(store: Store, embedder: Embedder, settings: Settings, sources: list[Sou
         group.append(doc)
         # Documents are embedded in groups: one encode call over many documents' sentences runs in
         # full, length-sorted batches (per-document calls ran at half the model's speed).
-        if sum(len(c.sentences) for d in group for c in d.chunks) >= ENCODE_GROUP:
+        if sum(len(c.sentences) for d in group for c in d.chunks) >= settings.index_group_sentences:
             _check_free_space(settings, number - len(group), len(todo))
             _flush(store, embedder, group, indexed, report, bar, log, number, len(todo))
             group = []

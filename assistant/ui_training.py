@@ -32,6 +32,11 @@ MAX_UI_QUESTIONS = 20
 MODES = [("Trainer: one screen for the room", "trainer"), ("Self-study: one governor", "self")]
 PRIVATE = {"api_visibility": "private"}
 FOCUS_CARD_JS = "() => { setTimeout(() => { const h = document.querySelector('#quiz-card .qz-focus'); if (h) h.focus(); }, 50); }"
+# After "Check my answer" with nothing chosen, the keyboard user is taken to the choices, not the card.
+REVEAL_FOCUS_JS = ("() => { setTimeout(() => { const a = document.querySelector('#announce');"
+                   " const first = document.querySelector('#quiz-choice input');"
+                   " if (a && first && a.textContent.includes('Choose an answer first')) { first.focus(); return; }"
+                   " const h = document.querySelector('#quiz-card .qz-focus'); if (h) h.focus(); }, 50); }")
 
 QUIZ_INTRO = """
 <div class="qz-intro">
@@ -315,7 +320,7 @@ def add_training_tabs(assistant: Assistant, announce: gr.HTML | None = None) -> 
     start.click(t.start, [mode, topic, n, seed], [*flow, pack_md, pack_pdf, announce], **PRIVATE) \
         .then(None, js=FOCUS_CARD_JS)
     reveal.click(t.reveal, [state, choice], [*flow, announce], show_progress="hidden", **PRIVATE) \
-        .then(None, js=FOCUS_CARD_JS)
+        .then(None, js=REVEAL_FOCUS_JS)
     nxt.click(t.next, [state], [*flow, announce], show_progress="hidden", **PRIVATE).then(None, js=FOCUS_CARD_JS)
     gr.api(t.api_duties, api_name="duties")
     gr.api(t.api_glossary, api_name="glossary")

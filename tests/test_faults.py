@@ -22,10 +22,13 @@ from conftest import ROOT, app_env, copy_corpus, running_app, synthetic_document
 GOOD_Q = "Which bodies are bound by the duty to co-operate?"
 BATCH = 60  # synthetic documents added in one indexing run
 TESTS = Path(__file__).resolve().parent
+# Each synthetic document (12 sentences) is embedded and published on its own, so a fault part-way
+# through the batch lands between documents that are live and documents that are not yet.
+ONE_DOC_GROUPS = {"ASSISTANT_INDEX_GROUP_SENTENCES": "12"}
 
 
 def cli(base: Path, *args: str, preexec=None, **env: str) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "assistant", *args], cwd=ROOT, env=app_env(base, **env),
+    done = subprocess.run([sys.executable, "-m", "assistant", *args], cwd=ROOT, env=app_env(base, **{**ONE_DOC_GROUPS, **env}),
                           capture_output=True, text=True, timeout=900, preexec_fn=preexec)
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     return done
@@ -98,7 +101,7 @@ def finish_and_check(base: Path, interrupted: dict) -> None:
 
 def test_sigkill_mid_index_serves_the_last_good_index_and_index_completes(library):
     base, good = library
-    env = app_env(base)
+    env = app_env(base, **ONE_DOC_GROUPS)
     proc = subprocess.Popen([sys.executable, "-m", "assistant", "index", "--verbose"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     indexed = 0

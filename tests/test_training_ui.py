@@ -151,9 +151,12 @@ def test_self_study_needs_an_answer_and_gives_feedback_by_keyboard(page_at, clie
     page.click("#quiz-reveal")  # nothing chosen yet
     page.wait_for_function("document.querySelector('#announce').textContent.includes('Choose an answer first')")
     assert page.locator("#quiz-card .qz-card[data-state=asking]").count() == 1
+    # the keyboard user is taken to the choices (the first one), not left on the button
+    page.wait_for_function("document.activeElement && document.activeElement.matches('#quiz-choice input')")
     q = expected[0]
     page.locator("#quiz-choice input").nth(q["answer_index"]).focus()
     page.keyboard.press("Space")
+    page.wait_for_function(f"document.querySelectorAll('#quiz-choice input')[{q['answer_index']}].checked")
     page.locator("#quiz-reveal").focus()
     page.keyboard.press("Enter")
     page.wait_for_selector("#quiz-card .qz-card[data-q='1'][data-state=revealed] .qz-right")
