@@ -118,8 +118,11 @@ def _counts_match(store: Store, records: dict) -> bool:
     """True when the stores hold exactly the live documents' passages and sentences, so there is no
     garbage to collect: two count() calls instead of reading every record (an unchanged re-index at
     100× spent most of its time there)."""
-    want_chunks = sum(int(r.meta.get("n_passages", -1)) for r in records.values())
-    want_sentences = sum(int(r.meta.get("n_sentences", -1)) for r in records.values())
+    try:
+        want_chunks = sum(int(r.meta["n_passages"]) for r in records.values())
+        want_sentences = sum(int(r.meta["n_sentences"]) for r in records.values())
+    except (KeyError, TypeError, ValueError):  # an entry written before the counts were kept
+        return False
     return store.chunks.count() == want_chunks and store.sentences.count() == want_sentences
 
 

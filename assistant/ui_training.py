@@ -31,12 +31,21 @@ DEFAULT_QUESTIONS = 5
 MAX_UI_QUESTIONS = 20
 MODES = [("Trainer: one screen for the room", "trainer"), ("Self-study: one governor", "self")]
 PRIVATE = {"api_visibility": "private"}
-FOCUS_CARD_JS = "() => { setTimeout(() => { const h = document.querySelector('#quiz-card .qz-focus'); if (h) h.focus(); }, 50); }"
-# After "Check my answer" with nothing chosen, the keyboard user is taken to the choices, not the card.
-REVEAL_FOCUS_JS = ("() => { setTimeout(() => { const a = document.querySelector('#announce');"
-                   " const first = document.querySelector('#quiz-choice input');"
-                   " if (a && first && a.textContent.includes('Choose an answer first')) { first.focus(); return; }"
-                   " const h = document.querySelector('#quiz-card .qz-focus'); if (h) h.focus(); }, 50); }")
+
+
+def _focus_js(first: str = "") -> str:
+    """JS run after a quiz step: ``first`` may focus something and return; otherwise the card's
+    heading or verdict (``.qz-focus``) gets focus, so a screen reader reads what changed."""
+    return ("() => { setTimeout(() => { " + first +
+            " const h = document.querySelector('#quiz-card .qz-focus'); if (h) h.focus(); }, 50); }")
+
+
+FOCUS_CARD_JS = _focus_js()
+# "Check my answer" refused (nothing chosen: the card is still asking) takes the keyboard user to the
+# choices, not away from them.
+REVEAL_FOCUS_JS = _focus_js("const c = document.querySelector('#quiz-card .qz-card[data-state=asking]')"
+                            " && document.querySelector('#quiz-choice input'); if (c) { c.focus(); return; }")
+
 
 QUIZ_INTRO = """
 <div class="qz-intro">

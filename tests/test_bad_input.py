@@ -16,6 +16,7 @@ Expected behaviour, by channel:
 """
 from __future__ import annotations
 
+import functools
 import html
 import io
 import json
@@ -229,16 +230,29 @@ def _docx_zip(document_xml: bytes) -> bytes:
     return buf.getvalue()
 
 
+@functools.cache
+def _bomb() -> bytes:
+    """A Word file whose main part is 60 MiB of zeros, deflated to ~60 kB (built once)."""
+    return _docx_zip(b"\0" * (60 * 1024 * 1024))
+
+
+def _bomb_mb() -> str:
+    """The size the bomb declares, in the message's own rounding (python-docx's template parts vary
+    by version, so the exact figure is read from the file, not written down)."""
+    with zipfile.ZipFile(io.BytesIO(_bomb())) as z:
+        return f"{sum(info.file_size for info in z.infolist()) / 1e6:.0f}"
+
+
 def zip_bomb(d: Path) -> Path:
     out = d / "policy-bomb.docx"
-    out.write_bytes(_docx_zip(b"\0" * (60 * 1024 * 1024)))  # 60 MB of zeros in ~60 kB
+    out.write_bytes(_bomb())
     assert out.stat().st_size < 100_000
     return out
 
 
 def lying_zip_bomb(d: Path) -> Path:
     """The same bomb, its headers rewritten to claim the XML is 1 kB (a size check alone would pass)."""
-    data = bytearray(_docx_zip(b"\0" * (60 * 1024 * 1024)))
+    data = bytearray(_bomb())
     for sig, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):  # local header / central directory
         at = 0
         while (at := data.find(sig, at)) >= 0:
@@ -325,7 +339,7 @@ KINDS: list[Kind] = [
     Kind("corrupt PDF", r"broken\.pdf: the PDF is damaged", make=text_file("broken.pdf", b"%PDF-1.7\n" + b"\x8a\x13garbage" * 300)),
     Kind("encrypted PDF", r"minutes-locked\.pdf: the PDF is password-protected", make=encrypted_pdf),
     Kind("PDF with no text (a scan)", r"scanned-letter\.pdf: no text could be extracted", make=blank_pdf),
-    Kind("DOCX zip bomb", r"policy-bomb\.docx: the document expands to 6\d MB; refused as unsafe", make=zip_bomb),
+    Kind("DOCX zip bomb", rf"policy-bomb\.docx: the document expands to {_bomb_mb()} MB; refused as unsafe", make=zip_bomb),
     Kind("DOCX zip bomb with lying size headers", r"policy-lying\.docx: the Word document is damaged \(BadZipFile\)",
          make=lying_zip_bomb),
     Kind("DOCX that is not a zip", r"fake\.docx: not a valid \.docx file", make=text_file("fake.docx", "just text")),

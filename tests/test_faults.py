@@ -28,8 +28,8 @@ ONE_DOC_GROUPS = {"ASSISTANT_INDEX_GROUP_SENTENCES": "12"}
 
 
 def cli(base: Path, *args: str, preexec=None, **env: str) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "assistant", *args], cwd=ROOT, env=app_env(base, **{**ONE_DOC_GROUPS, **env}),
-                          capture_output=True, text=True, timeout=900, preexec_fn=preexec)
+    done = subprocess.run([sys.executable, "-m", "assistant", *args], cwd=ROOT,
+                          env=app_env(base, **{**ONE_DOC_GROUPS, **env}), capture_output=True, text=True, timeout=900, preexec_fn=preexec)
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     return done
 
