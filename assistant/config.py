@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     weight_dense: float = Field(0.55, ge=0, le=1, description="Sentence score: weight of the sentence's cosine to the question.")
     weight_passage: float = Field(0.1, ge=0, le=1, description="Sentence score: weight of its passage's cosine.")
     weight_lexical: float = Field(0.55, ge=0, le=1, description="Sentence score: weight of idf-weighted word overlap.")
+    disable: str = Field("", description="Comma-separated answer components to switch off, for ablations: "
+                         "vocabulary, names, focus, synonyms, title_credit, partial_names, answer_cues, passage_context.")
     max_sentences: int = Field(4, ge=1, le=10, description="Most sentences quoted in one answer.")
     max_answer_words: int = Field(80, ge=10, le=400, description="Word budget of an answer.")
     abstain_threshold: float = Field(0.44, ge=0, le=1, description="Abstain when the best sentence scores below this.")
@@ -92,6 +94,18 @@ class Settings(BaseSettings):
                                       "share of the generated sentences survive verification.")
     training_spec: Path | None = Field(None, description="Duty cards, glossary and quiz terms (TOML); default: "
                                        "training.toml in corpus_dir.")
+
+
+COMPONENTS = ("vocabulary", "names", "focus", "synonyms", "title_credit", "partial_names", "answer_cues",
+              "passage_context")
+
+
+def _uses(self: Settings, component: str) -> bool:
+    """False when ``component`` is listed in ``disable`` (an ablation); every component is on by default."""
+    return component not in {c.strip() for c in self.disable.split(",") if c.strip()}
+
+
+Settings.uses = _uses
 
 
 def get_settings(**overrides) -> Settings:

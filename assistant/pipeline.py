@@ -1,6 +1,6 @@
 """The answer pipeline: an ordered list of small steps sharing one ``Context``.
 
-guard → scope → condense → retrieve → select → decide → compose → cite. Any step may stop the run by
+guard → scope → condense → reword → retrieve → select → decide → compose → cite. Any step may stop the run by
 setting a named status (``invalid_input``, ``unsafe_input``, ``no_evidence``); the status is part of
 the public result, so the CLI exit code, the UI and the evaluation all read the same thing.
 """
@@ -20,6 +20,7 @@ from .inputs import clean_question, mostly_non_latin, shown
 from .models import Answer, Citation, Turn
 from .retrieval import Hit, Retriever, Snapshot
 from .text import SYNONYMS, entities, has_date, has_number, normalise, phrases, tokens, words
+from .vocabulary import Vocabulary
 
 COVERAGE = ("2008 proposals to extend the Children Act 2004 \"duty to co-operate\" to schools, children's "
             "trusts and Children's Trust Boards, Children and Young People's Plans, and schools' duty to "
@@ -66,6 +67,7 @@ class Kit:
     embedder: Embedder
     snapshot: Snapshot
     retriever: Retriever
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
 
 
 @dataclass
@@ -86,6 +88,7 @@ class Context:
     warnings: list[str] = field(default_factory=list)
     shown_question: str | None = None  # the question as echoed back, when it differs from what is searched
     query: str = ""
+    follow_up: bool = False  # the question was joined to the previous one (condense)
     focus: list[str] = field(default_factory=list)
     query_tokens: list[str] = field(default_factory=list)
     context_tokens: set[str] = field(default_factory=set)  # names carried over from earlier turns
@@ -153,17 +156,26 @@ def condense(ctx: Context, kit: Kit) -> None:
     previous = [t.content for t in ctx.history if t.role == "user" and t.content.strip()]
     if previous and (_FOLLOW_UP.search(ctx.question) or len(ctx.focus) <= 3):
         ctx.query = f"{previous[-1].strip()} {ctx.question}"
+        ctx.follow_up = True
         last_turns = " ".join(t.content for t in ctx.history[-2:]
                               if not t.content.startswith(NO_EVIDENCE[:40]))  # not our abstention text
         ctx.context_tokens = {t for t in entities(last_turns) if t in kit.snapshot.idf}
+
+
+def reword(ctx: Context, kit: Kit) -> None:
+    """Everyday words get the documents' words added (``corpus/vocabulary.toml``): "family doctors" →
+    "family doctors (GPs)", so both retrievers and the sentence scorer see the documents' term."""
+    if kit.settings.uses("vocabulary"):
+        ctx.query = kit.vocabulary.expand(ctx.query)
 
 
 def retrieve(ctx: Context, kit: Kit) -> None:
     """Search with the whole question; a two-part question also searches with each part."""
     snap = kit.snapshot
     texts = [ctx.query]
-    parts = [p for p in _PARTS.split(ctx.question) if p and len(tokens(p)) >= 2]
-    if len(parts) >= 2 and ctx.query == ctx.question:
+    parts = [p for p in _PARTS.split(kit.vocabulary.expand(ctx.question) if kit.settings.uses("vocabulary")
+                                      else ctx.question) if p and len(tokens(p)) >= 2]
+    if len(parts) >= 2 and not ctx.follow_up:
         texts += parts[:3]
     token_lists = [snap.correct(tokens(t)) for t in texts]
     vectors = kit.embedder.encode([snap.correct_text(t) for t in texts])
@@ -185,22 +197,23 @@ def select(ctx: Context, kit: Kit) -> None:
     if not candidates:
         return
     passage_dense = {h.passage: h.dense for h in ctx.hits}
+    use = kit.settings.uses
     names = entities(ctx.question)
-    groups = phrases(ctx.question)
-    cues = _answer_cues(ctx.question)
+    groups = phrases(ctx.question) if use("partial_names") else []
+    cues = _answer_cues(ctx.question) if use("answer_cues") else {}
     queries = [(ctx.vector, ctx.query_tokens, True)] + [(v, k, False) for _, v, k in ctx.parts]
     best: dict[int, Scored] = {}
     ctx.part_best = []
     for vector, toks, whole in queries:
-        weights = _weights(snap, toks, names, ctx.focus if whole and ctx.query != ctx.question else [])
+        weights = _weights(snap, toks, names, ctx.focus if whole and ctx.follow_up else [], kit.settings)
         if whole:
             for t in ctx.context_tokens - set(weights):
                 weights[t] = snap.idf.get(t, snap.max_idf)
         dense = snap.sentence_vectors[candidates] @ vector
         scored = []
         for j, d in zip(candidates, dense):
-            lexical = _lexical(snap, j, weights, names, groups, cues)
-            context = passage_dense.get(int(snap.sentence_passage[j]), 0.0)
+            lexical = _lexical(snap, j, weights, names, groups, cues, use("synonyms"), use("title_credit"))
+            context = passage_dense.get(int(snap.sentence_passage[j]), 0.0) if use("passage_context") else 0.0
             scored.append(Scored(j, kit.settings.weight_dense * float(d) + kit.settings.weight_passage * context
                                  + kit.settings.weight_lexical * lexical, float(d), lexical))
         scored.sort(key=lambda x: x.score, reverse=True)
@@ -229,18 +242,20 @@ def _answer_cues(question: str) -> dict[str, float]:
     return cues
 
 
-def _weights(snap: Snapshot, toks: list[str], names: set[str], focus: list[str]) -> dict[str, float]:
+def _weights(snap: Snapshot, toks: list[str], names: set[str], focus: list[str], settings: Settings) -> dict[str, float]:
     weights = {t: snap.idf.get(t, snap.max_idf) for t in toks}
+    use_names, use_focus = settings.uses("names"), settings.uses("focus")
     for t in weights:
-        if t in names:
+        if use_names and t in names:
             weights[t] *= 2.5  # who said or does something is usually the point of the question
-        if t in focus:
+        if use_focus and t in focus:
             weights[t] *= 2.0  # a follow-up's own words
     return weights
 
 
 def _lexical(snap: Snapshot, j: int, weights: dict[str, float], names: set[str] = frozenset(),
-             groups: list[set[str]] | None = None, cues: dict[str, float] | None = None) -> float:
+             groups: list[set[str]] | None = None, cues: dict[str, float] | None = None,
+             synonyms: bool = True, title_credit: bool = True) -> float:
     """Idf-weighted share of the question's words found in the sentence. A synonym counts 0.7; a word
     found only in the document's title/author/publisher counts 0.4 (0.8 for a name: the author of a
     letter is who "says" every sentence of it); a name matched only in part counts 0.3 of that."""
@@ -251,9 +266,9 @@ def _lexical(snap: Snapshot, j: int, weights: dict[str, float], names: set[str] 
     for t, w in weights.items():
         if t in words_in:
             credit[t] = w
-        elif SYNONYMS.get(t, frozenset()) & words_in:
+        elif synonyms and SYNONYMS.get(t, frozenset()) & words_in:
             credit[t] = 0.7 * w
-        elif t in context:
+        elif title_credit and t in context:
             credit[t] = (0.8 if t in names else 0.4) * w
     for group in groups or []:
         if not group <= (words_in | context):
@@ -335,7 +350,7 @@ def make_citation(snap: Snapshot, n: int, c: Scored) -> Citation:
         score=round(c.score, 4))
 
 
-STEPS: list[Step] = [guard, scope, condense, retrieve, select, decide, compose, cite]
+STEPS: list[Step] = [guard, scope, condense, reword, retrieve, select, decide, compose, cite]
 
 
 def run(ctx: Context, kit: Kit, steps: list[Step] = STEPS) -> Answer:

@@ -24,6 +24,7 @@ from .pipeline import Context, Kit, check_question, run, to_answer
 from .retrieval import Retriever, Snapshot
 from .sources import Manifest, Source, default_source, slugify, validate_date, validate_id
 from .store import Store, looks_broken, release_client
+from .vocabulary import Vocabulary
 
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,7 @@ class Assistant:
                 s = self.settings
                 retriever = Retriever(self.store, snapshot, s.dense_k, s.bm25_k, s.fused_k, s.rrf_k, s.dedup_threshold,
                                       s.keep_each)
-                self._kit = Kit(s, self.embedder, snapshot, retriever)
+                self._kit = Kit(s, self.embedder, snapshot, retriever, Vocabulary.load(s.corpus_dir))
                 self._snapshot_key = key
             return self._kit
 

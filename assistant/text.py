@@ -56,24 +56,22 @@ def words(text: str) -> int:
     return len(re.findall(r"\S+", re.sub(r"\[\d+\]", "", text)))
 
 
-# A small domain thesaurus for query expansion (stemmed forms). A query word also matches its
-# synonyms, at a lower weight, so "which bodies ... at the moment" finds "agencies ... currently".
-_SYNONYM_GROUPS = [
-    {"currently", "present", "moment", "now", "presently", "existing"},
-    {"body", "agency", "organisation", "organization", "partner", "provider"},
-    {"statutory", "legislative", "legal", "law", "legislation", "act"},
-    {"council", "authority", "la"},
-    {"head", "headteacher", "principal"},
-    {"plan", "cypp"},
-    {"gp", "doctor"},
-    {"deadline", "close", "closing"},
-    {"propose", "proposal", "plan", "consult", "consultation"},
-    {"forum"},
-]
-SYNONYMS: dict[str, frozenset[str]] = {}
-for _group in ({stem(w) for w in g} for g in _SYNONYM_GROUPS):
-    for _word in _group:
-        SYNONYMS[_word] = SYNONYMS.get(_word, frozenset()) | frozenset(_group - {_word})
+def _load_synonyms() -> dict[str, frozenset[str]]:
+    """Word groups that LLM-answer verification (verify.py) treats as the same word, from
+    ``data/synonyms.toml``. Retrieval and judging do not use them: the question's everyday words are
+    mapped to the documents' words by the corpus's vocabulary file instead."""
+    import tomllib
+    from pathlib import Path
+
+    groups = tomllib.loads((Path(__file__).resolve().parent / "data" / "synonyms.toml").read_text("utf-8"))["groups"]
+    out: dict[str, frozenset[str]] = {}
+    for group in ({stem(w) for w in g} for g in groups):
+        for word in group:
+            out[word] = out.get(word, frozenset()) | frozenset(group - {word})
+    return out
+
+
+SYNONYMS: dict[str, frozenset[str]] = _load_synonyms()
 
 _ENTITY = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][A-Za-z’']+|[A-Z]{2,})\b")
 

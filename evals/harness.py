@@ -26,7 +26,7 @@ import numpy as np
 from .metrics import OVERLAP, has_fact, score
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_QUESTIONS = HERE / "questions.jsonl"
+DEFAULT_QUESTIONS = [HERE / "questions.jsonl", HERE / "questions_everyday.jsonl"]
 DEFAULT_OUT = HERE / "out"
 ORDER = ["bm25", "dense", "ours", "llm"]
 
@@ -42,6 +42,8 @@ ROWS = [
     ("abstention_precision", "Abstention precision", "rate"), ("abstention_recall", "Abstention recall (all unanswerable)", "rate"),
     ("abstention_recall_oos", "Abstention recall (out-of-scope)", "rate"),
     ("abstention_recall_injection", "Abstention recall (injection)", "rate"),
+    ("abstention_recall_offtopic", "Abstention recall (off-topic school questions)", "rate"),
+    ("follow_up_correct", "Follow-ups answered correctly", "rate"),
     ("llm_used", "LLM answer used (of answered)", "rate"), ("fallback_rate", "Fell back to extractive (of answered)", "rate"),
     ("sentences_kept", "Generated sentences kept by verification", "rate"),
     ("support_kept_mean", "Support of kept sentences (mean)", "rate"),
@@ -124,14 +126,103 @@ def aggregate(questions: list[dict], scores: list[dict]) -> dict:
     tp = sum(a and u for a, u in zip(abstained, unans))
     out["abstention_precision"] = tp / sum(abstained) if sum(abstained) else None
     out["abstention_recall"] = tp / sum(unans) if sum(unans) else None
-    for cat, key in (("out-of-scope", "abstention_recall_oos"), ("injection", "abstention_recall_injection")):
+    for cat, key in (("out-of-scope", "abstention_recall_oos"), ("injection", "abstention_recall_injection"),
+                     ("off-topic", "abstention_recall_offtopic")):
         sub = [not s["answered"] for q, s in un if q.get("category") == cat]
         out[key] = float(np.mean(sub)) if sub else None
+    follow = [s for q, s in ans if q.get("category") == "follow-up"]
+    out["follow_up_correct"] = _mean(_follow_up_correct(s) for s in follow) if follow else None
+    out["n_follow_up"] = len(follow)
     lat = [s["latency_ms"] for s in scores]
     out["latency_p50_ms"] = float(np.percentile(lat, 50)) if lat else None
     out["latency_p95_ms"] = float(np.percentile(lat, 95)) if lat else None
     out["latency_mean_ms"] = float(np.mean(lat)) if lat else None
     return out
+
+
+def _follow_up_correct(s: dict) -> bool:
+    """A follow-up is answered correctly when it is answered, its first citation is from a gold document,
+    and the answer holds at least half of its key facts (so it answered the follow-up, not the question before)."""
+    return bool(s["answered"] and s.get("first_cite_gold") and (s.get("key_fact_recall") or 0) >= 0.5)
+
+
+def question_set(q: dict) -> str:
+    """Which set a question belongs to: the original questions, or the everyday ones' dev / held-out half."""
+    return q.get("_set", "original") if "split" not in q else f"{q.get('_set', 'everyday')}-{q['split']}"
+
+
+SET_ROWS = [("first_cite_gold", "First citation from gold doc"), ("key_fact_recall", "Key-fact recall"),
+            ("answered_rate", "Answered (answerable)"), ("abstention_recall", "Abstained (unanswerable)"),
+            ("abstention_recall_offtopic", "Abstained (off-topic)"), ("follow_up_correct", "Follow-ups correct"),
+            ("cite_precision", "Citation precision"), ("cite_recall", "Citation recall"), ("verbatim", "Quotes verbatim"),
+            ("latency_p95_ms", "Latency p95 (ms)")]
+
+
+def by_set(questions: list[dict], scores: list[dict]) -> dict:
+    sets: dict[str, list[int]] = defaultdict(list)
+    for i, q in enumerate(questions):
+        sets[question_set(q)].append(i)
+    return {name: aggregate([questions[i] for i in idx], [scores[i] for i in idx]) for name, idx in sets.items()}
+
+
+def set_table(sets: dict, systems: list[str], labels: dict) -> str:
+    names = list(next(iter(sets.values())))
+    head = ["Metric"] + [f"{n} ({labels[s].split(' ')[0]})" for n in names for s in systems]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for key, label in SET_ROWS:
+        row = [label] + [_fmt(sets[s][n].get(key), "ms" if key.endswith("_ms") else "rate") for n in names for s in systems]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+ABLATION_ROWS = [("first_cite_gold", "1st cite"), ("key_fact_recall", "facts"), ("answered_rate", "answered"),
+                 ("abstention_recall", "abstained"), ("cite_precision", "cite prec."), ("follow_up_correct", "follow-ups")]
+ABLATION_NOTES = {
+    "": "everything on (the shipped pipeline)",
+    "vocabulary": "everyday words not mapped to the documents' words (corpus/vocabulary.toml)",
+    "names": "names in the question not weighted 2.5× in word overlap",
+    "focus": "a follow-up's own words not weighted 2× over the previous question's",
+    "synonyms": "no synonym credit (0.7) in word overlap (data/synonyms.toml)",
+    "title_credit": "no credit (0.4, names 0.8) for a word found only in the document's title/author",
+    "partial_names": "a multi-word name matched only in part not cut to 0.3",
+    "answer_cues": "no 1.3× lift for a number (\"how many\") or a date (\"when\")",
+    "passage_context": "the sentence's passage cosine not added (weight_passage)",
+}
+
+
+def ablation(env, questions: list[dict], components: list[str], progress: bool) -> dict:
+    """Metric with and without each component, on every question set: ``{component: {set: aggregate}}``."""
+    from tqdm import tqdm
+
+    from .systems import Ours
+
+    a = env.assistant
+    out = {}
+    for component in ["", *components]:
+        a.settings.disable = component
+        a._kit = None  # the kit is rebuilt with these settings
+        ours = Ours(env)
+        res = [ours.answer(q) for q in tqdm(questions, desc=f"ablate {component or 'none':>10}", unit="q",
+                                           disable=not progress, file=sys.stderr)]
+        out[component] = by_set(questions, [score(q, r) for q, r in zip(questions, res)])
+    a.settings.disable = ""
+    a._kit = None
+    return out
+
+
+def ablation_table(results: dict) -> str:
+    names = list(results[""])
+    head = ["Without", "what changes"] + [f"{n}: {lab}" for n in names for _, lab in ABLATION_ROWS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for component, sets in results.items():
+        cells = []
+        for n in names:
+            for key, _ in ABLATION_ROWS:
+                v, base = sets[n].get(key), results[""][n].get(key)
+                delta = "" if not component or v is None or base is None or abs(v - base) < 5e-3 else f" ({v - base:+.2f})"
+                cells.append(_fmt(v) + delta)
+        lines.append("| " + " | ".join([f"`{component}`" if component else "(nothing)", ABLATION_NOTES.get(component, "")] + cells) + " |")
+    return "\n".join(lines)
 
 
 def _reason_kind(reason: str) -> str:
@@ -364,7 +455,10 @@ def readme_table(overall: dict, systems: list[str], labels: dict, n: int) -> str
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m evals", description=__doc__.split("\n")[0])
-    p.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
+    p.add_argument("--questions", type=Path, action="append", default=None,
+                   help="a questions file (repeat for several); default: questions.jsonl and questions_everyday.jsonl")
+    p.add_argument("--ablation", action="store_true",
+                   help="also run ours with each answer component switched off and print the ablation table")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--systems", default=",".join(ORDER[:3]), help="comma-separated subset of bm25,dense,ours,llm")
     p.add_argument("--index-dir", type=Path, default=None,
@@ -390,7 +484,12 @@ def main(argv: list[str] | None = None) -> int:
     systems = [s for s in ORDER if s in {x.strip() for x in args.systems.split(",")}]
     if not systems:
         p.error("no known system in --systems")
-    questions = load_questions(args.questions)
+    paths = args.questions or DEFAULT_QUESTIONS
+    questions = []
+    for path in paths:
+        for q in load_questions(path):
+            q["_set"] = "original" if path.stem == "questions" else path.stem.replace("questions_", "")
+            questions.append(q)
     started = time.perf_counter()
     env = Env(args.index_dir)
     if args.llm_url:
@@ -423,6 +522,12 @@ def main(argv: list[str] | None = None) -> int:
             overall["ours"]["setup_s"] = env.index_seconds + setup["ours"]
             overall["ours"]["total_s"] = overall["ours"]["setup_s"] + overall["ours"]["questions_s"]
         cats = {s: by_category(questions, scores[s]) for s in systems}
+        sets = {s: by_set(questions, scores[s]) for s in systems}
+        ablated = None
+        if args.ablation and "ours" in systems:
+            from assistant.config import COMPONENTS
+
+            ablated = ablation(env, questions, list(COMPONENTS), not args.no_progress)
         loss_lines, fail_rows = losses(questions, cats, scores, results, systems)
     finally:
         env.close()
@@ -430,7 +535,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     meta = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "questions": str(args.questions), "n_questions": len(questions), "systems": systems,
+            "questions": [str(p) for p in paths], "n_questions": len(questions), "systems": systems,
             "labels": labels, "model_load_s": env.model_seconds, "index_build_s": env.index_seconds,
             "wall_s": wall, "python": platform.python_version(), "cpus": os.cpu_count(),
             "overlap_threshold": OVERLAP,
@@ -448,7 +553,7 @@ def main(argv: list[str] | None = None) -> int:
         per_q.append(row)
     table = side_by_side(overall, systems, labels)
     ctable = category_table(cats, systems)
-    report = {"meta": meta, "overall": overall, "by_category": cats, "losses": loss_lines,
+    report = {"meta": meta, "overall": overall, "by_set": sets, "ablation": ablated, "by_category": cats, "losses": loss_lines,
               "failures_ours": fail_rows, "per_question": per_q}
     (args.out / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False, default=str), "utf-8")
     chart(overall, systems, labels, args.out / "chart.png")
@@ -457,12 +562,18 @@ def main(argv: list[str] | None = None) -> int:
         update_readme(args.readme, readme_table(overall, systems, labels, len(questions)))
 
     md = [f"# Evaluation report\n",
-          f"{len(questions)} questions from `{args.questions.name}` ({meta['created']}; {meta['cpus']} CPUs; "
+          f"{len(questions)} questions from {', '.join(f'`{p.name}`' for p in paths)} ({meta['created']}; {meta['cpus']} CPUs; "
           f"model load {env.model_seconds or 0:.1f} s; our index build {env.index_seconds or 0:.1f} s; wall {wall:.1f} s).\n",
           "Categories: " + ", ".join(f"{k} {v}" for k, v in meta["categories"].items()) + ".\n",
           "**Baselines never abstain** (they always return their top passage/chunk) and ignore conversation "
           "history, so they answer every out-of-scope and injection question and see follow-ups without context.\n",
           "## Side by side\n", table, "\n(Ratios are baseline ÷ ours.)\n", "![chart](chart.png)\n",
+          "## By question set\n",
+          "`original`: the team's first questions; `everyday-dev` / `everyday-heldout`: questions worded as head "
+          "teachers and governors talk. **Nothing was fitted or tuned on `everyday-heldout`** (the judge is fitted "
+          "by `evals/fit_judge.py` on the other two).\n", set_table(sets, systems, labels), "",
+          *(["## Ablation (ours)\n", "Each row switches one component off (`ASSISTANT_DISABLE`); "
+             "the change against the shipped pipeline is in brackets.\n", ablation_table(ablated), ""] if ablated else []),
           "## By category\n", "Each cell: " + " / ".join(labels[s] for s in systems) + ".\n", ctable, ""]
     if "ours" in systems:
         md += ["## Where ours loses\n",
@@ -479,6 +590,9 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "report.md").write_text("\n".join(md), "utf-8")
     if not args.quiet:
         print(table)
+        print("\n" + set_table(sets, systems, labels))
+        if ablated:
+            print("\n" + ablation_table(ablated))
         print(f"\nreport: {args.out / 'report.md'}  (wall {wall:.1f} s)")
     return 0
 

@@ -1,4 +1,6 @@
-"""Quality floors on our own evaluation set (evals/questions.jsonl), ours only for speed (~15 s).
+"""Quality floors on our evaluation sets, ours only for speed (~20 s): the original questions
+(evals/questions.jsonl) and the everyday-wording ones (evals/questions_everyday.jsonl), whose
+``heldout`` half nothing was fitted or tuned on.
 
 Floors sit just under the numbers measured when they were set; raise them as answer quality
 improves, never lower them to make a change pass. `python -m evals` prints the full comparison.
@@ -15,10 +17,14 @@ FLOOR_ABSTAIN_INJECTION = 1.00        # measured 1.00: injection attempts refuse
 FLOOR_ANSWERED_RATE = 0.98            # measured 1.00: answerable questions answered (not abstained)
 FLOOR_VERBATIM = 1.00                 # every quote == document_text[start:end]; never lower this
 FLOOR_ONLY_QUOTES = 1.00              # answers are cited quotes and [n] markers only; never lower this
+# Everyday wording (measured when set: dev 0.50 / held-out 0.80 first citation; facts 0.52 / 0.35).
+# Low on purpose: they record where the product stands on questions it was not tuned to (issue 11).
+FLOOR_EVERYDAY = {"everyday-dev": {"first_cite_gold": 0.45, "key_fact_recall": 0.47, "verbatim": 1.00},
+                  "everyday-heldout": {"first_cite_gold": 0.75, "key_fact_recall": 0.30, "verbatim": 1.00}}
 
 
 @pytest.fixture(scope="module")
-def ours(tmp_path_factory) -> dict:
+def report(tmp_path_factory) -> dict:
     from evals.harness import main
 
     out = tmp_path_factory.mktemp("eval-out")
@@ -26,7 +32,13 @@ def ours(tmp_path_factory) -> dict:
     assert main(["--systems", "ours", "--out", str(out), "--index-dir", str(index), "--no-progress", "--quiet"]) == 0
     report = json.loads((out / "report.json").read_text("utf-8"))
     assert (out / "report.md").exists() and (out / "chart.png").exists() and (out / "readme_table.md").exists()
-    return report["overall"]["ours"]
+    return report
+
+
+@pytest.fixture(scope="module")
+def ours(report) -> dict:
+    """The original 92 questions (the floors below were set on them)."""
+    return report["by_set"]["ours"]["original"]
 
 
 @pytest.mark.parametrize("metric, floor", [
@@ -44,3 +56,17 @@ def test_floor(ours, metric, floor):
 
 def test_every_answer_cites(ours):
     assert ours["n_citations"] > 0
+
+
+def test_each_question_set_is_reported_on_its_own(report):
+    sets = report["by_set"]["ours"]
+    assert set(sets) == {"original", "everyday-dev", "everyday-heldout"}
+    assert sets["original"]["n"] == 92 and sets["everyday-dev"]["n"] + sets["everyday-heldout"]["n"] == 48
+    assert sets["everyday-heldout"]["n"] == 17  # a third of each category is held out
+
+
+@pytest.mark.parametrize("name", sorted(FLOOR_EVERYDAY))
+def test_everyday_floors(report, name):
+    got = report["by_set"]["ours"][name]
+    for metric, floor in FLOOR_EVERYDAY[name].items():
+        assert got[metric] is not None and got[metric] >= floor, f"{name} {metric} = {got[metric]} < {floor}"

@@ -1,0 +1,60 @@
+"""Everyday wording as data: corpus/vocabulary.toml maps a reader's words to the documents' words."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from assistant.errors import InputError
+from assistant.vocabulary import Vocabulary
+from tests.conftest import CORPUS
+
+
+def test_everyday_words_get_the_documents_words():
+    v = Vocabulary.load(CORPUS)
+    assert v.expand("Do family doctors have to help?") == "Do family doctors (GPs) have to help?"
+    assert v.expand("What did the council say?") == "What did the council (local authority) say?"
+    assert "(head teachers' associations)" in v.expand("What did the heads’ unions think?")  # curly apostrophe
+
+
+def test_the_documents_own_words_are_left_alone():
+    v = Vocabulary.load(CORPUS)
+    for q in ("Do GPs have to co-operate?", "Which bodies are bound by the duty?"):
+        assert v.expand(q) == q
+    assert v.expand("Is the councillor's view known?") == "Is the councillor's view known?"  # whole words only
+
+
+def test_a_school_can_edit_the_vocabulary(tmp_path):
+    (tmp_path / "vocabulary.toml").write_text('[[term]]\nsay = ["SENCO"]\ndocuments = "special needs co-ordinator"\n')
+    assert Vocabulary.load(tmp_path).expand("What does the SENCO do?") == \
+        "What does the SENCO (special needs co-ordinator) do?"
+    assert Vocabulary.load(tmp_path / "missing").expand("What does the SENCO do?") == "What does the SENCO do?"
+
+
+@pytest.mark.parametrize("text, message", [("[[term]\nsay=", "not valid TOML"),
+                                           ('[[term]]\nsay = "GP"\ndocuments = "GPs"\n', "term 1 needs")])
+def test_a_damaged_vocabulary_is_a_clear_error(tmp_path, text, message):
+    (tmp_path / "vocabulary.toml").write_text(text)
+    with pytest.raises(InputError, match=message) as err:
+        Vocabulary.load(tmp_path)
+    assert "vocabulary.toml" in str(err.value)
+
+
+def test_an_everyday_question_is_answered_with_the_documents_term(assistant):
+    answer = assistant.ask("Should family doctors come under the duty to co-operate?")
+    assert answer.status == "answered"
+    assert "(GPs)" in answer.standalone_question
+    assert "GPs" in answer.citations[0].quote
+
+
+def test_without_the_vocabulary_the_same_question_misses(tmp_path):
+    """The mapping is what finds the GP sentence: with an empty vocabulary file it is not the first quote."""
+    from assistant import Assistant
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    (corpus / "vocabulary.toml").write_text("")
+    a = Assistant(corpus_dir=corpus, index_dir=tmp_path / "index", data_dir=tmp_path / "data")
+    a.index()
+    answer = a.ask("Should family doctors come under the duty to co-operate?")
+    assert answer.abstained or "GPs" not in answer.citations[0].quote
