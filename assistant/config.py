@@ -28,6 +28,11 @@ for _key, _value in {
     os.environ.setdefault(_key, _value)
 
 
+# Answer components that ``ASSISTANT_DISABLE`` can switch off (``python -m evals --ablation`` runs each).
+COMPONENTS = ("vocabulary", "names", "focus", "synonyms", "title_credit", "partial_names", "answer_cues",
+              "passage_context")
+
+
 class Settings(BaseSettings):
     """All configuration. Field ``x`` is read from ``ASSISTANT_X`` (case-insensitive)."""
 
@@ -95,17 +100,10 @@ class Settings(BaseSettings):
     training_spec: Path | None = Field(None, description="Duty cards, glossary and quiz terms (TOML); default: "
                                        "training.toml in corpus_dir.")
 
+    def uses(self, component: str) -> bool:
+        """False when ``component`` is listed in ``disable`` (an ablation); every component is on by default."""
+        return component not in {c.strip() for c in self.disable.split(",") if c.strip()}
 
-COMPONENTS = ("vocabulary", "names", "focus", "synonyms", "title_credit", "partial_names", "answer_cues",
-              "passage_context")
-
-
-def _uses(self: Settings, component: str) -> bool:
-    """False when ``component`` is listed in ``disable`` (an ablation); every component is on by default."""
-    return component not in {c.strip() for c in self.disable.split(",") if c.strip()}
-
-
-Settings.uses = _uses
 
 
 def get_settings(**overrides) -> Settings:

@@ -173,9 +173,8 @@ def retrieve(ctx: Context, kit: Kit) -> None:
     """Search with the whole question; a two-part question also searches with each part."""
     snap = kit.snapshot
     texts = [ctx.query]
-    parts = [p for p in _PARTS.split(kit.vocabulary.expand(ctx.question) if kit.settings.uses("vocabulary")
-                                      else ctx.question) if p and len(tokens(p)) >= 2]
-    if len(parts) >= 2 and not ctx.follow_up:
+    parts = [p for p in _PARTS.split(ctx.query) if p and len(tokens(p)) >= 2] if not ctx.follow_up else []
+    if len(parts) >= 2:
         texts += parts[:3]
     token_lists = [snap.correct(tokens(t)) for t in texts]
     vectors = kit.embedder.encode([snap.correct_text(t) for t in texts])

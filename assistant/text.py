@@ -57,9 +57,9 @@ def words(text: str) -> int:
 
 
 def _load_synonyms() -> dict[str, frozenset[str]]:
-    """Word groups that LLM-answer verification (verify.py) treats as the same word, from
-    ``data/synonyms.toml``. Retrieval and judging do not use them: the question's everyday words are
-    mapped to the documents' words by the corpus's vocabulary file instead."""
+    """Word groups that count as the same word (stemmed), from ``data/synonyms.toml``: a question word
+    also matches its synonyms at a lower weight in sentence scoring (``pipeline._lexical``), and
+    LLM-answer verification (``verify.py``) accepts them as support."""
     import tomllib
     from pathlib import Path
 
