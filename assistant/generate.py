@@ -12,7 +12,7 @@ from typing import Iterator
 
 from .llm import Backend, LLMError
 from .models import Answer, SentenceSupport
-from .pipeline import _INJECTION, Context, Kit, Scored, _repeats, make_citation
+from .pipeline import _INJECTION, Context, Kit, Scored, _repeats, make_citation, threshold
 from .verify import Evidence, Verdict, lowercase_words, verify
 
 SYSTEM_PROMPT = (
@@ -62,7 +62,7 @@ def select_passages(ctx: Context, kit: Kit) -> list[Passage]:
     for c in list(ctx.chosen) + ctx.ranked:
         if len(picked) >= s.llm_max_passages:
             break
-        if c not in ctx.chosen and c.score < s.abstain_threshold:
+        if c not in ctx.chosen and c.score < threshold(ctx, kit):
             break
         if any(p.sentence == c.sentence for p in picked) or (c not in ctx.chosen and _repeats(snap, c.sentence, picked, s.dedup_threshold)):
             continue

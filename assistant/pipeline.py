@@ -21,6 +21,9 @@ from .models import Answer, Citation, Turn
 from .retrieval import Hit, Retriever, Snapshot
 from .text import SYNONYMS, entities, has_date, has_number, normalise, phrases, tokens, words
 from .vocabulary import Vocabulary
+from .followup import condense as resolve_follow_up
+from .judge import JudgeModel, judge
+from .units import Unit, unit_for
 
 COVERAGE = ("2008 proposals to extend the Children Act 2004 \"duty to co-operate\" to schools, children's "
             "trusts and Children's Trust Boards, Children and Young People's Plans, and schools' duty to "
@@ -68,6 +71,8 @@ class Kit:
     snapshot: Snapshot
     retriever: Retriever
     vocabulary: Vocabulary = field(default_factory=Vocabulary)
+    reranker: object | None = None  # reranker.Reranker; None when the judge is switched off (ablation)
+    judge: JudgeModel | None = None
 
 
 @dataclass
@@ -76,6 +81,9 @@ class Scored:
     score: float
     dense: float
     lexical: float
+    first: float = 0.0  # the first stage's score (``select``), kept when the judge replaces ``score``
+    logit: float | None = None  # the cross-encoder's logit, when it read this sentence
+    p: float = 0.0  # the judge's probability that this sentence answers the question
 
 
 @dataclass
@@ -98,6 +106,8 @@ class Context:
     ranked: list[Scored] = field(default_factory=list)
     part_best: list[Scored] = field(default_factory=list)
     chosen: list[Scored] = field(default_factory=list)
+    units: list[Unit] = field(default_factory=list)  # the span each chosen sentence is quoted with
+    threshold: float | None = None  # abstain under this ``score`` (the judge's, else settings.abstain_threshold)
     answer: str = ""
     citations: list[Citation] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -150,7 +160,10 @@ def scope(ctx: Context, kit: Kit) -> None:
 
 
 def condense(ctx: Context, kit: Kit) -> None:
-    """Make a follow-up ("what about academies?") stand alone by joining the previous question."""
+    """Make a follow-up stand alone (``followup.py``); with ``follow_up`` switched off (ablation), the
+    first version: join the previous question to anything short or with a follow-up word."""
+    if kit.settings.uses("follow_up"):
+        return resolve_follow_up(ctx, kit)
     ctx.query = ctx.question
     ctx.focus = kit.snapshot.correct(tokens(ctx.question))
     previous = [t.content for t in ctx.history if t.role == "user" and t.content.strip()]
@@ -281,37 +294,84 @@ def _lexical(snap: Snapshot, j: int, weights: dict[str, float], names: set[str] 
     return min(got / total, 1.0)
 
 
+def threshold(ctx: Context, kit: Kit) -> float:
+    return ctx.threshold if ctx.threshold is not None else kit.settings.abstain_threshold
+
+
 def decide(ctx: Context, kit: Kit) -> None:
-    if not ctx.ranked or ctx.ranked[0].score < kit.settings.abstain_threshold:
+    """Abstain when no sentence answers well enough: the judge's probability (or, with the judge
+    switched off, the first-stage score) of the best sentence is under the threshold."""
+    if not ctx.ranked or ctx.ranked[0].score < threshold(ctx, kit):
         ctx.stop("no_evidence", NO_EVIDENCE)
 
 
 def compose(ctx: Context, kit: Kit) -> None:
-    """Pick 1–4 sentences: the best, then others close to it that add something new, within budget."""
+    """Pick the quotes: the best-judged sentence first, then others close to it that add something new,
+    within the sentence and word budgets. Each becomes a quote that stands on its own (``units.py``);
+    quotes already given earlier in the conversation are not repeated unless nothing else answers."""
     snap, s = kit.snapshot, kit.settings
-    best = ctx.ranked[0]
-    chosen, budget = [best], words(snap.sentence_text(best.sentence))
-    for part in ctx.part_best:  # a two-part question gets an answer to each part
-        if part.score >= s.abstain_threshold and not _repeats(snap, part.sentence, chosen, s.dedup_threshold):
-            chosen.append(part)
-            budget += words(snap.sentence_text(part.sentence))
-    for cand in ctx.ranked[1:]:
-        if len(chosen) >= s.max_sentences or cand.score < max(s.abstain_threshold, s.relative_keep * best.score):
+    floor = threshold(ctx, kit)
+    keep = kit.judge.keep if ctx.threshold is not None and kit.judge else s.relative_keep
+    given = " ".join(t.content for t in ctx.history if t.role == "assistant")
+    pool = [c for c in ctx.ranked if c.score >= floor]
+    fresh = [c for c in pool if snap.sentence_text(c.sentence) not in given]
+    pool = fresh or pool
+    units: list[tuple[Scored, Unit]] = []
+    budget = 0
+
+    def take(c: Scored) -> bool:
+        nonlocal budget
+        unit = (unit_for(snap, c.sentence) if s.uses("standalone_quotes")
+                else Unit(*snap.sentence_span[c.sentence], (c.sentence,)))
+        if unit is None or any(u.start < unit.end and unit.start < u.end for _, u in units):
+            return False
+        if units and (_repeats(snap, c.sentence, [x for x, _ in units], s.dedup_threshold)
+                      or budget + words(snap.docs[_doc(snap, c)].text[unit.start:unit.end]) > s.max_answer_words
+                      or sum(len(u.sentences) for _, u in units) + len(unit.sentences) > s.max_sentences + 1):
+            return False
+        units.append((c, unit))
+        budget += words(snap.docs[_doc(snap, c)].text[unit.start:unit.end])
+        return True
+
+    for c in pool:  # the first quote: the best sentence that can stand on its own
+        if take(c):
             break
-        n = words(snap.sentence_text(cand.sentence))
-        if budget + n > s.max_answer_words or any(c.sentence == cand.sentence for c in chosen) \
-                or _repeats(snap, cand.sentence, chosen, s.dedup_threshold):
-            continue
-        chosen.append(cand)
-        budget += n
-    # Readable order: documents in order of their best sentence, each document's sentences in text order.
-    doc_rank: dict[str, int] = {}
-    for c in chosen:
-        doc_rank.setdefault(snap.passages[snap.sentence_passage[c.sentence]].doc_id, len(doc_rank))
-    chosen.sort(key=lambda c: (doc_rank[snap.passages[snap.sentence_passage[c.sentence]].doc_id],
-                               snap.sentence_span[c.sentence][0]))
-    ctx.chosen = chosen
-    ctx.answer = " ".join(f"{snap.sentence_text(c.sentence)} [{n}]" for n, c in enumerate(chosen, start=1))
+    if not units:
+        return ctx.stop("no_evidence", NO_EVIDENCE)
+    best = units[0][0]
+    for part in ctx.part_best:  # a two-part question gets an answer to each part
+        if part.score >= floor and part in pool:
+            take(part)
+    for cand in pool:
+        if len(units) >= s.max_sentences or cand.score < max(floor, keep * best.score):
+            break
+        take(cand)
+    # Most direct first: by score, except that quotes from one passage that touch are joined in text order.
+    units.sort(key=lambda cu: cu[0].score, reverse=True)
+    merged: list[tuple[Scored, Unit]] = []
+    for c, u in units:
+        for k, (mc, mu) in enumerate(merged):
+            if _doc(snap, c) == _doc(snap, mc) and _touch(snap, mu, u):
+                lo, hi = (mu, u) if mu.start <= u.start else (u, mu)
+                merged[k] = (mc, Unit(lo.start, hi.end, lo.sentences + hi.sentences))
+                break
+        else:
+            merged.append((c, u))
+    ctx.chosen = [c for c, _ in merged]
+    ctx.units = [u for _, u in merged]
+    ctx.answer = " ".join(f"{snap.docs[_doc(snap, c)].text[u.start:u.end]} [{n}]"
+                          for n, (c, u) in enumerate(merged, start=1))
+
+
+def _doc(snap: Snapshot, c: Scored) -> str:
+    return snap.passages[snap.sentence_passage[c.sentence]].doc_id
+
+
+def _touch(snap: Snapshot, a: Unit, b: Unit) -> bool:
+    """Two quotes of one document with nothing but white space between them read as one."""
+    lo, hi = (a, b) if a.start <= b.start else (b, a)
+    text = snap.docs[snap.passages[snap.sentence_passage[lo.sentences[0]]].doc_id].text
+    return lo.end >= hi.start or not text[lo.end:hi.start].strip()
 
 
 def _repeats(snap: Snapshot, j: int, chosen: list[Scored], threshold: float) -> bool:
@@ -329,17 +389,19 @@ def cite(ctx: Context, kit: Kit) -> None:
     """Resolve every [n] to a verbatim quote with its source's metadata; drop anything not verbatim."""
     citations = []
     for n, c in enumerate(ctx.chosen, start=1):
-        citation = make_citation(kit.snapshot, n, c)
-        assert citation.quote and citation.quote in ctx.answer, "a quote must appear verbatim in the answer"
+        unit = ctx.units[n - 1] if len(ctx.units) == len(ctx.chosen) else None
+        citation = make_citation(kit.snapshot, n, c, (unit.start, unit.end) if unit else None)
+        assert citation.quote and f"{citation.quote} [{n}]" in ctx.answer, "a quote must appear verbatim in the answer"
         citations.append(citation)
     ctx.citations = citations
 
 
-def make_citation(snap: Snapshot, n: int, c: Scored) -> Citation:
-    """Citation ``[n]`` for sentence ``c``: the verbatim slice of its document, with the source's metadata."""
+def make_citation(snap: Snapshot, n: int, c: Scored, span: tuple[int, int] | None = None) -> Citation:
+    """Citation ``[n]`` for sentence ``c`` (or the wider ``span`` it is quoted with): the verbatim slice of
+    its document, with the source's metadata."""
     passage = snap.passages[snap.sentence_passage[c.sentence]]
     doc = snap.docs[passage.doc_id]
-    start, end = snap.sentence_span[c.sentence]
+    start, end = span or snap.sentence_span[c.sentence]
     src = doc.source
     return Citation(
         n=n, doc_id=src.id, title=src.title, publisher=src.publisher, date=src.date,
@@ -349,7 +411,7 @@ def make_citation(snap: Snapshot, n: int, c: Scored) -> Citation:
         score=round(c.score, 4))
 
 
-STEPS: list[Step] = [guard, scope, condense, reword, retrieve, select, decide, compose, cite]
+STEPS: list[Step] = [guard, scope, condense, reword, retrieve, select, judge, decide, compose, cite]
 
 
 def run(ctx: Context, kit: Kit, steps: list[Step] = STEPS) -> Answer:

@@ -140,9 +140,20 @@ class Assistant:
                 s = self.settings
                 retriever = Retriever(self.store, snapshot, s.dense_k, s.bm25_k, s.fused_k, s.rrf_k, s.dedup_threshold,
                                       s.keep_each)
-                self._kit = Kit(s, self.embedder, snapshot, retriever, Vocabulary.load(s.corpus_dir))
+                self._kit = Kit(s, self.embedder, snapshot, retriever, Vocabulary.load(s.corpus_dir),
+                                *self._judge())
                 self._snapshot_key = key
             return self._kit
+
+    def _judge(self) -> tuple:
+        """The answer judge (cross-encoder + fitted coefficients); (None, None) when switched off for an
+        ablation. A judge that cannot be loaded is an error here, at start-up, never a silent fallback."""
+        if not self.settings.uses("reranker"):
+            return None, None
+        from .judge import JudgeModel
+        from .reranker import get_reranker
+
+        return get_reranker(self.settings.reranker_path), JudgeModel.load()
 
     def _catalog_key(self) -> tuple:
         got = self.store.catalog.get(include=["metadatas"])

@@ -30,7 +30,7 @@ import numpy as np
 from .metrics import OVERLAP, has_fact, score
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_QUESTIONS = [HERE / "questions.jsonl", HERE / "questions_everyday.jsonl"]
+DEFAULT_QUESTIONS = [HERE / "questions.jsonl", HERE / "questions_everyday.jsonl", HERE / "questions_fresh.jsonl"]
 DEFAULT_OUT = HERE / "out"
 ORDER = ["bm25", "dense", "ours", "llm"]
 

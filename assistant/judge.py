@@ -1,0 +1,94 @@
+"""The judge step: does this sentence answer the question? One calibrated probability per candidate.
+
+The hybrid first stage (``pipeline.select``) is cheap and recall-minded: it ranks every sentence of
+the retrieved passages by cosine and word overlap. The judge reads only its best ``rerank_k``
+candidates with a cross-encoder (``reranker.py``) and combines the cross-encoder's logit with the
+sentence encoder's cosine to the question in a logistic regression:
+
+    p = sigmoid(intercept + sum(coef[i] * feature[i]))
+
+The coefficients, the abstention threshold and how many candidates are read live in
+``data/judge.toml``, written by ``python -m evals.fit_judge`` from labelled (question, sentence)
+pairs of the original and the everyday *dev* questions only; the held-out questions are never read
+by the fit. The first stage's hand-set weights only decide which sentences are read, not the
+verdict (in the fit they carried over worse to new wording). ``p`` then drives both which sentences are quoted (``compose``) and whether to abstain
+(``decide``): one learned judgement instead of a pile of hand-set weights.
+"""
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import StoreError
+
+JUDGE_FILE = Path(__file__).resolve().parent / "data" / "judge.toml"
+FEATURES = ("logit", "dense")  # the cross-encoder's logit; the sentence encoder's cosine to the question
+
+
+@dataclass(frozen=True)
+class JudgeModel:
+    coef: tuple[float, ...]
+    intercept: float
+    threshold: float  # abstain when the best candidate's p is below this
+    keep: float  # a further sentence is quoted only when its p is at least this share of the best p
+    rerank_k: int  # candidates read by the cross-encoder per question
+    context: str  # what the cross-encoder sees besides the sentence: "title" or "none"
+
+    @classmethod
+    def load(cls, path: Path = JUDGE_FILE) -> "JudgeModel":
+        try:
+            data = tomllib.loads(Path(path).read_text("utf-8"))
+            features = tuple(data["features"])
+            if features != FEATURES:
+                raise ValueError(f"features {features} are not {FEATURES}; re-fit with python -m evals.fit_judge")
+            return cls(tuple(float(c) for c in data["coef"]), float(data["intercept"]), float(data["threshold"]),
+                       float(data.get("keep", 0.5)), int(data.get("rerank_k", 12)), str(data.get("context", "title")))
+        except (OSError, KeyError, ValueError, TypeError, tomllib.TOMLDecodeError) as exc:
+            raise StoreError(f"{path}: the answer judge's coefficients could not be read ({exc}).") from None
+
+    def probability(self, logit: float, dense: float) -> float:
+        z = self.intercept + self.coef[0] * logit + self.coef[1] * dense
+        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+
+
+def judge_text(source, sentence: str, context: str) -> str:
+    """What the cross-encoder reads for one candidate: the sentence, after (``context = "source"``) who
+    wrote its document and its title, so "I enclose ..." in a letter or "the association said" in a
+    report can be judged with the speaker in view; or after the title alone; or alone ("none")."""
+    if context == "source":
+        who = source.author or source.publisher
+        return f"{who}, {source.title}: {sentence}" if who else f"{source.title}: {sentence}"
+    if context == "title":
+        return f"{source.title}. {sentence}"
+    return sentence
+
+
+def judge(ctx, kit) -> None:
+    """Read the first stage's best ``rerank_k`` sentences with the cross-encoder and give each its
+    calibrated probability of answering the question (``Scored.p``); ``ctx.ranked`` is re-ordered by it.
+
+    The query is the question as searched (``ctx.query``: follow-ups resolved, everyday words mapped),
+    so the judge and the retrievers see the same words. Sentences the cross-encoder did not read keep
+    p = 0 and can never be quoted. Stops nothing: ``decide`` abstains on the result.
+    """
+    if kit.reranker is None or not ctx.ranked:
+        return
+    model, snap = kit.judge, kit.snapshot
+    head = list(ctx.ranked[:model.rerank_k])
+    for part in ctx.part_best:  # each part of a two-part question gets its best sentence read
+        if all(part.sentence != h.sentence for h in head):
+            head.append(part)
+    texts = [judge_text(snap.docs[snap.passages[snap.sentence_passage[c.sentence]].doc_id].source,
+                        snap.sentence_text(c.sentence), model.context) for c in head]
+    logits = kit.reranker.score(ctx.query, texts)
+    judged = {c.sentence: float(logit) for c, logit in zip(head, logits)}
+    for c in ctx.ranked:
+        c.first, c.logit = c.score, judged.get(c.sentence)
+        c.p = model.probability(c.logit, c.dense) if c.logit is not None else 0.0
+        c.score = c.p
+    ctx.ranked.sort(key=lambda c: c.p, reverse=True)
+    by_sentence = {c.sentence: c for c in ctx.ranked}
+    ctx.part_best = [by_sentence[p.sentence] for p in ctx.part_best if p.sentence in by_sentence]
+    ctx.threshold = model.threshold

@@ -1,0 +1,166 @@
+"""Fit the answer judge (``assistant/data/judge.toml``) from labelled (question, sentence) pairs.
+
+    python -m evals.fit_judge [--rerank-k 12] [--context title|none] [--dry-run]
+
+Pairs come from the pipeline itself: every question of ``questions.jsonl`` and the **dev** half of
+``questions_everyday.jsonl`` is run up to the judge, and each candidate the cross-encoder reads is one
+pair. A candidate is labelled 1 when it is related to a gold passage (the evaluation's own rule,
+``metrics.related``) or comes from a gold document and holds a key fact; every candidate of an
+unanswerable question is labelled 0. The held-out questions (``split = "heldout"``, and every
+question of ``questions_fresh.jsonl``) are never read here.
+
+Fitted: a logistic regression on (cross-encoder logit, sentence cosine to the question); then the abstention
+threshold that best separates answerable from unanswerable questions (balanced accuracy of "the best
+candidate passes" on answerable vs "nothing passes" on unanswerable ones), and the share of the best probability a
+further sentence needs (``keep``), chosen for the F1 of quoted sentences' labels.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from .harness import load_questions
+from .metrics import has_fact, related
+
+HERE = Path(__file__).resolve().parent
+
+
+def training_questions() -> list[dict]:
+    qs = load_questions(HERE / "questions.jsonl")
+    qs += [q for q in load_questions(HERE / "questions_everyday.jsonl") if q.get("split") == "dev"]
+    assert not any(q.get("split") == "heldout" for q in qs)
+    return qs
+
+
+def collect(questions: list[dict], rerank_k: int, context: str, index_dir: Path) -> list[dict]:
+    """For each question: its candidates' (logit, first, label), and whether it is answerable."""
+    from assistant import Assistant
+    from assistant.judge import JudgeModel
+    from assistant.models import Turn
+    from assistant.pipeline import Context, run
+    from assistant.pipeline import STEPS
+
+    a = Assistant(index_dir=index_dir)
+    a.index()
+    kit = a._kit_ready()
+    kit.judge = JudgeModel((1.0, 0.0), 0.0, 0.5, 0.5, rerank_k, context)  # raw logits; coefficients unused
+    steps = STEPS[:STEPS.index(next(s for s in STEPS if s.__name__ == "judge")) + 1]
+    snap = kit.snapshot
+    out = []
+    for q in questions:
+        ctx = Context(question=q["question"], history=[Turn(**t) for t in q.get("history") or []])
+        for step in steps:
+            step(ctx, kit)
+            if ctx.status:
+                break
+        rows = []
+        gold, docs, facts = q.get("gold_passages") or [], set(q.get("gold_doc_ids") or []), q.get("key_facts") or []
+        for c in ctx.ranked:
+            if c.logit is None:
+                continue
+            text = snap.sentence_text(c.sentence)
+            doc = snap.passages[snap.sentence_passage[c.sentence]].doc_id
+            label = bool(q.get("answerable")) and (any(related(text, g) for g in gold)
+                                                    or (doc in docs and any(has_fact(text, f) for f in facts)))
+            rows.append({"logit": c.logit, "first": c.first, "dense": c.dense, "lexical": c.lexical, "label": int(label)})
+        out.append({"id": q["id"], "answerable": bool(q.get("answerable")), "stopped": ctx.status, "rows": rows})
+    return out
+
+
+def fit(data: list[dict]) -> dict:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    rows = [r for q in data for r in q["rows"]]
+    X = np.array([[r["logit"], r["dense"]] for r in rows])
+    y = np.array([r["label"] for r in rows])
+    model = LogisticRegression(C=1.0, max_iter=1000).fit(X, y)
+    p_all = model.predict_proba(X)[:, 1]
+    auc = {"logit": roc_auc_score(y, X[:, 0]), "dense": roc_auc_score(y, X[:, 1]), "combined": roc_auc_score(y, p_all),
+           "first stage (not used)": roc_auc_score(y, [r["first"] for r in rows])}
+    coef, intercept = model.coef_[0].tolist(), float(model.intercept_[0])
+
+    def prob(r):
+        return 1 / (1 + np.exp(-(intercept + coef[0] * r["logit"] + coef[1] * r["dense"])))
+
+    # Threshold: balanced accuracy over questions the pipeline reached the judge with.
+    judged = [q for q in data if q["rows"]]
+    best_p = [max(prob(r) for r in q["rows"]) for q in judged]
+    grid = np.round(np.arange(0.02, 0.96, 0.01), 2)
+    scores = []
+    for t in grid:
+        ans = [p >= t for q, p in zip(judged, best_p) if q["answerable"]]
+        un = [p < t for q, p in zip(judged, best_p) if not q["answerable"]]
+        scores.append((np.mean(ans) + np.mean(un)) / 2)
+    scores = np.array(scores)
+    top = grid[scores >= scores.max() - 1e-9]
+    threshold = float(np.round(np.median(top), 2))  # the middle of the best plateau
+    # keep: share of the best p a further candidate needs; F1 of the labels of what would be quoted.
+    keeps = np.round(np.arange(0.1, 1.0, 0.05), 2)
+    f1s = []
+    for k in keeps:
+        tp = fp = fn = 0
+        for q in judged:
+            if not q["answerable"]:
+                continue
+            ps = [prob(r) for r in q["rows"]]
+            b = max(ps)
+            if b < threshold:
+                fn += sum(r["label"] for r in q["rows"])
+                continue
+            for r, p in zip(q["rows"], ps):
+                chosen = p >= max(threshold, k * b)
+                tp += chosen and r["label"]
+                fp += chosen and not r["label"]
+                fn += (not chosen) and r["label"]
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    keep = float(keeps[int(np.argmax(f1s))])
+    return {"coef": coef, "intercept": intercept, "threshold": threshold, "keep": keep, "auc": auc,
+            "balanced_accuracy": float(scores.max()), "keep_f1": float(max(f1s)), "n_pairs": len(rows),
+            "n_positive": int(y.sum()), "n_questions": len(data)}
+
+
+def write(path: Path, result: dict, rerank_k: int, context: str) -> None:
+    auc = ", ".join(f"{k} {v:.3f}" for k, v in result["auc"].items())
+    path.write_text(f"""# The answer judge: p = sigmoid(intercept + coef . (cross-encoder logit, sentence cosine to the question)).
+# Written by `python -m evals.fit_judge` on {date.today().isoformat()}; do not edit by hand, re-fit.
+# Fitted on {result['n_pairs']} (question, sentence) pairs ({result['n_positive']} answering) from {result['n_questions']}
+# questions: evals/questions.jsonl and the dev half of evals/questions_everyday.jsonl. No held-out question was read.
+# ROC AUC on those pairs: {auc}. Abstention balanced accuracy {result['balanced_accuracy']:.3f}; keep F1 {result['keep_f1']:.3f}.
+features = ["logit", "dense"]
+coef = [{result['coef'][0]:.6f}, {result['coef'][1]:.6f}]
+intercept = {result['intercept']:.6f}
+threshold = {result['threshold']}  # abstain when the best sentence's p is below this
+keep = {result['keep']}  # a further sentence needs p >= max(threshold, keep * best p)
+rerank_k = {rerank_k}  # candidates the cross-encoder reads per question
+context = "{context}"  # what the cross-encoder sees before the sentence
+""", "utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from assistant.judge import JUDGE_FILE
+
+    p = argparse.ArgumentParser(prog="python -m evals.fit_judge", description=__doc__.split("\n")[0])
+    p.add_argument("--rerank-k", type=int, default=12)
+    p.add_argument("--context", choices=["source", "title", "none"], default="source")
+    p.add_argument("--index-dir", type=Path, default=None)
+    p.add_argument("--dry-run", action="store_true", help="print the fit, do not write judge.toml")
+    p.add_argument("--out", type=Path, default=JUDGE_FILE)
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="fit-judge-") as tmp:
+        data = collect(training_questions(), args.rerank_k, args.context, args.index_dir or Path(tmp))
+    result = fit(data)
+    print(json.dumps({k: v for k, v in result.items()}, indent=1))
+    if not args.dry_run:
+        write(args.out, result, args.rerank_k, args.context)
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
