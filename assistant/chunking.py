@@ -35,6 +35,7 @@ class Chunk:
     end: int
     text: str
     sentences: list[Sentence] = field(default_factory=list)
+    heading: bool = False  # a heading line (a letter's date line, "LETTER FROM ..."): one sentence, itself
 
 
 def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
@@ -54,10 +55,24 @@ def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
 
 
 def chunk_document(doc_id: str, clean: CleanText, max_chars: int = MAX_CHUNK_CHARS) -> list[Chunk]:
-    """Chunks of whole sentences, never crossing a paragraph; headings are not indexed."""
+    """Chunks of whole sentences, never crossing a paragraph. A heading line of the document's front
+    matter (before its first paragraph of text: a date line, "LETTER FROM ... TO ...", the title) is a
+    chunk of its own with one sentence, the whole line: questions about the document are answered from
+    it. Section headings inside the text are not indexed (they name a topic, they answer nothing)."""
     chunks: list[Chunk] = []
+    front = True
     for number, para in enumerate(clean.paragraphs, start=1):
+        front = front and para.heading
+        if para.heading and not front:
+            continue
         if para.heading:
+            line = clean.text[para.start:para.end]
+            start = para.start + len(line) - len(line.lstrip())
+            end = para.start + len(line.rstrip())
+            if end > start:
+                chunk = _make(doc_id, number, clean.text, [Sentence(start, end)], len(chunks))
+                chunk.heading = True
+                chunks.append(chunk)
             continue
         sentences = split_sentences(clean.text[para.start:para.end], para.start)
         group: list[Sentence] = []

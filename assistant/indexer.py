@@ -187,12 +187,14 @@ def _rows(doc: Document, vectors: np.ndarray) -> tuple[list[dict], list[dict]]:
         block = vectors[i:i + n]
         chunk_id = f"{prefix}:{chunk.id}"
         chunk_rows.append({"id": chunk_id, "embedding": _unit(block.mean(axis=0)).tolist(), "text": chunk.text,
-                           "meta": {"paragraph": chunk.paragraph, "start": chunk.start, "end": chunk.end, **tag}})
+                           "meta": {"paragraph": chunk.paragraph, "start": chunk.start, "end": chunk.end,
+                                    "heading": chunk.heading, **tag}})
         for j, (sentence, vector) in enumerate(zip(chunk.sentences, block)):
             sentence_rows.append({"id": f"{chunk_id}:{j}", "embedding": vector.tolist(),
                                   "text": text[sentence.start:sentence.end],
                                   "meta": {"chunk": chunk_id, "paragraph": chunk.paragraph,
-                                           "start": sentence.start, "end": sentence.end, **tag}})
+                                           "start": sentence.start, "end": sentence.end,
+                                           "heading": chunk.heading, **tag}})
         i += n
     return chunk_rows, sentence_rows
 

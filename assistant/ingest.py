@@ -12,7 +12,7 @@ from .errors import LoadError
 from .loaders import load_text
 from .sources import Source
 
-PIPELINE_VERSION = f"clean{CLEANER_VERSION}-chunk1"
+PIPELINE_VERSION = f"clean{CLEANER_VERSION}-chunk3"  # chunk3: front-matter heading lines indexed
 
 
 @dataclass

@@ -3,7 +3,8 @@
 The hybrid first stage (``pipeline.select``) is cheap and recall-minded: it ranks every sentence of
 the retrieved passages by cosine and word overlap. The judge reads only its best ``rerank_k``
 candidates with a cross-encoder (``reranker.py``) and combines the cross-encoder's logit with the
-sentence encoder's cosine to the question in a logistic regression:
+sentence encoder's cosine to the question, and whether the candidate is a heading line (a date line
+or "LETTER FROM ... TO ...", which answers only questions about its document), in a logistic regression:
 
     p = sigmoid(intercept + sum(coef[i] * feature[i]))
 
@@ -24,7 +25,7 @@ from pathlib import Path
 from .errors import StoreError
 
 JUDGE_FILE = Path(__file__).resolve().parent / "data" / "judge.toml"
-FEATURES = ("logit", "dense")  # the cross-encoder's logit; the sentence encoder's cosine to the question
+FEATURES = ("logit", "dense", "heading")  # cross-encoder logit; sentence cosine to the question; 1 for a heading line
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,12 @@ class JudgeModel:
         except (OSError, KeyError, ValueError, TypeError, tomllib.TOMLDecodeError) as exc:
             raise StoreError(f"{path}: the answer judge's coefficients could not be read ({exc}).") from None
 
-    def probability(self, logit: float, dense: float) -> float:
-        z = self.intercept + self.coef[0] * logit + self.coef[1] * dense
+    def probability(self, logit: float, dense: float, heading: bool = False) -> float:
+        """A heading line's cosine is not counted: a title is always *on* the topic of its document, which
+        says nothing about whether it answers; only the cross-encoder's reading (and the heading's own
+        coefficient) does."""
+        dense = 0.0 if heading else dense
+        z = self.intercept + self.coef[0] * logit + self.coef[1] * dense + self.coef[2] * float(heading)
         return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
 
@@ -57,6 +62,9 @@ def judge_text(source, sentence: str, context: str) -> str:
     """What the cross-encoder reads for one candidate: the sentence, after (``context = "source"``) who
     wrote its document and its title, so "I enclose ..." in a letter or "the association said" in a
     report can be judged with the speaker in view; or after the title alone; or alone ("none")."""
+    if context == "speaker":
+        who = source.author or source.publisher
+        return f"{who}: {sentence}" if who else sentence
     if context == "source":
         who = source.author or source.publisher
         return f"{who}, {source.title}: {sentence}" if who else f"{source.title}: {sentence}"
@@ -86,7 +94,7 @@ def judge(ctx, kit) -> None:
     judged = {c.sentence: float(logit) for c, logit in zip(head, logits)}
     for c in ctx.ranked:
         c.first, c.logit = c.score, judged.get(c.sentence)
-        c.p = model.probability(c.logit, c.dense) if c.logit is not None else 0.0
+        c.p = model.probability(c.logit, c.dense, snap.sentence_heading[c.sentence]) if c.logit is not None else 0.0
         c.score = c.p
     ctx.ranked.sort(key=lambda c: c.p, reverse=True)
     by_sentence = {c.sentence: c for c in ctx.ranked}

@@ -205,7 +205,7 @@ def select(ctx: Context, kit: Kit) -> None:
     names weighted up, synonyms and the document's title counting part)."""
     snap = kit.snapshot
     candidates = [j for h in ctx.hits for j in snap.passages[h.passage].sentences
-                  if _quotable(snap.sentence_text(j))]
+                  if _quotable(snap.sentence_text(j), bool(snap.sentence_heading[j]))]
     if not candidates:
         return
     passage_dense = {h.passage: h.dense for h in ctx.hits}
@@ -237,10 +237,15 @@ def select(ctx: Context, kit: Kit) -> None:
     ctx.ranked = sorted(best.values(), key=lambda x: x.score, reverse=True)
 
 
-def _quotable(text: str) -> bool:
-    """Fragments and list lead-ins ("Our proposals include:") do not answer anything on their own;
-    sentences addressed to an AI (injected instructions) are never quoted."""
-    return len(text.split()) >= 5 and not text.rstrip().endswith(":") and not _ADDRESSED_TO_AI.search(text)
+def _quotable(text: str, heading: bool = False) -> bool:
+    """Fragments and list lead-ins ("Our proposals include:") do not answer anything on their own; a
+    heading line does, about its document ("3 July 2008", "LETTER FROM ... TO ..."), from 3 words.
+    Sentences addressed to an AI (injected instructions) are never quoted."""
+    if _ADDRESSED_TO_AI.search(text):
+        return False
+    if heading:
+        return len(text.split()) >= 3
+    return len(text.split()) >= 5 and not text.rstrip().endswith(":")
 
 
 def _answer_cues(question: str) -> dict[str, float]:

@@ -62,6 +62,8 @@ class Library:
         self.docs = snapshot.docs
         found = []
         for j, (start, end) in enumerate(snapshot.sentence_span):
+            if snapshot.sentence_heading[j]:
+                continue  # heading lines are not sentences a card or quiz can quote
             passage = snapshot.passages[snapshot.sentence_passage[j]]
             text = snapshot.docs[passage.doc_id].text[start:end]
             found.append(Sentence(j, passage.doc_id, passage.paragraph, start, end, text))

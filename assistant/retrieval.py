@@ -76,8 +76,11 @@ class Snapshot:
                                  if s_order else np.zeros((0, dim), np.float32))
         self.sentence_passage = np.zeros(len(s_order), dtype=np.int32)
         self.sentence_span: list[tuple[int, int]] = []
+        # A heading line (date line, "LETTER FROM ..."): quotable about its document, never joined to a sentence.
+        self.sentence_heading = np.zeros(len(s_order), dtype=bool)
         for j, i in enumerate(s_order):
             m = sents["metadatas"][i]
+            self.sentence_heading[j] = bool(m.get("heading", False))
             p = self.passage_index[m["chunk"]]
             self.sentence_passage[j] = p
             self.sentence_span.append((m["start"], m["end"]))

@@ -73,9 +73,11 @@ def unit_for(snap, j: int) -> Unit | None:
     start = snap.sentence_span[j][0]
     i = next(k for k, x in enumerate(order) if snap.sentence_span[x][0] == start)
     lo = hi = i
+    if snap.sentence_heading[j]:
+        return Unit(*snap.sentence_span[j], (j,))
     if depends_on_previous(snap.sentence_text(j)):
-        if i == 0:
-            return None
+        if i == 0 or snap.sentence_heading[order[i - 1]]:
+            return None  # what it leans on is not in the text before it
         lo = i - 1
     text = snap.docs[doc_id].text
 
@@ -90,7 +92,7 @@ def unit_for(snap, j: int) -> Unit | None:
             lo -= 1
         else:
             break
-    if quotes_balance(span()) != 0:
+    if quotes_balance(span()) != 0 or any(snap.sentence_heading[x] for x in order[lo:hi + 1]):
         return None
     if lo < i and depends_on_previous(snap.sentence_text(order[lo])):
         if lo == 0:

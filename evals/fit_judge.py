@@ -9,7 +9,8 @@ pair. A candidate is labelled 1 when it is related to a gold passage (the evalua
 unanswerable question is labelled 0. The held-out questions (``split = "heldout"``, and every
 question of ``questions_fresh.jsonl``) are never read here.
 
-Fitted: a logistic regression on (cross-encoder logit, sentence cosine to the question); then the abstention
+Fitted: a logistic regression on ``assistant.judge.FEATURES`` (cross-encoder logit, sentence cosine to
+the question, heading line); then the abstention
 threshold that best separates answerable from unanswerable questions (balanced accuracy of "the best
 candidate passes" on answerable vs "nothing passes" on unanswerable ones), and the share of the best probability a
 further sentence needs (``keep``), chosen for the F1 of quoted sentences' labels.
@@ -26,6 +27,7 @@ import numpy as np
 
 from .harness import load_questions
 from .metrics import has_fact, related
+from assistant.judge import FEATURES
 
 HERE = Path(__file__).resolve().parent
 
@@ -38,7 +40,7 @@ def training_questions() -> list[dict]:
 
 
 def collect(questions: list[dict], rerank_k: int, context: str, index_dir: Path) -> list[dict]:
-    """For each question: its candidates' (logit, first, label), and whether it is answerable."""
+    """For each question: its candidates' features and label, and whether it is answerable."""
     from assistant import Assistant
     from assistant.judge import JudgeModel
     from assistant.models import Turn
@@ -48,7 +50,7 @@ def collect(questions: list[dict], rerank_k: int, context: str, index_dir: Path)
     a = Assistant(index_dir=index_dir)
     a.index()
     kit = a._kit_ready()
-    kit.judge = JudgeModel((1.0, 0.0), 0.0, 0.5, 0.5, rerank_k, context)  # raw logits; coefficients unused
+    kit.judge = JudgeModel((1.0, 0.0, 0.0), 0.0, 0.5, 0.5, rerank_k, context)  # raw logits; coefficients unused
     steps = STEPS[:STEPS.index(next(s for s in STEPS if s.__name__ == "judge")) + 1]
     snap = kit.snapshot
     out = []
@@ -67,7 +69,9 @@ def collect(questions: list[dict], rerank_k: int, context: str, index_dir: Path)
             doc = snap.passages[snap.sentence_passage[c.sentence]].doc_id
             label = bool(q.get("answerable")) and (any(related(text, g) for g in gold)
                                                     or (doc in docs and any(has_fact(text, f) for f in facts)))
-            rows.append({"logit": c.logit, "first": c.first, "dense": c.dense, "lexical": c.lexical, "label": int(label)})
+            heading = int(snap.sentence_heading[c.sentence])
+            rows.append({"logit": c.logit, "dense": 0.0 if heading else c.dense, "heading": heading,  # as JudgeModel
+                         "first": c.first, "label": int(label)})
         out.append({"id": q["id"], "answerable": bool(q.get("answerable")), "stopped": ctx.status, "rows": rows})
     return out
 
@@ -77,7 +81,7 @@ def fit(data: list[dict]) -> dict:
     from sklearn.metrics import roc_auc_score
 
     rows = [r for q in data for r in q["rows"]]
-    X = np.array([[r["logit"], r["dense"]] for r in rows])
+    X = np.array([[r[f] for f in FEATURES] for r in rows], dtype=float)
     y = np.array([r["label"] for r in rows])
     model = LogisticRegression(C=1.0, max_iter=1000).fit(X, y)
     p_all = model.predict_proba(X)[:, 1]
@@ -86,7 +90,7 @@ def fit(data: list[dict]) -> dict:
     coef, intercept = model.coef_[0].tolist(), float(model.intercept_[0])
 
     def prob(r):
-        return 1 / (1 + np.exp(-(intercept + coef[0] * r["logit"] + coef[1] * r["dense"])))
+        return 1 / (1 + np.exp(-(intercept + sum(c * r[f] for c, f in zip(coef, FEATURES)))))
 
     # Threshold: balanced accuracy over questions the pipeline reached the judge with.
     judged = [q for q in data if q["rows"]]
@@ -127,13 +131,13 @@ def fit(data: list[dict]) -> dict:
 
 def write(path: Path, result: dict, rerank_k: int, context: str) -> None:
     auc = ", ".join(f"{k} {v:.3f}" for k, v in result["auc"].items())
-    path.write_text(f"""# The answer judge: p = sigmoid(intercept + coef . (cross-encoder logit, sentence cosine to the question)).
+    path.write_text(f"""# The answer judge: p = sigmoid(intercept + coef . (cross-encoder logit, sentence cosine to the question, heading line)).
 # Written by `python -m evals.fit_judge` on {date.today().isoformat()}; do not edit by hand, re-fit.
 # Fitted on {result['n_pairs']} (question, sentence) pairs ({result['n_positive']} answering) from {result['n_questions']}
 # questions: evals/questions.jsonl and the dev half of evals/questions_everyday.jsonl. No held-out question was read.
 # ROC AUC on those pairs: {auc}. Abstention balanced accuracy {result['balanced_accuracy']:.3f}; keep F1 {result['keep_f1']:.3f}.
-features = ["logit", "dense"]
-coef = [{result['coef'][0]:.6f}, {result['coef'][1]:.6f}]
+features = {json.dumps(list(FEATURES))}
+coef = [{", ".join(f"{c:.6f}" for c in result["coef"])}]
 intercept = {result['intercept']:.6f}
 threshold = {result['threshold']}  # abstain when the best sentence's p is below this
 keep = {result['keep']}  # a further sentence needs p >= max(threshold, keep * best p)
@@ -147,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(prog="python -m evals.fit_judge", description=__doc__.split("\n")[0])
     p.add_argument("--rerank-k", type=int, default=12)
-    p.add_argument("--context", choices=["source", "title", "none"], default="source")
+    p.add_argument("--context", choices=["speaker", "source", "title", "none"], default="source")
     p.add_argument("--index-dir", type=Path, default=None)
     p.add_argument("--dry-run", action="store_true", help="print the fit, do not write judge.toml")
     p.add_argument("--out", type=Path, default=JUDGE_FILE)

