@@ -61,21 +61,29 @@ class Reranker:
             raise StoreError(f"The answer-judgement model at {self.path} could not be loaded "
                              f"({exc.__class__.__name__}: {str(exc)[:200]}).") from None
         self.tokenizer.enable_truncation(max_length)
-        self.tokenizer.enable_padding()
+        self.tokenizer.no_padding()
         self.inputs = {i.name for i in self.session.get_inputs()}
         self._run_lock = threading.Lock()
 
     def score(self, query: str, texts: list[str]) -> np.ndarray:
-        """One logit per text for ``query`` (MS MARCO scale: > 0 answers, < -5 unrelated)."""
+        """One logit per text for ``query`` (MS MARCO scale: > 0 answers, < -5 unrelated).
+
+        Each pair runs on its own, unpadded. Why: padded to the longest pair, 12 pairs cost ~1.6× the
+        time (measured: 207 ms against 128 ms), and with the int8 model padding is not neutral (a
+        pair's logit moved by up to 0.4 with its batch-mates); alone, a sentence's score depends only
+        on the question and the sentence.
+        """
+        out = np.zeros(len(texts), dtype=np.float32)
         if not texts:
-            return np.zeros(0, dtype=np.float32)
+            return out
         encodings = self.tokenizer.encode_batch([(query, t) for t in texts])
-        feed = {"input_ids": np.asarray([e.ids for e in encodings], dtype=np.int64),
-                "attention_mask": np.asarray([e.attention_mask for e in encodings], dtype=np.int64),
-                "token_type_ids": np.asarray([e.type_ids for e in encodings], dtype=np.int64)}
         with self._run_lock:  # one run at a time: one thread is the budget (see module docstring)
-            out = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
-        return np.asarray(out, dtype=np.float32).reshape(-1)
+            for i, e in enumerate(encodings):
+                feed = {"input_ids": np.asarray([e.ids], dtype=np.int64),
+                        "attention_mask": np.asarray([e.attention_mask], dtype=np.int64),
+                        "token_type_ids": np.asarray([e.type_ids], dtype=np.int64)}
+                out[i] = float(self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0].reshape(-1)[0])
+        return out
 
 
 def get_reranker(path: Path | None = None) -> Reranker:
