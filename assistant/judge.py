@@ -90,7 +90,7 @@ def judge(ctx, kit) -> None:
             head.append(part)
     texts = [judge_text(snap.docs[snap.passages[snap.sentence_passage[c.sentence]].doc_id].source,
                         snap.sentence_text(c.sentence), model.context) for c in head]
-    logits = kit.reranker.score(ctx.query, texts)
+    logits = kit.reranker.score(snap.correct_text(ctx.query), texts)  # misspellings mended, as for retrieval
     judged = {c.sentence: float(logit) for c, logit in zip(head, logits)}
     for c in ctx.ranked:
         c.first, c.logit = c.score, judged.get(c.sentence)

@@ -11,8 +11,8 @@ question of ``questions_fresh.jsonl``) are never read here.
 
 Fitted: a logistic regression on ``assistant.judge.FEATURES`` (cross-encoder logit, sentence cosine to
 the question, heading line); then the abstention
-threshold that best separates answerable from unanswerable questions (balanced accuracy of "the best
-candidate passes" on answerable vs "nothing passes" on unanswerable ones), and the share of the best probability a
+threshold from a second logistic regression, over questions: answerable or not, from the log-odds of
+the best candidate's p (classes weighted equally; the threshold is where it gives one half), and the share of the best probability a
 further sentence needs (``keep``), chosen for the F1 of quoted sentences' labels.
 """
 from __future__ import annotations
@@ -92,18 +92,17 @@ def fit(data: list[dict]) -> dict:
     def prob(r):
         return 1 / (1 + np.exp(-(intercept + sum(c * r[f] for c, f in zip(coef, FEATURES)))))
 
-    # Threshold: balanced accuracy over questions the pipeline reached the judge with.
+    # Threshold: a second, one-feature logistic regression over questions (answerable or not, from the
+    # log-odds of the best candidate's p), classes weighted equally; abstain where it gives 1/2. Smooth
+    # in every question, unlike the step of a grid search, so one question moves it little.
     judged = [q for q in data if q["rows"]]
-    best_p = [max(prob(r) for r in q["rows"]) for q in judged]
-    grid = np.round(np.arange(0.02, 0.96, 0.01), 2)
-    scores = []
-    for t in grid:
-        ans = [p >= t for q, p in zip(judged, best_p) if q["answerable"]]
-        un = [p < t for q, p in zip(judged, best_p) if not q["answerable"]]
-        scores.append((np.mean(ans) + np.mean(un)) / 2)
-    scores = np.array(scores)
-    top = grid[scores >= scores.max() - 1e-9]
-    threshold = float(np.round(np.median(top), 2))  # the middle of the best plateau
+    best_p = np.array([max(prob(r) for r in q["rows"]) for q in judged])
+    answerable = np.array([q["answerable"] for q in judged])
+    z = np.log(best_p / (1 - best_p)).reshape(-1, 1)
+    gate = LogisticRegression(class_weight="balanced", max_iter=1000).fit(z, answerable)
+    z0 = -gate.intercept_[0] / gate.coef_[0][0]
+    threshold = float(np.round(1 / (1 + np.exp(-z0)), 3))
+    balanced = (np.mean(best_p[answerable] >= threshold) + np.mean(best_p[~answerable] < threshold)) / 2
     # keep: share of the best p a further candidate needs; F1 of the labels of what would be quoted.
     keeps = np.round(np.arange(0.1, 1.0, 0.05), 2)
     f1s = []
@@ -125,7 +124,7 @@ def fit(data: list[dict]) -> dict:
         f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
     keep = float(keeps[int(np.argmax(f1s))])
     return {"coef": coef, "intercept": intercept, "threshold": threshold, "keep": keep, "auc": auc,
-            "balanced_accuracy": float(scores.max()), "keep_f1": float(max(f1s)), "n_pairs": len(rows),
+            "balanced_accuracy": float(balanced), "keep_f1": float(max(f1s)), "n_pairs": len(rows),
             "n_positive": int(y.sum()), "n_questions": len(data)}
 
 
