@@ -73,6 +73,17 @@ def judge_text(source, sentence: str, context: str) -> str:
     return sentence
 
 
+def _as_quoted(snap, j: int, standalone: bool) -> str:
+    """The sentence as it would be quoted: with the sentence it leans on ("The duty will also apply to
+    ..." is judged after the sentence that says which duty), so the judge reads what the reader reads."""
+    from .units import unit_for
+
+    unit = unit_for(snap, j) if standalone else None
+    if unit is None:
+        return snap.sentence_text(j)
+    return snap.docs[snap.passages[snap.sentence_passage[j]].doc_id].text[unit.start:unit.end]
+
+
 def judge(ctx, kit) -> None:
     """Read the first stage's best ``rerank_k`` sentences with the cross-encoder and give each its
     calibrated probability of answering the question (``Scored.p``); ``ctx.ranked`` is re-ordered by it.
@@ -89,7 +100,8 @@ def judge(ctx, kit) -> None:
         if all(part.sentence != h.sentence for h in head):
             head.append(part)
     texts = [judge_text(snap.docs[snap.passages[snap.sentence_passage[c.sentence]].doc_id].source,
-                        snap.sentence_text(c.sentence), model.context) for c in head]
+                        _as_quoted(snap, c.sentence, kit.settings.uses("standalone_quotes")), model.context)
+             for c in head]
     logits = kit.reranker.score(snap.correct_text(ctx.query), texts)  # misspellings mended, as for retrieval
     judged = {c.sentence: float(logit) for c, logit in zip(head, logits)}
     for c in ctx.ranked:
