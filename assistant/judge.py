@@ -95,20 +95,31 @@ def judge(ctx, kit) -> None:
     if kit.reranker is None or not ctx.ranked:
         return
     model, snap = kit.judge, kit.snapshot
-    head = list(ctx.ranked[:model.rerank_k])
-    for part in ctx.part_best:  # each part of a two-part question gets its best sentence read
-        if all(part.sentence != h.sentence for h in head):
-            head.append(part)
-    texts = [judge_text(snap.docs[snap.passages[snap.sentence_passage[c.sentence]].doc_id].source,
-                        _as_quoted(snap, c.sentence, kit.settings.uses("standalone_quotes")), model.context)
-             for c in head]
-    logits = kit.reranker.score(snap.correct_text(ctx.query), texts)  # misspellings mended, as for retrieval
-    judged = {c.sentence: float(logit) for c, logit in zip(head, logits)}
+    standalone = kit.settings.uses("standalone_quotes")
+
+    def read(query: str, candidates) -> dict[int, tuple[float, float]]:
+        """sentence → (p, logit) for ``candidates`` read against ``query``."""
+        texts = [judge_text(snap.docs[snap.passages[snap.sentence_passage[c.sentence]].doc_id].source,
+                            _as_quoted(snap, c.sentence, standalone), model.context) for c in candidates]
+        logits = kit.reranker.score(snap.correct_text(query), texts)  # misspellings mended, as for retrieval
+        return {c.sentence: (model.probability(float(x), c.dense, snap.sentence_heading[c.sentence]), float(x))
+                for c, x in zip(candidates, logits)}
+
+    judged = read(ctx.query, ctx.ranked[:model.rerank_k])
+    # A two-part question: each part's best few are also read against that part alone; a sentence
+    # answers the question if it answers a part ("Are schools bound now, and what is proposed?").
+    part_best = []
+    for text, top in ctx.part_top:
+        verdicts = read(text, top)
+        for j, verdict in verdicts.items():
+            if verdict[0] > judged.get(j, (-1.0, 0.0))[0]:
+                judged[j] = verdict
+        part_best.append(max(verdicts, key=lambda j: verdicts[j][0]))
     for c in ctx.ranked:
-        c.first, c.logit = c.score, judged.get(c.sentence)
-        c.p = model.probability(c.logit, c.dense, snap.sentence_heading[c.sentence]) if c.logit is not None else 0.0
+        c.first = c.score
+        c.p, c.logit = judged.get(c.sentence, (0.0, None))
         c.score = c.p
     ctx.ranked.sort(key=lambda c: c.p, reverse=True)
     by_sentence = {c.sentence: c for c in ctx.ranked}
-    ctx.part_best = [by_sentence[p.sentence] for p in ctx.part_best if p.sentence in by_sentence]
+    ctx.part_best = [by_sentence[j] for j in part_best if j in by_sentence]
     ctx.threshold = model.threshold

@@ -105,6 +105,7 @@ class Context:
     hits: list[Hit] = field(default_factory=list)
     ranked: list[Scored] = field(default_factory=list)
     part_best: list[Scored] = field(default_factory=list)
+    part_top: list[tuple[str, list[Scored]]] = field(default_factory=list)  # each part's text and best few
     chosen: list[Scored] = field(default_factory=list)
     units: list[Unit] = field(default_factory=list)  # the span each chosen sentence is quoted with
     threshold: float | None = None  # abstain under this ``score`` (the judge's, else settings.abstain_threshold)
@@ -215,7 +216,7 @@ def select(ctx: Context, kit: Kit) -> None:
     cues = _answer_cues(ctx.question) if use("answer_cues") else {}
     queries = [(ctx.vector, ctx.query_tokens, True)] + [(v, k, False) for _, v, k in ctx.parts]
     best: dict[int, Scored] = {}
-    ctx.part_best = []
+    ctx.part_best, ctx.part_top = [], []
     for vector, toks, whole in queries:
         weights = _weights(snap, toks, names, ctx.focus if whole and ctx.follow_up else [], kit.settings)
         if whole:
@@ -231,10 +232,14 @@ def select(ctx: Context, kit: Kit) -> None:
         scored.sort(key=lambda x: x.score, reverse=True)
         if not whole:
             ctx.part_best.append(scored[0])
+            ctx.part_top.append((ctx.parts[len(ctx.part_top)][0], scored[:PART_K]))
         for sc in scored:
             if sc.sentence not in best or sc.score > best[sc.sentence].score:
                 best[sc.sentence] = sc
     ctx.ranked = sorted(best.values(), key=lambda x: x.score, reverse=True)
+
+
+PART_K = 4  # candidates the judge reads for each part of a two-part question, with that part's words
 
 
 def _quotable(text: str, heading: bool = False) -> bool:
