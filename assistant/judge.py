@@ -119,7 +119,10 @@ def judge(ctx, kit) -> None:
         c.first = c.score
         c.p, c.logit = judged.get(c.sentence, (0.0, None))
         c.score = c.p
-    ctx.ranked.sort(key=lambda c: c.p, reverse=True)
+    if kit.settings.uses("judge_order"):
+        ctx.ranked.sort(key=lambda c: c.p, reverse=True)
+    else:  # ablation: the judge only gates; the first stage orders the sentences it accepts
+        ctx.ranked.sort(key=lambda c: (c.p >= model.threshold, c.first), reverse=True)
     by_sentence = {c.sentence: c for c in ctx.ranked}
     ctx.part_best = [by_sentence[j] for j in part_best if j in by_sentence]
     ctx.threshold = model.threshold

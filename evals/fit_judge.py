@@ -71,7 +71,8 @@ def collect(questions: list[dict], rerank_k: int, context: str, index_dir: Path)
                                                     or (doc in docs and any(has_fact(text, f) for f in facts)))
             heading = int(snap.sentence_heading[c.sentence])
             rows.append({"logit": c.logit, "dense": 0.0 if heading else c.dense, "heading": heading,  # as JudgeModel
-                         "first": c.first, "label": int(label)})
+                         "first": c.first, "label": int(label), "gold_doc": int(doc in docs),
+                         "words": len(text.split()), "lexical": c.lexical})
         out.append({"id": q["id"], "answerable": bool(q.get("answerable")), "stopped": ctx.status, "rows": rows})
     return out
 
