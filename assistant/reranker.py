@@ -64,6 +64,7 @@ class Reranker:
         self.tokenizer.no_padding()
         self.inputs = {i.name for i in self.session.get_inputs()}
         self._run_lock = threading.Lock()
+        self.pairs = 0  # pairs scored since load (the benchmark reports pairs per question)
 
     def score(self, query: str, texts: list[str]) -> np.ndarray:
         """One logit per text for ``query`` (MS MARCO scale: > 0 answers, < -5 unrelated).
@@ -78,6 +79,7 @@ class Reranker:
             return out
         encodings = self.tokenizer.encode_batch([(query, t) for t in texts])
         with self._run_lock:  # one run at a time: one thread is the budget (see module docstring)
+            self.pairs += len(encodings)
             for i, e in enumerate(encodings):
                 feed = {"input_ids": np.asarray([e.ids], dtype=np.int64),
                         "attention_mask": np.asarray([e.attention_mask], dtype=np.int64),

@@ -150,3 +150,31 @@ def test_a_wider_quote_is_still_one_verbatim_slice(eval_answers, assistant):
     assert wide, "no answer quoted a sentence with the one it depends on"
     for c in wide:
         assert assistant.document_text(c.doc_id)[c.start:c.end] == c.quote
+
+
+def test_the_judge_file_is_what_the_fitting_script_writes(tmp_path):
+    """data/judge.toml is re-fitted by evals/fit_judge.py (from the original and dev questions only),
+    never edited by hand: fitting again gives the same coefficients and threshold."""
+    import tomllib
+
+    from assistant.judge import JUDGE_FILE
+    from evals.fit_judge import main
+
+    out = tmp_path / "judge.toml"
+    assert main(["--index-dir", str(tmp_path / "index"), "--out", str(out)]) == 0
+    shipped, again = (tomllib.loads(p.read_text("utf-8")) for p in (JUDGE_FILE, out))
+    assert shipped["features"] == again["features"]
+    assert shipped["coef"] == pytest.approx(again["coef"], abs=0.02)
+    assert shipped["intercept"] == pytest.approx(again["intercept"], abs=0.05)
+    assert shipped["threshold"] == pytest.approx(again["threshold"], abs=0.01)
+    assert shipped["keep"] == pytest.approx(again["keep"], abs=0.051)
+
+
+def test_the_fit_never_reads_held_out_questions():
+    from evals.fit_judge import training_questions
+
+    ids = {q["id"] for q in training_questions()}
+    held_out = {json.loads(line)["id"] for name in ("questions_everyday.jsonl", "questions_fresh.jsonl")
+                for line in (EVALS / name).open(encoding="utf-8")
+                if line.strip() and json.loads(line).get("split") == "heldout"}
+    assert held_out and not ids & held_out
