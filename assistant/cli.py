@@ -217,6 +217,6 @@ def render(answer) -> str:
     out.append("Sources:")
     for c in answer.citations:
         out.append(f"[{c.n}] {c.title}")
-        out.append(f"    {c.publisher}, {c.display_date} · {c.status} · {c.location}")
+        out.append(f"    {c.author + ' · ' if c.author else ''}{c.publisher}, {c.display_date} · {c.status} · {c.location}")
         out.append(textwrap.fill(f"“{c.quote}”", width, initial_indent="    ", subsequent_indent="    "))
     return "\n".join(out)

@@ -29,8 +29,7 @@ for _key, _value in {
 
 
 # Answer components that ``ASSISTANT_DISABLE`` can switch off (``python -m evals --ablation`` runs each).
-COMPONENTS = ("reranker", "judge_order", "follow_up", "standalone_quotes", "vocabulary", "names", "focus", "synonyms", "title_credit", "partial_names", "answer_cues",
-              "passage_context")
+COMPONENTS = ("reranker", "judge_order", "follow_up", "standalone_quotes", "vocabulary")
 
 
 class Settings(BaseSettings):
@@ -56,10 +55,9 @@ class Settings(BaseSettings):
     keep_each: int = Field(2, ge=0, le=10, description="Top passages of each retriever (dense, BM25) always kept after fusion.")
     dedup_threshold: float = Field(0.92, ge=0, le=1, description="Cosine above which two passages/sentences count as the same.")
     weight_dense: float = Field(0.55, ge=0, le=1, description="Sentence score: weight of the sentence's cosine to the question.")
-    weight_passage: float = Field(0.1, ge=0, le=1, description="Sentence score: weight of its passage's cosine.")
     weight_lexical: float = Field(0.55, ge=0, le=1, description="Sentence score: weight of idf-weighted word overlap.")
     disable: str = Field("", description="Comma-separated answer components to switch off, for ablations: "
-                         "reranker, judge_order, follow_up, standalone_quotes, vocabulary, names, focus, synonyms, title_credit, partial_names, answer_cues, passage_context.")
+                         "reranker, judge_order, follow_up, standalone_quotes, vocabulary.")
     max_sentences: int = Field(4, ge=1, le=10, description="Most sentences quoted in one answer.")
     max_answer_words: int = Field(80, ge=10, le=400, description="Word budget of an answer.")
     abstain_threshold: float = Field(0.44, ge=0, le=1, description="Abstain when the best sentence scores below this.")

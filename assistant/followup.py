@@ -21,6 +21,10 @@ import numpy as np
 from .text import STOPWORDS, entities, tokens
 from .units import dialogue
 
+# MiniLM's cosine between short phrases of one kind ("academies" / "schools", "primary schools" /
+# "secondary schools") measured 0.58-0.84; between unrelated ones, and for acronyms it does not know
+# ("GPs", "LGA"), 0.1-0.4. Under this, a guess at which phrase to replace is worse than none.
+SUBSTITUTE_MIN_COSINE = 0.45
 _NO_EVIDENCE_START = "The documents in this library don't cover that"
 _WORDS = re.compile(r"[\w’'-]+")
 
@@ -31,8 +35,11 @@ def _patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
     openers = sorted(d["ellipsis_openers"], key=len, reverse=True)
     ellipsis = re.compile(r"^\W*(?:" + "|".join(re.escape(o) for o in openers) + r")\b[\s,]*(.*)$", re.I | re.S)
     refer = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in d["referring_words"]) + r")\b", re.I)
-    demo = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in d["demonstratives"]) + r")\b(?=\s*(?:[?.!,;]|$|(?:"
-                      + "|".join(re.escape(w) for w in d["demonstrative_followers"]) + r")\b))", re.I)
+    demonstratives = "|".join(re.escape(w) for w in d["demonstratives"])
+    demo = re.compile(r"\b(?:" + demonstratives + r")\b(?=\s*(?:[?.!,;]|$|(?:"
+                      + "|".join(re.escape(w) for w in d["demonstrative_followers"]) + r")\b))"
+                      + r"|\b(?:" + "|".join(re.escape(w) for w in d["demonstrative_after"]) + r")\s+(?:"
+                      + demonstratives + r")\b", re.I)
     return ellipsis, refer, demo
 
 
@@ -71,13 +78,17 @@ def _phrases(text: str) -> list[tuple[int, int]]:
     return nouns or spans
 
 
-def substitute(previous: str, new: str, embedder) -> str:
-    """``previous`` with the phrase most like ``new`` (cosine of the sentence encoder) replaced by it."""
+def substitute(previous: str, new: str, embedder) -> str | None:
+    """``previous`` with the phrase most like ``new`` (cosine of the sentence encoder) replaced by it;
+    None when no phrase is clearly like it (then the follow-up is read with the previous turn as context)."""
     spans = _phrases(previous)
     if not spans:
-        return f"{new} {previous}"
+        return None
     vectors = embedder.encode([new] + [previous[a:b] for a, b in spans])
-    best = int(np.argmax(vectors[1:] @ vectors[0]))
+    similarity = vectors[1:] @ vectors[0]
+    best = int(np.argmax(similarity))
+    if similarity[best] < SUBSTITUTE_MIN_COSINE:
+        return None
     a, b = spans[best]
     if re.match(r"(?i)(the|an?)\s", new) and re.search(r"(?i)\b(the|an?|our|their|its)\s+$", previous[:a]):
         new = new.split(None, 1)[1]  # "the" once, not "the the"
@@ -96,8 +107,9 @@ def condense(ctx, kit) -> None:
     if found is None:
         return
     ctx.follow_up = True
-    if found == "ellipsis" and tokens(words):
-        ctx.query = substitute(previous[-1], words, kit.embedder)
+    resolved = substitute(previous[-1], words, kit.embedder) if found == "ellipsis" and tokens(words) else None
+    if resolved:
+        ctx.query = resolved
     else:
         said = re.sub(r"\s*\[\d+\]", "", answers[-1]) if answers and answers[-1].strip() else ""
         said = " ".join(said.split()[:30])

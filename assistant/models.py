@@ -21,6 +21,8 @@ class Citation(BaseModel):
     doc_id: str
     title: str
     publisher: str
+    author: str = Field("", description="Who wrote or signed the document, from the library's records (shown as "
+                        "such, never as a quote); empty when the records do not say.")
     date: str = Field(description="ISO date; see date_approximate.")
     date_approximate: bool
     display_date: str = Field(description="Human date, 'c. July 2008' when approximate.")

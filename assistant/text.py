@@ -57,9 +57,8 @@ def words(text: str) -> int:
 
 
 def _load_synonyms() -> dict[str, frozenset[str]]:
-    """Word groups that count as the same word (stemmed), from ``data/synonyms.toml``: a question word
-    also matches its synonyms at a lower weight in sentence scoring (``pipeline._lexical``), and
-    LLM-answer verification (``verify.py``) accepts them as support."""
+    """Word groups that count as the same word (stemmed), from ``data/synonyms.toml``: LLM-answer
+    verification (``verify.py``) accepts a synonym of a cited passage's word as support."""
     import tomllib
     from pathlib import Path
 
@@ -74,33 +73,6 @@ def _load_synonyms() -> dict[str, frozenset[str]]:
 SYNONYMS: dict[str, frozenset[str]] = _load_synonyms()
 
 _ENTITY = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][A-Za-z’']+|[A-Z]{2,})\b")
-
-
-_PHRASE = re.compile(r"\b[A-Z][\w’']*(?:\s+(?:of\s+|for\s+|and\s+)?[A-Z][\w’']*)+")
-_NUMBER = re.compile(r"(?<![\d-])(?!(?:19|20)\d\d\b)\b(\d[\d,.]*)\b(?![-‐–]\d)|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-                     r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen|several|half)\b|%|£", re.I)
-_DATE = re.compile(r"\b((?:19|20)\d\d|january|february|march|april|may|june|july|august|september|october|"
-                   r"november|december|spring|summer|autumn|winter|yesterday|last (?:week|month|year)|next (?:week|month|year))\b", re.I)
-
-
-def phrases(text: str) -> list[set[str]]:
-    """Multi-word names in a question ("Local Government Association", "Secretary of State"), as token
-    sets: a sentence that has only part of a name ("general secretary") is not about that name."""
-    found = []
-    for match in _PHRASE.finditer(text):
-        toks = set(tokens(match.group(0)))
-        if len(toks) >= 2:
-            found.append(toks)
-    return found
-
-
-def has_number(text: str) -> bool:
-    """A quantity ("three documents", "£5m", "40%"), not a year or an age range ("16-19")."""
-    return bool(_NUMBER.search(text))
-
-
-def has_date(text: str) -> bool:
-    return bool(_DATE.search(text))
 
 
 def entities(text: str) -> set[str]:

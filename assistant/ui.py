@@ -217,7 +217,7 @@ def _citation_html(c: dict, turn: int) -> str:
     <span class="cite-date">{date_html(c['display_date'], c['date_approximate'])}</span></div>
   <blockquote class="cite-quote">&ldquo;{e(c['quote'])}&rdquo;</blockquote>
   <div class="cite-src"><span class="cite-title">{e(c['title'])}</span>
-    <span class="cite-meta">{e(c['publisher'])} &middot; {e(c['location'])}</span></div>
+    <span class="cite-meta">{e(c['author']) + ' &middot; ' if c.get('author') else ''}{e(c['publisher'])} &middot; {e(c['location'])}</span></div>
   <button type="button" class="open-src" data-action="cite" data-turn="{turn}" data-n="{c['n']}"
     aria-label="Show quote {c['n']} highlighted in its source: {e(c['title'])}">Show in source <span aria-hidden="true">&rarr;</span></button>
 </li>"""

@@ -4,8 +4,8 @@ A sentence that leans on the one before it ("However, ...", "He said: ...", "The
 ...") is quoted together with that sentence, and a quote is widened until its quotation marks
 balance (a speech split over several sentences). The result is still one verbatim slice of the
 document, ``text[start:end]``, under one [n]. When no such slice exists inside the passage (the
-sentence it leans on is in another passage, or the speech never closes), the sentence is not
-quoted at all. Which words make a sentence lean back is data (``data/dialogue.toml``).
+sentence it leans on is behind a heading, or the text's first), it is still quoted, but never first;
+a speech that never closes is not quoted at all. Which words make a sentence lean back is data (``data/dialogue.toml``).
 """
 from __future__ import annotations
 
@@ -51,6 +51,7 @@ class Unit:
     start: int
     end: int
     sentences: tuple[int, ...]  # the sentence indices it covers, in text order
+    leans: bool = False  # it leans on a sentence it could not be joined to: never the opening quote
 
 
 def _document_order(snap, doc_id: str) -> list[int]:
@@ -67,35 +68,46 @@ def _document_order(snap, doc_id: str) -> list[int]:
 
 
 def unit_for(snap, j: int) -> Unit | None:
-    """Sentence ``j`` as a quote that stands on its own, or None when it cannot be made to."""
+    """Sentence ``j`` as a quote that stands on its own (``leans`` when the sentence it depends on cannot
+    be joined to it), or None when its quotation marks cannot be balanced."""
     doc_id = snap.passages[snap.sentence_passage[j]].doc_id
-    order = _document_order(snap, doc_id)
-    start = snap.sentence_span[j][0]
-    i = next(k for k, x in enumerate(order) if snap.sentence_span[x][0] == start)
-    lo = hi = i
     if snap.sentence_heading[j]:
         return Unit(*snap.sentence_span[j], (j,))
-    if depends_on_previous(snap.sentence_text(j)):
-        if i == 0 or snap.sentence_heading[order[i - 1]]:
-            return None  # what it leans on is not in the text before it
-        lo = i - 1
+    order = _document_order(snap, doc_id)
     text = snap.docs[doc_id].text
+    start = snap.sentence_span[j][0]
+    i = next(k for k, x in enumerate(order) if snap.sentence_span[x][0] == start)
+
+    def joinable(k: int) -> bool:
+        """Sentence ``order[k]`` can take the one before it: nothing but white space between them
+        (no heading or dropped line), and that one is not a heading."""
+        if k == 0 or snap.sentence_heading[order[k - 1]]:
+            return False
+        return not text[snap.sentence_span[order[k - 1]][1]:snap.sentence_span[order[k]][0]].strip()
+
+    lo = hi = i
+    leans = False
+    while depends_on_previous(snap.sentence_text(order[lo])) and lo > i - 2:
+        if not joinable(lo):
+            leans = True
+            break
+        lo -= 1
+    else:
+        leans = depends_on_previous(snap.sentence_text(order[lo]))
 
     def span() -> str:
         return text[snap.sentence_span[order[lo]][0]:snap.sentence_span[order[hi]][1]]
 
     for _ in range(MAX_WIDEN):
         balance = quotes_balance(span())
-        if balance > 0 and hi + 1 < len(order):
+        if balance > 0 and hi + 1 < len(order) and not snap.sentence_heading[order[hi + 1]] \
+                and not text[snap.sentence_span[order[hi]][1]:snap.sentence_span[order[hi + 1]][0]].strip():
             hi += 1
-        elif balance < 0 and lo > 0:
+        elif balance < 0 and joinable(lo):
             lo -= 1
         else:
             break
-    if quotes_balance(span()) != 0 or any(snap.sentence_heading[x] for x in order[lo:hi + 1]):
+    if quotes_balance(span()) != 0:
         return None
-    if lo < i and depends_on_previous(snap.sentence_text(order[lo])):
-        if lo == 0:
-            return None  # a chain of sentences that each lean back, from the document's first sentence
-        lo -= 1
-    return Unit(snap.sentence_span[order[lo]][0], snap.sentence_span[order[hi]][1], tuple(order[lo:hi + 1]))
+    return Unit(snap.sentence_span[order[lo]][0], snap.sentence_span[order[hi]][1], tuple(order[lo:hi + 1]),
+                leans or depends_on_previous(snap.sentence_text(order[lo])))

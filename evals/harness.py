@@ -184,13 +184,10 @@ ABLATION_ROWS = [("first_cite_gold", "1st cite"), ("key_fact_recall", "facts"), 
 ABLATION_NOTES = {
     "": "everything on (the shipped pipeline)",
     "vocabulary": "everyday words not mapped to the documents' words (corpus/vocabulary.toml)",
-    "names": "names in the question not weighted 2.5× in word overlap",
-    "focus": "a follow-up's own words not weighted 2× over the previous question's",
-    "synonyms": "no synonym credit (0.7) in word overlap (data/synonyms.toml)",
-    "title_credit": "no credit (0.4, names 0.8) for a word found only in the document's title/author",
-    "partial_names": "a multi-word name matched only in part not cut to 0.3",
-    "answer_cues": "no 1.3× lift for a number (\"how many\") or a date (\"when\")",
-    "passage_context": "the sentence's passage cosine not added (weight_passage)",
+    "reranker": "no judge: the first stage's score (cosine + word overlap) chooses and abstains under abstain_threshold",
+    "judge_order": "the judge only gates (p >= threshold); the first stage's score orders what it accepts",
+    "follow_up": "the first version's condense: the previous question joined to any short or follow-up-worded question",
+    "standalone_quotes": "sentences quoted alone, even when they lean on the one before or leave a quotation open",
 }
 
 
