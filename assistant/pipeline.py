@@ -193,8 +193,9 @@ def retrieve(ctx: Context, kit: Kit) -> None:
     ctx.query_tokens, ctx.vector = token_lists[0], vectors[0]
     ctx.parts = [(t, v, k) for t, v, k in zip(texts[1:], vectors[1:], token_lists[1:])]
     seen: dict[int, Hit] = {}
+    usable = _usable_passages(snap)
     for vector, toks in zip(vectors, token_lists):
-        for hit in kit.retriever.search(vector, toks):
+        for hit in kit.retriever.search(vector, toks, usable.__contains__):
             seen.setdefault(hit.passage, hit)
     ctx.hits = list(seen.values())
 
@@ -236,6 +237,16 @@ def select(ctx: Context, kit: Kit) -> None:
             if sc.sentence not in best or sc.score > best[sc.sentence].score:
                 best[sc.sentence] = sc
     ctx.ranked = sorted(best.values(), key=lambda x: x.score, reverse=True)
+
+
+def _usable_passages(snap: Snapshot) -> set[int]:
+    """Passages with at least one sentence that could be quoted (memoised on the snapshot): a passage of
+    instructions to an AI, or of fragments, must not take a retrieval place from one that answers."""
+    if "_usable" not in snap.__dict__:
+        snap._usable = {i for i, p in enumerate(snap.passages)
+                        if any(_quotable(snap.sentence_text(j), bool(snap.sentence_heading[j]))
+                               and not (snap.sentence_heading[j] and _is_title(snap, j)) for j in p.sentences)}
+    return snap._usable
 
 
 def _is_title(snap: Snapshot, j: int) -> bool:

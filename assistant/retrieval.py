@@ -208,8 +208,9 @@ class Retriever:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
 
-    def search(self, vector: np.ndarray, query_tokens: list[str]) -> list[Hit]:
-        """Reciprocal-rank fusion of both lists, then near-duplicates dropped (best kept)."""
+    def search(self, vector: np.ndarray, query_tokens: list[str], usable=None) -> list[Hit]:
+        """Reciprocal-rank fusion of both lists, then near-duplicates dropped (best kept). ``usable``
+        (passage index → bool) skips passages that could never be quoted, so they take no place."""
         dense = self.dense(vector)
         lexical = self.lexical(query_tokens)
         fused: dict[int, float] = {}
@@ -223,6 +224,8 @@ class Retriever:
         order = [p for ranked in (dense, lexical) for p, _ in ranked[: self.keep_each]]
         order += sorted(fused, key=fused.get, reverse=True)
         for p in dict.fromkeys(order):
+            if usable is not None and not usable(p):
+                continue
             v = self.snap.passage_vectors[p]
             if any(float(v @ self.snap.passage_vectors[h.passage]) > self.dedup_threshold for h in kept):
                 continue

@@ -29,8 +29,8 @@ def _dependent() -> tuple[re.Pattern, re.Pattern]:
     d = dialogue()
     openers = sorted(d["dependent_openers"], key=len, reverse=True)
     start = re.compile(r"^\W*(?:" + "|".join(re.escape(o) for o in openers) + r")\b")
-    early = re.compile(r"^\W*(?:\S+\s+){0,4}?(?:" + "|".join(re.escape(w) for w in d["dependent_early_words"]) + r")\b",
-                       re.I)
+    early = re.compile(r"^\W*The\s+[a-z][\w’'-]*(?:\s+[a-z][\w’'-]*)?\s+(?:"
+                       + "|".join(re.escape(w) for w in d["dependent_after_the_noun"]) + r")\b")
     return start, early
 
 
@@ -40,10 +40,14 @@ def depends_on_previous(sentence: str) -> bool:
     return bool(start.search(sentence) or early.search(sentence))
 
 
+_MARKUP_QUOTE = re.compile(r'(?<=[=<>/])"|"(?=[=<>/])')
+
+
 def quotes_balance(text: str) -> int:
-    """Open minus closed quotation marks: 0 balanced, > 0 a speech left open, < 0 one closed that opened before."""
-    straight = text.count('"') % 2
-    return text.count("“") - text.count("”") + straight
+    """Open minus closed quotation marks: 0 balanced, > 0 a speech left open, < 0 one closed that opened
+    before. A straight quote touching = < > / is markup (``id="x"``), not speech, and is not counted."""
+    straight = len(_MARKUP_QUOTE.sub("", text).split('"')) - 1
+    return text.count("“") - text.count("”") + straight % 2
 
 
 @dataclass(frozen=True)

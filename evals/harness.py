@@ -3,8 +3,8 @@
     python -m evals [--questions FILE ...] [--out evals/out] [--systems bm25,dense,ours] [--ablation]
                     [--index-dir DIR] [--no-progress] [--backend llm [--llm-url URL]]
 
-By default both question files are run (``questions.jsonl`` and ``questions_everyday.jsonl``) and
-reported per set (original, everyday-dev, everyday-heldout). ``--ablation`` re-runs ours with each
+By default every question file is run (``questions.jsonl``, ``questions_everyday.jsonl``,
+``questions_fresh.jsonl``) and reported per set (original, everyday-dev, everyday-heldout, fresh-heldout). ``--ablation`` re-runs ours with each
 answer component of ``assistant.config.COMPONENTS`` switched off.
 
 ``--backend llm`` adds the optional LLM answers (verified sentence by sentence) beside the extractive
@@ -457,7 +457,8 @@ def readme_table(overall: dict, systems: list[str], labels: dict, n: int) -> str
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m evals", description=__doc__.split("\n")[0])
     p.add_argument("--questions", type=Path, action="append", default=None,
-                   help="a questions file (repeat for several); default: questions.jsonl and questions_everyday.jsonl")
+                   help="a questions file (repeat for several); default: questions.jsonl, questions_everyday.jsonl "
+                   "and questions_fresh.jsonl")
     p.add_argument("--ablation", action="store_true",
                    help="also run ours with each answer component switched off and print the ablation table")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -572,7 +573,9 @@ def main(argv: list[str] | None = None) -> int:
           "## Side by side\n", table, "\n(Ratios are baseline ÷ ours.)\n", "![chart](chart.png)\n",
           "## By question set\n",
           "`original`: the team's first questions; `everyday-dev` / `everyday-heldout`: questions worded as head "
-          "teachers and governors talk. **Nothing was fitted or tuned on `everyday-heldout`**.\n", stable, "",
+          "teachers and governors talk; `fresh-heldout`: a second such set, written after the judge was designed. "
+          "**Nothing was fitted on `everyday-heldout` or `fresh-heldout`** (`evals/fit_judge.py` reads only "
+          "`original` and `everyday-dev`).\n", stable, "",
           *(["## Ablation (ours)\n", "Each row switches one component off (`ASSISTANT_DISABLE`); "
              "the change against the shipped pipeline is in brackets.\n", ablation_table(ablated), ""] if ablated else []),
           "## By category\n", "Each cell: " + " / ".join(labels[s] for s in systems) + ".\n", ctable, ""]
