@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import StoreError
+from .units import unit_for
 
 JUDGE_FILE = Path(__file__).resolve().parent / "data" / "judge.toml"
 FEATURES = ("logit", "dense", "heading")  # cross-encoder logit; sentence cosine to the question; 1 for a heading line
@@ -76,8 +77,6 @@ def judge_text(source, sentence: str, context: str) -> str:
 def _as_quoted(snap, j: int, standalone: bool) -> str:
     """The sentence as it would be quoted: with the sentence it leans on ("The duty will also apply to
     ..." is judged after the sentence that says which duty), so the judge reads what the reader reads."""
-    from .units import unit_for
-
     unit = unit_for(snap, j) if standalone else None
     if unit is None:
         return snap.sentence_text(j)

@@ -296,24 +296,26 @@ def compose(ctx: Context, kit: Kit) -> None:
     units: list[tuple[Scored, Unit]] = []
     budget = 0
 
-    def take(c: Scored) -> bool:
-        nonlocal budget
-        unit = (unit_for(snap, c.sentence) if s.uses("standalone_quotes")
+    def unit_of(c: Scored) -> Unit | None:
+        return (unit_for(snap, c.sentence) if s.uses("standalone_quotes")
                 else Unit(*snap.sentence_span[c.sentence], (c.sentence,)))
-        if unit is None or any(u.start < unit.end and unit.start < u.end for _, u in units):
+
+    def take(c: Scored, opening: bool = False) -> bool:
+        nonlocal budget
+        unit = unit_of(c)
+        if unit is None or (opening and unit.leans) or any(u.start < unit.end and unit.start < u.end for _, u in units):
             return False
+        n = words(snap.docs[_doc(snap, c)].text[unit.start:unit.end])
         if units and (_repeats(snap, c.sentence, [x for x, _ in units], s.dedup_threshold)
-                      or budget + words(snap.docs[_doc(snap, c)].text[unit.start:unit.end]) > s.max_answer_words
+                      or budget + n > s.max_answer_words
                       or sum(len(u.sentences) for _, u in units) + len(unit.sentences) > s.max_sentences + 1):
             return False
         units.append((c, unit))
-        budget += words(snap.docs[_doc(snap, c)].text[unit.start:unit.end])
+        budget += n
         return True
 
-    for c in pool:  # the first quote: the best sentence that can stand on its own
-        unit = (unit_for(snap, c.sentence) if s.uses("standalone_quotes")
-                else Unit(*snap.sentence_span[c.sentence], (c.sentence,)))
-        if unit is not None and not unit.leans and take(c):
+    for c in pool:  # the first quote: the best sentence that stands on its own (does not lean back)
+        if take(c, opening=True):
             break
     if not units:
         return ctx.stop("no_evidence", NO_EVIDENCE)
