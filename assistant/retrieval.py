@@ -213,6 +213,9 @@ class Retriever:
         (passage index → bool) skips passages that could never be quoted, so they take no place."""
         dense = self.dense(vector)
         lexical = self.lexical(query_tokens)
+        if usable is not None:  # before fusion, so they hold no rank and none of the kept top places
+            dense = [(p, x) for p, x in dense if usable(p)]
+            lexical = [(p, x) for p, x in lexical if usable(p)]
         fused: dict[int, float] = {}
         for ranked in (dense, lexical):
             for rank, (p, _) in enumerate(ranked):
@@ -224,8 +227,6 @@ class Retriever:
         order = [p for ranked in (dense, lexical) for p, _ in ranked[: self.keep_each]]
         order += sorted(fused, key=fused.get, reverse=True)
         for p in dict.fromkeys(order):
-            if usable is not None and not usable(p):
-                continue
             v = self.snap.passage_vectors[p]
             if any(float(v @ self.snap.passage_vectors[h.passage]) > self.dedup_threshold for h in kept):
                 continue
