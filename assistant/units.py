@@ -40,13 +40,15 @@ def depends_on_previous(sentence: str) -> bool:
     return bool(start.search(sentence) or early.search(sentence))
 
 
+_TAG = re.compile(r"<[^<>]*>")
 _MARKUP_QUOTE = re.compile(r'(?<=[=<>/])"|"(?=[=<>/])')
 
 
 def quotes_balance(text: str) -> int:
     """Open minus closed quotation marks: 0 balanced, > 0 a speech left open, < 0 one closed that opened
-    before. A straight quote touching = < > / is markup (``id="x"``), not speech, and is not counted."""
-    straight = len(_MARKUP_QUOTE.sub("", text).split('"')) - 1
+    before. Straight quotes inside a markup tag (``<b id="x">``) or touching = < > / are not speech
+    and are not counted."""
+    straight = len(_MARKUP_QUOTE.sub("", _TAG.sub("", text)).split('"')) - 1
     return text.count("“") - text.count("”") + straight % 2
 
 
