@@ -209,9 +209,8 @@ def select(ctx: Context, kit: Kit) -> None:
     title credit 0.4, partial names ×0.3, number/date cues ×1.3, passage cosine) were removed in issue
     11: with the judge deciding, switching each off changed no metric on any question set."""
     snap = kit.snapshot
-    candidates = [j for h in ctx.hits for j in snap.passages[h.passage].sentences
-                  if _quotable(snap.sentence_text(j), bool(snap.sentence_heading[j]))
-                  and not (snap.sentence_heading[j] and _is_title(snap, j))]
+    quotable = _quotable_sentences(snap)
+    candidates = [j for h in ctx.hits for j in snap.passages[h.passage].sentences if j in quotable]
     if not candidates:
         return
     queries = [(ctx.vector, ctx.query_tokens, True)] + [(v, k, False) for _, v, k in ctx.parts]
@@ -239,13 +238,22 @@ def select(ctx: Context, kit: Kit) -> None:
     ctx.ranked = sorted(best.values(), key=lambda x: x.score, reverse=True)
 
 
-def _usable_passages(snap: Snapshot) -> set[int]:
-    """Passages with at least one sentence that could be quoted (memoised on the snapshot): a passage of
-    instructions to an AI, or of fragments, must not take a retrieval place from one that answers."""
+def _quotable_sentences(snap: Snapshot) -> frozenset[int]:
+    """The sentences that may ever be quoted (``_quotable``, and not a heading that repeats the title),
+    worked out once per snapshot: ``select`` keeps only these, and ``retrieve`` gives a passage with
+    none of them no place (instructions to an AI, fragments)."""
+    if "_quotable" not in snap.__dict__:
+        snap._quotable = frozenset(
+            j for j in range(len(snap.sentence_span))
+            if _quotable(snap.sentence_text(j), bool(snap.sentence_heading[j]))
+            and not (snap.sentence_heading[j] and _is_title(snap, j)))
+    return snap._quotable
+
+
+def _usable_passages(snap: Snapshot) -> frozenset[int]:
+    """Passages with at least one quotable sentence (memoised on the snapshot)."""
     if "_usable" not in snap.__dict__:
-        snap._usable = {i for i, p in enumerate(snap.passages)
-                        if any(_quotable(snap.sentence_text(j), bool(snap.sentence_heading[j]))
-                               and not (snap.sentence_heading[j] and _is_title(snap, j)) for j in p.sentences)}
+        snap._usable = frozenset(int(snap.sentence_passage[j]) for j in _quotable_sentences(snap))
     return snap._usable
 
 
