@@ -9,7 +9,9 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+import ipaddress
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +77,7 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = Field(None, description="Password for adding/removing documents in the UI; unset = no admin.")
     admin_max_failures: int = Field(5, ge=1, description="Wrong admin passwords (per client, 15 minutes) before a lockout.")
     admin_lockout_seconds: float = Field(60, ge=0, description="First lockout; each further one doubles (up to an hour).")
+    trusted_proxies: str = Field("", description="Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For header names the real client (admin lockouts count per client). Empty: the header is ignored, since any client can send it.")
     host: str = Field("127.0.0.1", description="Address the UI listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port the UI listens on.")
     concurrency: int = Field(4, ge=1, le=64, description="Questions the UI answers at once (Gradio queue).")
@@ -99,6 +102,19 @@ class Settings(BaseSettings):
                                       "share of the generated sentences survive verification.")
     training_spec: Path | None = Field(None, description="Duty cards, glossary and quiz terms (TOML); default: "
                                        "training.toml in corpus_dir.")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        """Each entry must be an IP address or network: uvicorn would silently treat a typo as a host
+        name that never matches (or ``*`` as "trust everyone"), so both are refused here."""
+        entries = [e.strip() for e in value.split(",") if e.strip()]
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)") from None
+        return ",".join(entries)
 
     def uses(self, component: str) -> bool:
         """False when ``component`` is listed in ``disable`` (an ablation); every component is on by default."""

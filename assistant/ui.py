@@ -15,6 +15,7 @@ import datetime as dt
 import hmac
 import logging
 import math
+import os
 import re
 import sys
 import tempfile
@@ -1018,6 +1019,10 @@ def launch(assistant: Assistant | None = None, host: str | None = None, port: in
         # uvloop resolves host names in C, out of the guard's sight; asyncio's loop goes through Python's
         # socket module, so a client-supplied URL (Gradio fetches FileData links) is refused too.
         sys.modules["uvloop"] = None
+    # uvicorn rewrites the client address from X-Forwarded-For when the connection comes from a host in
+    # FORWARDED_ALLOW_IPS (default: this machine). Any client can send that header, so only the proxies
+    # named in ASSISTANT_TRUSTED_PROXIES are believed; otherwise the admin lockout could be side-stepped.
+    os.environ["FORWARDED_ALLOW_IPS"] = settings.trusted_proxies
     demo = build_app(assistant)
     warm_up(assistant)
     options = dict(server_name=host or settings.host, server_port=port or settings.port, theme=theme(), css=CSS + _training_css(),

@@ -226,3 +226,45 @@ def test_failed_admin_attempts_are_rate_limited_over_http(tmp_path):
         time.sleep(max(0.0, 4.2 - (time.monotonic() - started)))
         assert "No document with id" in remove("right-one")
         assert "2008" in json.dumps(client.predict(api_name="/sources"))  # nothing changed meanwhile
+
+
+def test_forwarded_headers_do_not_escape_the_admin_lockout(tmp_path):
+    """A client cannot pose as another address with X-Forwarded-For: by default no proxy is trusted,
+    so the header is ignored (12 guesses, each with a new header value, still lock; the right password
+    with a fresh header is refused during the lockout). Only with ASSISTANT_TRUSTED_PROXIES naming the
+    proxy is the header read, and then each forwarded address has its own count."""
+    from gradio_client import Client
+
+    copy_corpus(tmp_path / "corpus")
+
+    def remove(url: str, password: str, forwarded: str) -> str:
+        client = Client(url, verbose=False, headers={"X-Forwarded-For": forwarded})
+        return client.predict("no-such-document", password, api_name="/remove_document")[0]
+
+    with running_app(tmp_path, ASSISTANT_ADMIN_PASSWORD="right-one", ASSISTANT_ADMIN_MAX_FAILURES="3",
+                     ASSISTANT_ADMIN_LOCKOUT_SECONDS="30") as app:
+        replies = [remove(app["url"], f"wrong-{i}", f"203.0.113.{i}") for i in range(3)]
+        assert "locked for 30 seconds" in replies[-1], replies
+        locked = remove(app["url"], "right-one", "198.51.100.7")
+        assert "Too many wrong admin passwords" in locked, locked
+
+    with running_app(tmp_path, ASSISTANT_ADMIN_PASSWORD="right-one", ASSISTANT_ADMIN_MAX_FAILURES="3",
+                     ASSISTANT_ADMIN_LOCKOUT_SECONDS="30", ASSISTANT_TRUSTED_PROXIES="127.0.0.1") as app:
+        replies = [remove(app["url"], f"wrong-{i}", "203.0.113.9") for i in range(3)]
+        assert "locked for 30 seconds" in replies[-1], replies  # the forwarded address is locked
+        assert "Too many wrong admin passwords" in remove(app["url"], "right-one", "203.0.113.9")
+        # a different forwarded address (a different user behind the trusted proxy) is not
+        assert "No document with id" in remove(app["url"], "right-one", "198.51.100.7")
+
+
+@pytest.mark.parametrize("value", ["proxy.local", "*", "10.0.0.300"])
+def test_trusted_proxies_must_be_addresses(monkeypatch, value):
+    """A typo or ``*`` would make uvicorn trust nobody or everybody without a word: refused at start."""
+    from assistant.config import get_settings
+    from assistant.errors import InputError
+
+    monkeypatch.setenv("ASSISTANT_TRUSTED_PROXIES", f"127.0.0.1, {value}")
+    with pytest.raises(InputError, match="ASSISTANT_TRUSTED_PROXIES"):
+        get_settings()
+    monkeypatch.setenv("ASSISTANT_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/24")
+    assert get_settings().trusted_proxies == "127.0.0.1,10.0.0.0/24"
