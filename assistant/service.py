@@ -1,6 +1,7 @@
 """``Assistant``: the one facade that the CLI, the UI, the API and the evaluation call."""
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import logging
@@ -39,7 +40,13 @@ class Assistant:
 
     def __init__(self, settings: Settings | None = None, **overrides):
         self.settings = settings or get_settings(**overrides)
+        # Two locks, so that indexing never freezes answering. ``_lock`` guards the in-memory state (the
+        # store handle, the live Kit) and is held only briefly; ``_write_lock`` lets one writer (add,
+        # remove, index) run at a time. While a writer runs, questions are answered from the Kit that was
+        # live when it started; when it finishes, the new Kit is built aside and swapped in.
         self._lock = threading.RLock()
+        self._write_lock = threading.RLock()
+        self._writers = 0
         self._store: Store | None = None
         self._kit: Kit | None = None
         self._snapshot_key: tuple | None = None
@@ -78,8 +85,9 @@ class Assistant:
         if s.chroma_host or s.read_only:
             raise StoreError(f"The index is damaged ({reason}). Rebuild it with `assistant index --rebuild` "
                              "where the library is managed.") from None
-        release_client(s)
-        self._store, self._kit, self._snapshot_key = None, None, None
+        with self._lock:
+            release_client(s)
+            self._store, self._kit, self._snapshot_key = None, None, None
         aside = s.index_dir.with_name(f"{s.index_dir.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
         try:
             s.index_dir.rename(aside)
@@ -114,36 +122,72 @@ class Assistant:
 
     def _kit_ready(self) -> Kit:
         """The live index in memory; built on first use, reloaded when another process changed it."""
-        with self._lock:
-            try:
-                return self._recovering(self._load_kit)
-            except Exception as exc:
-                if isinstance(exc, AssistantError) or not _store_failure(exc):
-                    raise
-                raise StoreError(f"The index could not be read ({self._store_reason(exc)}).") from None
+        try:
+            return self._recovering(self._load_kit)
+        except Exception as exc:
+            if isinstance(exc, AssistantError) or not _store_failure(exc):
+                raise
+            raise StoreError(f"The index could not be read ({self._store_reason(exc)}).") from None
 
     def _load_kit(self) -> Kit:
         with self._lock:
+            if self._kit is not None and (self._writers or
+                                          time.monotonic() - self._checked_at < self.settings.refresh_seconds):
+                return self._kit  # while this process writes, answer from the Kit that was live before
             if self._kit is None:  # load the model while Chroma opens (cold start is mostly imports)
                 threading.Thread(target=lambda: self.embedder, daemon=True, name="model-prefetch").start()
-            if self._kit is None and self.store.catalog.count() == 0:
-                if self.settings.read_only:
-                    raise StoreError("The index is empty, and this instance is read-only (ASSISTANT_READ_ONLY); "
-                                     "run `assistant index` where the library is managed.")
-                self._sync()
-            if self._kit is not None and time.monotonic() - self._checked_at < self.settings.refresh_seconds:
+            empty = self._kit is None and self.store.catalog.count() == 0
+        if empty:  # the first question on a machine with no index builds it (as a writer, outside _lock)
+            if self.settings.read_only:
+                raise StoreError("The index is empty, and this instance is read-only (ASSISTANT_READ_ONLY); "
+                                 "run `assistant index` where the library is managed.")
+            with self._write_lock:
+                if self.store.catalog.count() == 0:
+                    self._sync()
+        with self._lock:
+            if self._kit is not None and self._writers:
                 return self._kit
             key = self._catalog_key()
             self._checked_at = time.monotonic()
             if self._kit is None or key != self._snapshot_key:
-                snapshot = Snapshot(self.store)
-                s = self.settings
-                retriever = Retriever(self.store, snapshot, s.dense_k, s.bm25_k, s.fused_k, s.rrf_k, s.dedup_threshold,
-                                      s.keep_each)
-                self._kit = Kit(s, self.embedder, snapshot, retriever, Vocabulary.load(s.corpus_dir),
-                                *self._judge())
-                self._snapshot_key = key
+                self._kit, self._snapshot_key = self._build_kit(), key
             return self._kit
+
+    def _build_kit(self) -> Kit:
+        """Everything a question needs, read from the index as it is now."""
+        s = self.settings
+        snapshot = Snapshot(self.store)
+        retriever = Retriever(self.store, snapshot, s.dense_k, s.bm25_k, s.fused_k, s.rrf_k, s.dedup_threshold,
+                              s.keep_each)
+        return Kit(s, self.embedder, snapshot, retriever, Vocabulary.load(s.corpus_dir), *self._judge())
+
+    @contextlib.contextmanager
+    def _writing(self):
+        """One writer at a time; questions meanwhile use the Kit that was live when it started. When the
+        outermost writer ends, the new Kit is built aside and swapped in, so no question waits for it."""
+        with self._write_lock:
+            self._check_writable()
+            self._writers += 1
+            try:
+                yield
+            finally:
+                self._writers -= 1
+                if self._writers == 0:
+                    self._publish()
+
+    def _publish(self) -> None:
+        if self._kit is None:  # nothing is being served from this process (e.g. a CLI `add`): load lazily
+            return
+        try:
+            key = self._catalog_key()
+            kit = self._build_kit()
+        except Exception:  # the next question reloads (and reports) instead
+            log.exception("loading the new index after a change failed")
+            with self._lock:
+                self._snapshot_key, self._checked_at = None, 0.0
+            return
+        with self._lock:
+            self._kit, self._snapshot_key, self._checked_at = kit, key, time.monotonic()
 
     def _judge(self) -> tuple:
         """The answer judge (cross-encoder + fitted coefficients); (None, None) when switched off for an
@@ -238,8 +282,7 @@ class Assistant:
         A run stopped part-way (killed, disk full) leaves every document at its old or its new
         version, never half; the next run carries on from there.
         """
-        with self._lock:
-            self._check_writable()
+        with self._writing():
             if rebuild:
                 def drop():
                     for name in ("catalog", "chunks", "sentences"):
@@ -301,8 +344,7 @@ class Assistant:
         date = validate_date(date or "")
         meta = {"title": clean_metadata("title", title), "kind": clean_metadata("kind", kind),
                 "status": clean_metadata("status", status), "publisher": clean_metadata("publisher", publisher)}
-        with self._lock:
-            self._check_writable()
+        with self._writing():
             corpus = self.settings.corpus_dir
             corpus.mkdir(parents=True, exist_ok=True)
             manifest = self.manifest()
@@ -389,8 +431,7 @@ class Assistant:
         """Remove a document from the corpus, the manifest and the index."""
         if not isinstance(doc_id, str) or not doc_id.strip():
             raise InputError("Give the id of the document to remove; see `assistant sources` for the ids.")
-        with self._lock:
-            self._check_writable()
+        with self._writing():
             manifest = self.manifest()
             found = {s.id: s for s in manifest.sources()}
             if doc_id not in found:
