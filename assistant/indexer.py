@@ -87,7 +87,7 @@ def sync(store: Store, embedder: Embedder, settings: Settings, sources: list[Sou
             continue
         if record and record.version == doc.version:  # bytes changed, text did not
             store.publish(source.id, doc.version, doc.raw_hash, doc.clean.text,
-                          _doc_vector(store, source.id, doc.version), source_meta(source, doc))
+                          _doc_vector(store, source.id, doc.version), {**source_meta(source, doc), "encoder": embedder.name})
             report.unchanged.append(source.id)
             if log:
                 log(f"unchanged {source.id} ({number}/{len(todo)})")
@@ -151,7 +151,7 @@ def _flush(store: Store, embedder: Embedder, group: list[Document], indexed: dic
         chunk_rows += c_rows
         sentence_rows += s_rows
         published.append((doc.source.id, doc.version, doc.raw_hash, doc.clean.text, _unit(vectors.mean(axis=0)),
-                          source_meta(doc.source, doc)))
+                          {**source_meta(doc.source, doc), "encoder": embedder.name}))
     store.write_rows(chunk_rows, sentence_rows)
     store.publish_many(published)
     for doc in group:

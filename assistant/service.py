@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .config import Settings, get_settings
-from .embeddings import Embedder, default_model_path, get_embedder
+from .embeddings import Embedder, encoder_id, get_embedder
 from .errors import AssistantError, InputError, StoreError
 from .indexer import IndexReport, sync
 from .ingest import ingest
@@ -57,12 +57,12 @@ class Assistant:
     # ---- components ----------------------------------------------------------------------------
     @property
     def embedder(self) -> Embedder:
-        return get_embedder(self.settings.model_path)
+        return get_embedder(self.settings.model_path, self.settings.embedder)
 
     @property
     def model_name(self) -> str:
-        """The model's name as recorded in the index, without loading the model."""
-        return Path(self.settings.model_path or default_model_path()).name
+        """The encoder's id as recorded in the index, without loading the model."""
+        return encoder_id(self.settings.model_path, self.settings.embedder)
 
     @property
     def store(self) -> Store:
@@ -136,13 +136,10 @@ class Assistant:
                 return self._kit  # while this process writes, answer from the Kit that was live before
             if self._kit is None:  # load the model while Chroma opens (cold start is mostly imports)
                 threading.Thread(target=lambda: self.embedder, daemon=True, name="model-prefetch").start()
-            empty = self._kit is None and self.store.catalog.count() == 0
-        if empty:  # the first question on a machine with no index builds it (as a writer, outside _lock)
-            if self.settings.read_only:
-                raise StoreError("The index is empty, and this instance is read-only (ASSISTANT_READ_ONLY); "
-                                 "run `assistant index` where the library is managed.")
+            stale = self._kit is None and self._needs_build(announce=False)
+        if stale:  # the first question on a machine with no index builds it (as a writer, outside _lock)
             with self._write_lock:
-                if self.store.catalog.count() == 0:
+                if self._needs_build():
                     self._sync()
         with self._lock:
             if self._kit is not None and self._writers:
@@ -152,6 +149,27 @@ class Assistant:
             if self._kit is None or key != self._snapshot_key:
                 self._kit, self._snapshot_key = self._build_kit(), key
             return self._kit
+
+    def _needs_build(self, announce: bool = True) -> bool:
+        """True when the index is empty, or was built by another encoder (searching it with this one's
+        vectors would mix two vector spaces): then it is (re)built before any question is answered."""
+        got = self.store.catalog.get(include=["metadatas"])
+        if not got["ids"]:
+            why = "The index is empty"
+        else:
+            built_with = {m.get("encoder") for m in got["metadatas"]} - {self.model_name}
+            if not built_with:
+                return False
+            why = (f"The index was built with another encoder ({', '.join(sorted(map(str, built_with)))}) than "
+                   f"this one ({self.model_name})")
+        if self.settings.read_only:
+            raise StoreError(f"{why}, and this instance is read-only (ASSISTANT_READ_ONLY); run `assistant index` "
+                             "where the library is managed.")
+        if got["ids"] and announce:
+            notice = f"{why}; every document is re-indexed with this encoder before answering."
+            log.warning(notice)
+            self.notices.append(notice)
+        return True
 
     def _build_kit(self) -> Kit:
         """Everything a question needs, read from the index as it is now."""

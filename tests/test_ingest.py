@@ -164,7 +164,7 @@ def test_corrupt_pdf_and_fake_docx_are_refused(tmp_path):
 
 
 def test_embedder_vectors_equal_sentence_transformers():
-    """The fast loader (transformers + mean pooling) must give the vectors SentenceTransformer gives,
+    """The torch runner's fast loader (transformers + mean pooling) must give the vectors SentenceTransformer gives,
     or an index built by one would be searched with the other's geometry."""
     import numpy as np
     from sentence_transformers import SentenceTransformer
@@ -173,7 +173,7 @@ def test_embedder_vectors_equal_sentence_transformers():
 
     texts = ["Which bodies are bound by the duty to co-operate?", "Schools Forums",
              "Children’s secretary Ed Balls yesterday proposed to place schools under a duty to co-operate. " * 12]
-    ours = get_embedder().encode(texts)
+    ours = get_embedder(kind="sentence-transformers").encode(texts)
     reference = SentenceTransformer(str(default_model_path()), device="cpu").encode(texts, normalize_embeddings=True)
     assert ours.shape == (3, 384)
     assert np.abs(ours - reference).max() < 1e-5
