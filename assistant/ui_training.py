@@ -90,6 +90,7 @@ def render_duties(cards: list[dict], glossary: list[dict]) -> str:
                 tag = f'<span class="duty-tag">{e(label)}</span>' if label else ""
                 items.append(f'<li class="duty-line">{tag}<blockquote class="duty-quote">&ldquo;{e(line["citation"]["quote"])}'
                              f'&rdquo;</blockquote>{_source_line(line["citation"])}</li>')
+            items += [f'<li class="duty-line duty-missing">{e(why)}</li>' for why in f.get("missing", [])]
             fields.append(f'<dt class="duty-field duty-field-{e(f["key"])}">{e(f["label"])}</dt>'
                           f'<dd><ul class="duty-lines">{"".join(items)}</ul></dd>')
         out.append(f'<article class="duty-card" id="duty-{e(card["id"])}" aria-labelledby="duty-h-{e(card["id"])}">'
@@ -101,6 +102,7 @@ def render_duties(cards: list[dict], glossary: list[dict]) -> str:
     for g in glossary:
         quotes = "".join(f'<blockquote class="duty-quote">&ldquo;{e(line["citation"]["quote"])}&rdquo;</blockquote>'
                          f'{_source_line(line["citation"])}' for line in g["lines"])
+        quotes += "".join(f'<p class="duty-missing">{e(why)}</p>' for why in g.get("missing", []))
         out.append(f'<div class="gl-item"><dt class="gl-term">{e(g["term"])}</dt><dd>{quotes}</dd></div>')
     out.append("</dl>")
     return "".join(out)
@@ -207,14 +209,15 @@ class TrainingUI:
     def start(self, mode: str, topic: str, n, seed):
         hidden = gr.update(visible=False)
         try:
-            n = int(n or DEFAULT_QUESTIONS)
-            seed = int(seed) if seed not in (None, "") else 1
+            n = n or DEFAULT_QUESTIONS
+            seed = seed if seed not in (None, "") else 1
             questions = [q.model_dump() for q in self.assistant.quiz(n=n, seed=seed, topic=topic or None)]
         except (AssistantError, ValueError, TypeError) as exc:
             return ({}, _message(str(exc)), hidden, hidden, hidden, "", gr.skip(), gr.skip(), str(exc))
         if not questions:
             return ({}, _message("The documents support no questions on this topic."), hidden, hidden, hidden, "",
                     gr.skip(), gr.skip(), "No questions.")
+        seed = questions[0]["seed"]  # as checked and used (a number box may send 3.0)
         names = {c["id"]: c["name"] for c in self.api_duties()}
         state = {"questions": questions, "i": 0, "mode": mode or "trainer", "seed": seed, "topic": topic,
                  "picks": [None] * len(questions), "marked": [None] * len(questions), "score": 0,
@@ -286,9 +289,9 @@ class TrainingUI:
     def api_quiz(self, n: int = 10, seed: int = 1, topic: str = "") -> list:
         """Quiz questions (same JSON objects as `assistant quiz --json`). topic: a duty id or empty for all."""
         try:
-            return [q.model_dump() for q in self.assistant.quiz(n=int(n), seed=int(seed), topic=topic or None)]
+            return [q.model_dump() for q in self.assistant.quiz(n=n, seed=seed, topic=topic or None)]
         except AssistantError as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(str(exc), print_exception=False) from None  # the caller's input, not a fault
 
 
 def add_training_tabs(assistant: Assistant, announce: gr.HTML | None = None) -> TrainingUI:
