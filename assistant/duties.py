@@ -100,14 +100,16 @@ def _lines(library: Library, raws: list[dict], where: str) -> tuple[list[Line], 
 def lines_quoting(spec: dict, doc_id: str) -> list[str]:
     """Where the specification quotes ``doc_id`` ("duty-to-co-operate / holds / line 3", ...): what
     removing that document takes off the duty cards and the glossary."""
+    def hits(lines) -> list[int]:
+        return [i + 1 for i, line in enumerate(lines if isinstance(lines, list) else [])
+                if isinstance(line, dict) and line.get("doc") == doc_id]
+
     found = []
-    for raw in spec.get("duties", []):
-        for f in raw.get("fields", []):
-            found += [f"{raw.get('id', '?')} / {f.get('key', '?')} / line {i + 1}"
-                      for i, line in enumerate(f.get("lines", [])) if line.get("doc") == doc_id]
-    for raw in spec.get("glossary", []):
-        found += [f"glossary / {raw.get('term', '?')} / line {i + 1}"
-                  for i, line in enumerate(raw.get("lines", [])) if line.get("doc") == doc_id]
+    for raw in (d for d in spec.get("duties", []) if isinstance(d, dict)):
+        for f in (f for f in raw.get("fields", []) if isinstance(f, dict)):
+            found += [f"{raw.get('id', '?')} / {f.get('key', '?')} / line {i}" for i in hits(f.get("lines"))]
+    for raw in (g for g in spec.get("glossary", []) if isinstance(g, dict)):
+        found += [f"glossary / {raw.get('term', '?')} / line {i}" for i in hits(raw.get("lines"))]
     return found
 
 
