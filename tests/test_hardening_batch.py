@@ -7,7 +7,6 @@ real Chroma store. A refused action leaves the library exactly as it was (``stat
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -212,6 +211,12 @@ def test_gradio_history_over_the_total_limit_is_refused_naming_it(app):
     kind, payload = _call(app["url"], "ask", json.dumps({"data": ["What about academies?", _huge_history()]}))
     assert kind == "error", str(payload)[:300]
     assert re.search(r"history is 2,000,000 characters long; the limit is [\d,]+", _error_text(payload)), payload
+    # one long turn is accepted, and adds at most the context bound (default 300) to the searched question
+    long_turn = "Will schools have a duty to co-operate with the children's trust " + "and so on " * 1990
+    question = "Why did they say no to it?"
+    kind, payload = _call(app["url"], "ask", json.dumps({"data": [question, [{"role": "user", "content": long_turn}]]}))
+    assert kind == "complete", str(payload)[:300]
+    assert len(payload[0]["standalone_question"]) <= len(question) + 2 * 300 + 8, payload[0]["standalone_question"]
 
 
 # ================================================================ item 12: /quiz arguments
