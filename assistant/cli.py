@@ -84,11 +84,24 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`| head -1`): what it wanted was written
+        _discard_stdout()
+        return EXIT_OK
     except Exception as exc:  # never a traceback for a person; ASSISTANT_DEBUG=1 shows it
         if os.environ.get("ASSISTANT_DEBUG"):
             raise
         print(f"error: unexpected {exc.__class__.__name__}: {exc} (set ASSISTANT_DEBUG=1 for details)", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null, so the interpreter's last flush into the closed pipe is
+    silent (otherwise Python prints "Exception ignored ... BrokenPipeError" at exit)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _dispatch(args) -> int:
@@ -134,6 +147,12 @@ def _command(args, assistant) -> int:
     if args.command == "remove":
         report = assistant.remove(args.doc_id)
         print(f"removed {args.doc_id} — {report.summary()}")
+        uses = assistant.training_uses(args.doc_id)
+        if uses:
+            shown_uses = ", ".join(uses[:3]) + (f" and {len(uses) - 3} more" if len(uses) > 3 else "")
+            print(f"warning: the training specification quotes '{args.doc_id}' in {len(uses)} "
+                  f"line{'s' if len(uses) != 1 else ''} ({shown_uses}); the duty cards and glossary now show "
+                  "them as missing. Add the document back, or edit training.toml.", file=sys.stderr)
         return EXIT_OK
     if args.command == "sources":
         rows = assistant.sources()
@@ -174,34 +193,9 @@ def _read_stdin() -> str:
 
 
 def _batch(assistant, path: Path) -> int:
-    from .errors import InputError
+    from .batch import run_batch
 
-    try:
-        lines = path.read_text("utf-8").splitlines()
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read as UTF-8 text ({exc.__class__.__name__}).") from None
-    bad = 0
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-            if not isinstance(item, dict) or not isinstance(item.get("question"), str):
-                raise ValueError("expected an object with a \"question\" string")
-            answer = assistant.ask(item["question"], history=item.get("history") or [], id=_id(item.get("id")))
-            print(answer.model_dump_json(), flush=True)
-        except (ValueError, TypeError, InputError) as exc:
-            bad += 1
-            obj = item.get("id") if isinstance(locals().get("item"), dict) else None
-            print(json.dumps({"id": obj, "line": number, "error": f"line {number}: {exc}"}), flush=True)
-        item = None
-    return EXIT_INPUT if bad else EXIT_OK
-
-
-def _id(value) -> str | None:
-    return None if value is None else str(value)
+    return EXIT_INPUT if run_batch(assistant, path) else EXIT_OK
 
 
 def render(answer) -> str:

@@ -124,6 +124,7 @@ def render_cards(cards) -> str:
                 label = line.level or line.tag
                 out.append(_wrap(f"{'[' + label + '] ' if label else ''}“{line.citation.quote}”", "    - ", "      "))
                 out.append(_wrap(_source(line.citation), "        "))
+            out += [_wrap(f"({why})", "    - ", "      ") for why in f.missing]
         out.append("")
     return "\n".join(out).rstrip()
 
@@ -135,4 +136,5 @@ def render_glossary(entries) -> str:
         for line in g.lines:
             out.append(_wrap(f"“{line.citation.quote}”", "    "))
             out.append(_wrap(_source(line.citation), "        "))
+        out += [_wrap(f"({why})", "    ") for why in g.missing]
     return "\n".join(out)

@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     relative_keep: float = Field(0.80, ge=0, le=1, description="Keep a further sentence only if it scores at least this share of the best.")
     refresh_seconds: float = Field(5.0, ge=0, description="How often to check whether another process changed the index.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
+    max_history_turns: int = Field(100, ge=0, description="Most earlier turns a question may bring as history; more are refused.")
+    max_history_chars: int = Field(60_000, ge=0, description="Most characters of history (all turns together) accepted with "
+                                   "a question; more are refused before any of it is read (the UI sends the last turns).")
+    history_context_chars: int = Field(300, ge=20, le=2000, description="Most characters the previous question, and "
+                                       "again the previous answer, add to a follow-up's searched question.")
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1, description="Largest document file accepted by `add` and the UI.")
     max_document_chars: int = Field(2_000_000, ge=1, description="Most text one document may hold once extracted.")
     allow_network: bool = Field(False, description="Let this process use the network (off: outbound connections refused).")

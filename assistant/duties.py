@@ -4,7 +4,10 @@ The curated specification (``training.toml`` beside the corpus, see its header) 
 sentence answers which field of each card: who holds the duty, who is proposed to be added, how
 strong it is, its status and what it means for a governing body. Each line is resolved against the
 live library when the cards are built, so every line shown is a verbatim quote with its location
-and its source's status; a line that no longer resolves raises ``SpecError``.
+and its source's status. A line whose document has been removed from the library is left out, and
+its field says why (``missing``): removing one document must not take every card, the glossary and
+the quiz with it. A line whose document is there but no longer matches raises ``SpecError`` (the
+specification needs updating; that is caught when it is built, never shown as a stale quote).
 """
 from __future__ import annotations
 
@@ -36,6 +39,8 @@ class CardField(BaseModel):
     key: str
     label: str
     lines: list[Line]
+    missing: list[str] = Field([], description="Lines of the specification not shown, each saying why "
+                               "(their document is not in the library).")
 
 
 class Badge(BaseModel):
@@ -60,6 +65,7 @@ class DutyCard(BaseModel):
 class GlossaryEntry(BaseModel):
     term: str
     lines: list[Line]
+    missing: list[str] = Field([], description="Definitions not shown, each saying why.")
 
 
 def spec_path(corpus_dir: Path, override: Path | None = None) -> Path:
@@ -77,10 +83,40 @@ def load_spec(path: Path) -> dict:
         raise SpecError(f"{path} is not valid TOML: {exc}") from None
 
 
+def _lines(library: Library, raws: list[dict], where: str) -> tuple[list[Line], list[str]]:
+    """(the lines that resolve, why each other one is not shown): a line is left out only when its
+    document is not in the library."""
+    lines, missing = [], []
+    for i, raw in enumerate(raws):
+        doc = raw.get("doc") if isinstance(raw, dict) else None
+        if isinstance(doc, str) and doc not in library.docs:
+            missing.append(f"line {i + 1} not shown: it quotes '{doc}', which is not in the library "
+                           "(it may have been removed).")
+            continue
+        lines.append(_line(library, raw, f"{where} / line {i + 1}"))
+    return lines, missing
+
+
+def lines_quoting(spec: dict, doc_id: str) -> list[str]:
+    """Where the specification quotes ``doc_id`` ("duty-to-co-operate / holds / line 3", ...): what
+    removing that document takes off the duty cards and the glossary."""
+    def hits(lines) -> list[int]:
+        return [i + 1 for i, line in enumerate(lines if isinstance(lines, list) else [])
+                if isinstance(line, dict) and line.get("doc") == doc_id]
+
+    found = []
+    for raw in (d for d in spec.get("duties", []) if isinstance(d, dict)):
+        for f in (f for f in raw.get("fields", []) if isinstance(f, dict)):
+            found += [f"{raw.get('id', '?')} / {f.get('key', '?')} / line {i}" for i in hits(f.get("lines"))]
+    for raw in (g for g in spec.get("glossary", []) if isinstance(g, dict)):
+        found += [f"glossary / {raw.get('term', '?')} / line {i}" for i in hits(raw.get("lines"))]
+    return found
+
+
 def _line(library: Library, raw: dict, where: str) -> Line:
     try:
         doc, find = raw["doc"], raw["find"]
-    except KeyError as exc:
+    except (KeyError, TypeError) as exc:
         raise SpecError(f"training spec ({where}): a line needs 'doc' and 'find' (missing {exc}).") from None
     sentence = library.find(doc, find, where)
     citation = library.quote(sentence)
@@ -102,10 +138,10 @@ def build_cards(library: Library, spec: dict) -> list[DutyCard]:
             key = f.get("key", "")
             if key not in FIELD_KEYS:
                 raise SpecError(f"training spec ({card_id}): unknown field '{key}'; use one of {', '.join(FIELD_KEYS)}.")
-            lines = [_line(library, line, f"{card_id} / {key} / line {i + 1}") for i, line in enumerate(f.get("lines", []))]
-            if not lines:
+            if not f.get("lines"):
                 raise SpecError(f"training spec ({card_id} / {key}): a field needs at least one quoted line.")
-            fields.append(CardField(key=key, label=f.get("label", key), lines=lines))
+            lines, missing = _lines(library, f["lines"], f"{card_id} / {key}")
+            fields.append(CardField(key=key, label=f.get("label", key), lines=lines, missing=missing))
         cards.append(DutyCard(id=card_id, name=raw.get("name", card_id), fields=fields,
                               badges=[Badge(**b) for b in raw.get("badges", [])],
                               topic_terms=list(raw.get("topic_terms", []))))
@@ -117,13 +153,13 @@ def build_glossary(library: Library, spec: dict) -> list[GlossaryEntry]:
     entries = []
     for raw in spec.get("glossary", []):
         term = raw.get("term", "?")
-        lines = [_line(library, line, f"glossary / {term} / line {i + 1}") for i, line in enumerate(raw.get("lines", []))]
-        if not lines:
+        if not raw.get("lines"):
             raise SpecError(f"training spec (glossary / {term}): a term needs at least one quoted line.")
-        entries.append(GlossaryEntry(term=term, lines=lines))
+        lines, missing = _lines(library, raw["lines"], f"glossary / {term}")
+        entries.append(GlossaryEntry(term=term, lines=lines, missing=missing))
     return sorted(entries, key=lambda g: re.sub(r"^the ", "", g.term.lower()))
 
 
 def summary(card: DutyCard) -> list[Line]:
-    """A short summary of a duty for the training pack: the first line of each field."""
-    return [f.lines[0] for f in card.fields]
+    """A short summary of a duty for the training pack: the first line of each field (that has one)."""
+    return [f.lines[0] for f in card.fields if f.lines]

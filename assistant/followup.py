@@ -95,11 +95,23 @@ def substitute(previous: str, new: str, embedder) -> str | None:
     return previous[:a] + new + previous[b:]
 
 
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at a word boundary where there is one: what one
+    earlier turn may add to the searched question. (An earlier turn may be ten times the question
+    limit; uncut, it would make the searched question that long.)"""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit + 1].rsplit(" ", 1)[0] if " " in text[:limit + 1] else text[:limit]
+    return cut[:limit].rstrip()
+
+
 def condense(ctx, kit) -> None:
     """Make a follow-up stand alone (``ctx.query``); ``ctx.focus`` keeps the follow-up's own words."""
     ctx.query = ctx.question
     ctx.focus = kit.snapshot.correct(tokens(ctx.question))
-    previous = [t.content.strip() for t in ctx.history if t.role == "user" and t.content.strip()]
+    bound = kit.settings.history_context_chars
+    previous = [clip(t.content, bound) for t in ctx.history if t.role == "user" and t.content.strip()]
     if not previous:
         return
     answers = [t.content for t in ctx.history if t.role == "assistant" and not t.content.startswith(_NO_EVIDENCE_START)]
@@ -112,7 +124,7 @@ def condense(ctx, kit) -> None:
         ctx.query = resolved
     else:
         said = re.sub(r"\s*\[\d+\]", "", answers[-1]) if answers and answers[-1].strip() else ""
-        said = " ".join(said.split()[:30])
+        said = clip(" ".join(said.split()[:30]), bound)
         ctx.query = f"{ctx.question} ({previous[-1]}{' ' + said if said else ''})"
         last_turns = " ".join(t.content for t in ctx.history[-2:] if not t.content.startswith(_NO_EVIDENCE_START))
         ctx.context_tokens = {t for t in entities(last_turns) if t in kit.snapshot.idf}

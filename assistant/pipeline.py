@@ -21,7 +21,7 @@ from .models import Answer, Citation, Turn
 from .retrieval import Hit, Retriever, Snapshot
 from .text import entities, normalise, tokens, words
 from .vocabulary import Vocabulary
-from .followup import condense as resolve_follow_up
+from .followup import clip, condense as resolve_follow_up
 from .judge import JudgeModel, judge
 from .units import Unit, unit_for
 
@@ -167,7 +167,7 @@ def condense(ctx: Context, kit: Kit) -> None:
     ctx.focus = kit.snapshot.correct(tokens(ctx.question))
     previous = [t.content for t in ctx.history if t.role == "user" and t.content.strip()]
     if previous and (_FOLLOW_UP.search(ctx.question) or len(ctx.focus) <= 3):
-        ctx.query = f"{previous[-1].strip()} {ctx.question}"
+        ctx.query = f"{clip(previous[-1], kit.settings.history_context_chars)} {ctx.question}"
         ctx.follow_up = True
         last_turns = " ".join(t.content for t in ctx.history[-2:]
                               if not t.content.startswith(NO_EVIDENCE[:40]))  # not our abstention text

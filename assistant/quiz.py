@@ -23,12 +23,13 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from .duties import DutyCard
 from .errors import InputError
+from .inputs import whole_number
 from .quotes import Library, Quote, Sentence
 from .text import tokens
 
@@ -36,6 +37,9 @@ BLANK = "_____"
 TF_SHARE = 0.3  # share of true/false questions when both kinds are possible
 MC_CHOICES = 4
 MAX_QUESTIONS = 50
+# The largest quiz number (seed): the largest whole number JavaScript keeps exactly, so a browser or a
+# JSON client gets back the number it sent (and it fits the 64-bit integers Gradio's JSON writer takes).
+MAX_SEED = 2 ** 53 - 1
 # A wrong choice is refused when another sentence naming it shares this much of the question's
 # context words, also names this many of the answer and the terms listed beside it, or is this
 # close in meaning.
@@ -93,6 +97,16 @@ class Candidate:
 def _norm(text: str) -> str:
     text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
     return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def quiz_options(n: Any, seed: Any, topic: Any) -> tuple[int, int, str | None]:
+    """The quiz arguments as given by any channel (API, HTTP, form), checked: a plain ``InputError``
+    saying what is allowed, never ``int()``'s or JSON's own messages."""
+    n = whole_number(n, 1, MAX_QUESTIONS, "number of questions")
+    seed = whole_number(seed, 0, MAX_SEED, "quiz number")
+    if topic is not None and not isinstance(topic, str):
+        raise InputError("The topic must be one duty id as text (see the duty cards), or empty for all duties.")
+    return n, seed, topic
 
 
 class QuizBank:

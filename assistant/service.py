@@ -248,7 +248,8 @@ class Assistant:
         if id is not None and not isinstance(id, str):
             raise InputError(f"The id must be text, not {type(id).__name__}.")
         started = time.perf_counter()
-        turns = parse_history(history, self.settings.max_question_chars)
+        s = self.settings
+        turns = parse_history(history, s.max_question_chars, s.max_history_turns, s.max_history_chars)
         ctx = Context(question=question or "", history=turns, id=id)
         check_question(ctx, self.settings)
         if ctx.status:
@@ -476,6 +477,18 @@ class Assistant:
                 self._training = (key, Training(snapshot, spec))
             return self._training[1]
 
+    def training_uses(self, doc_id: str) -> list[str]:
+        """Where the training specification quotes ``doc_id`` (e.g. "duty-to-co-operate / holds / line 3"):
+        the lines the duty cards and glossary show as missing once it is removed, so the CLI and the UI
+        can say so when it is. Reads the specification only (no index); [] when there is none."""
+        from .duties import lines_quoting, load_spec, spec_path
+
+        try:
+            spec = load_spec(spec_path(self.settings.corpus_dir, self.settings.training_spec))
+        except AssistantError:
+            return []
+        return lines_quoting(spec, doc_id)
+
     def duties(self) -> list:
         """Duty explainer cards: every line a verbatim, cited sentence (``DutyCard`` objects)."""
         return self.training().cards
@@ -486,12 +499,17 @@ class Assistant:
 
     def quiz(self, n: int = 10, seed: int = 1, topic: str | None = None) -> list:
         """``n`` quiz questions (``Question`` objects) about ``topic`` (a duty id or None); same seed, same quiz."""
+        from .quiz import quiz_options
+
+        n, seed, topic = quiz_options(n, seed, topic)
         return self.training().quiz(n=n, seed=seed, topic=topic)
 
     def training_pack(self, out_dir: Path | str, n: int = 10, seed: int = 1, topic: str | None = None) -> dict:
         """Write the training pack (quiz, answers, citations, duty summaries) as Markdown and PDF."""
+        from .quiz import quiz_options
         from .training_pack import write_pack
 
+        n, seed, topic = quiz_options(n, seed, topic)
         training = self.training()
         topic = training.bank.check_topic(topic)
         questions = training.quiz(n=n, seed=seed, topic=topic)

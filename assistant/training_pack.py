@@ -51,7 +51,7 @@ def to_markdown(cards: list[DutyCard], questions: list[Question], topic_name: st
         if card.badges:
             out += ["Status: " + "; ".join(_md_inline(b.label) for b in card.badges), ""]
         fields = {f.key: f.label for f in card.fields}
-        for f, line in zip(card.fields, summary(card)):
+        for f, line in zip([f for f in card.fields if f.lines], summary(card)):
             label = fields[f.key] + (f" ({line.level or line.tag})" if (line.level or line.tag) else "")
             out.append(f"- **{_md_inline(label)}:** “{_md_inline(_one_line(line.citation.quote))}”  ")
             out.append(f"  *{_md_inline(_source(line.citation))}*")
@@ -135,7 +135,7 @@ def to_pdf(cards: list[DutyCard], questions: list[Question], topic_name: str | N
         para(card.name, 12.5, "B", navy, gap=1)
         if card.badges:
             para("Status: " + "; ".join(b.label for b in card.badges), 9.5, "I", amber, gap=2)
-        for f, line in zip(card.fields, summary(card)):
+        for f, line in zip([f for f in card.fields if f.lines], summary(card)):
             room(22)
             label = f.label + (f" ({line.level or line.tag})" if (line.level or line.tag) else "")
             para(label, 10, "B", indent=2, gap=0.5)

@@ -840,7 +840,10 @@ class UI:
         except AssistantError as exc:
             return _message("error", f"{exc} The library has not been changed."), gr.skip(), gr.skip()
         lib_html, choices = self.library()
-        return _message("ok", f"Removed '{doc_id}' from the library."), lib_html, choices
+        uses = len(self.assistant.training_uses(doc_id))
+        note = (f" Note: the training specification quotes it in {uses} line{'s' if uses != 1 else ''}; the duty "
+                "cards and glossary now show those lines as missing." if uses else "")
+        return _message("ok", f"Removed '{doc_id}' from the library.{note}"), lib_html, choices
 
     # API ---------------------------------------------------------------------------------------------
     def api_ask(self, question: str, history: list | str | None = None) -> dict:
@@ -848,8 +851,8 @@ class UI:
         history: earlier turns, a list of {"role": "user"|"assistant", "content": "..."}, or empty."""
         try:
             return self.assistant.ask(question, history=history).model_dump()
-        except AssistantError as exc:
-            raise gr.Error(str(exc)) from None
+        except AssistantError as exc:  # the caller's input: a message for them, no traceback in the log
+            raise gr.Error(str(exc), print_exception=False) from None
         except Exception as exc:  # one failed request must not affect the others; details go to the log
             log.exception("answering an API request failed")
             raise gr.Error(f"The assistant could not answer this question ({exc.__class__.__name__}); the error "

@@ -14,6 +14,7 @@ added to the page's style sheet there. Named API endpoints: ``/duties``, ``/glos
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 from pathlib import Path
 
@@ -90,6 +91,7 @@ def render_duties(cards: list[dict], glossary: list[dict]) -> str:
                 tag = f'<span class="duty-tag">{e(label)}</span>' if label else ""
                 items.append(f'<li class="duty-line">{tag}<blockquote class="duty-quote">&ldquo;{e(line["citation"]["quote"])}'
                              f'&rdquo;</blockquote>{_source_line(line["citation"])}</li>')
+            items += [f'<li class="duty-line duty-missing">{e(why)}</li>' for why in f.get("missing", [])]
             fields.append(f'<dt class="duty-field duty-field-{e(f["key"])}">{e(f["label"])}</dt>'
                           f'<dd><ul class="duty-lines">{"".join(items)}</ul></dd>')
         out.append(f'<article class="duty-card" id="duty-{e(card["id"])}" aria-labelledby="duty-h-{e(card["id"])}">'
@@ -101,6 +103,7 @@ def render_duties(cards: list[dict], glossary: list[dict]) -> str:
     for g in glossary:
         quotes = "".join(f'<blockquote class="duty-quote">&ldquo;{e(line["citation"]["quote"])}&rdquo;</blockquote>'
                          f'{_source_line(line["citation"])}' for line in g["lines"])
+        quotes += "".join(f'<p class="duty-missing">{e(why)}</p>' for why in g.get("missing", []))
         out.append(f'<div class="gl-item"><dt class="gl-term">{e(g["term"])}</dt><dd>{quotes}</dd></div>')
     out.append("</dl>")
     return "".join(out)
@@ -189,6 +192,14 @@ def _message(text: str) -> str:
     return f'<div class="msg msg-error" role="alert">{e(text)}</div>'
 
 
+def form_number(value):
+    """A number typed into a form or sent as text over HTTP ("3") as an int; anything else unchanged,
+    for ``quiz_options`` to check and explain."""
+    if isinstance(value, str) and re.fullmatch(r"\s*\d{1,20}\s*", value):
+        return int(value)
+    return value
+
+
 # ---- handlers -------------------------------------------------------------------------------------------
 class TrainingUI:
     def __init__(self, assistant: Assistant):
@@ -207,14 +218,15 @@ class TrainingUI:
     def start(self, mode: str, topic: str, n, seed):
         hidden = gr.update(visible=False)
         try:
-            n = int(n or DEFAULT_QUESTIONS)
-            seed = int(seed) if seed not in (None, "") else 1
+            n = form_number(n or DEFAULT_QUESTIONS)
+            seed = form_number(seed) if seed not in (None, "") else 1
             questions = [q.model_dump() for q in self.assistant.quiz(n=n, seed=seed, topic=topic or None)]
         except (AssistantError, ValueError, TypeError) as exc:
             return ({}, _message(str(exc)), hidden, hidden, hidden, "", gr.skip(), gr.skip(), str(exc))
         if not questions:
             return ({}, _message("The documents support no questions on this topic."), hidden, hidden, hidden, "",
                     gr.skip(), gr.skip(), "No questions.")
+        seed = questions[0]["seed"]  # as checked and used (a number box may send 3.0)
         names = {c["id"]: c["name"] for c in self.api_duties()}
         state = {"questions": questions, "i": 0, "mode": mode or "trainer", "seed": seed, "topic": topic,
                  "picks": [None] * len(questions), "marked": [None] * len(questions), "score": 0,
@@ -284,11 +296,13 @@ class TrainingUI:
         return [g.model_dump() for g in self.assistant.glossary()]
 
     def api_quiz(self, n: int = 10, seed: int = 1, topic: str = "") -> list:
-        """Quiz questions (same JSON objects as `assistant quiz --json`). topic: a duty id or empty for all."""
+        """Quiz questions (same JSON objects as `assistant quiz --json`). n: a whole number from 1 to 50;
+        seed (the quiz number): a whole number from 0 to 2**53-1; topic: a duty id, or empty for all."""
         try:
-            return [q.model_dump() for q in self.assistant.quiz(n=int(n), seed=int(seed), topic=topic or None)]
+            return [q.model_dump() for q in self.assistant.quiz(n=form_number(n), seed=form_number(seed),
+                                                                  topic=topic or None)]
         except AssistantError as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(str(exc), print_exception=False) from None  # the caller's input, not a fault
 
 
 def add_training_tabs(assistant: Assistant, announce: gr.HTML | None = None) -> TrainingUI:
@@ -353,6 +367,7 @@ CSS = r"""
 .duty-field { font-size: .8rem; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); font-weight: 700;
               margin: .7rem 0 .25rem; }
 .duty-fields dd { margin: 0; }
+.duty-missing { font-style: italic; opacity: .8; }
 .duty-lines { list-style: none; padding: 0; margin: 0; display: grid; gap: .45rem; }
 .duty-line { border-top: 1px dashed var(--line); padding-top: .35rem; }
 .duty-line:first-child { border-top: 0; padding-top: 0; }

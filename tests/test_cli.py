@@ -36,7 +36,7 @@ def test_batch_keeps_ids_and_order(assistant, env_dirs, tmp_path):
     batch.write_text("\n".join(json.dumps(x) for x in lines) + "\nnot json\n", "utf-8")
     done = run_cli(["ask", "--json", "--batch", str(batch)], env_dirs)
     out = [json.loads(x) for x in done.stdout.splitlines()]
-    assert [o["id"] for o in out[:4]] == ["a", "7", "c", "d"]
+    assert [o["id"] for o in out[:4]] == ["a", 7, "c", "d"]  # as given, with its JSON type (issue 12, item 10)
     assert out[0]["abstained"] is False and out[1]["abstained"] is True
     assert out[2]["abstained"] is False and out[3]["status"] == "invalid_input"
     assert "line 5" in out[4]["error"]
