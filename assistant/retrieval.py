@@ -39,6 +39,12 @@ class DocView:
     version: str
     n_passages: int
 
+    @classmethod
+    def from_record(cls, doc_id: str, version: str, text: str, meta: dict) -> "DocView":
+        """From a catalog entry (Chroma's, or the catalog file's): only the metadata ``Source`` knows."""
+        fields = {k: v for k, v in meta.items() if k in Source.model_fields}
+        return cls(Source(id=doc_id, **fields), text, version, int(meta.get("n_passages", 0)))
+
 
 @dataclass
 class Hit:
@@ -51,9 +57,7 @@ class Snapshot:
     def __init__(self, store: Store):
         self.docs: dict[str, DocView] = {}
         for rec in store.documents().values():
-            meta = {k: v for k, v in rec.meta.items() if k in Source.model_fields}
-            self.docs[rec.doc_id] = DocView(Source(id=rec.doc_id, **meta), rec.text, rec.version,
-                                            int(rec.meta.get("n_passages", 0)))
+            self.docs[rec.doc_id] = DocView.from_record(rec.doc_id, rec.version, rec.text, rec.meta)
         self.versions = sorted(d.version for d in self.docs.values())
         versions = set(self.versions)
         chunks = store.live_records(store.chunks, versions, ["metadatas", "documents", "embeddings"])

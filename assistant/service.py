@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from . import catalog_file
 from .config import Settings, get_settings
 from .embeddings import Embedder, encoder_id, get_embedder
 from .errors import AssistantError, InputError, StoreError
@@ -22,7 +23,7 @@ from .inputs import clean_metadata, name_from_filename, parse_history, shown
 from .loaders import check_file
 from .models import Answer, Turn
 from .pipeline import Context, Kit, check_question, run, to_answer
-from .retrieval import Retriever, Snapshot
+from .retrieval import DocView, Retriever, Snapshot
 from .sources import Manifest, Source, default_source, slugify, validate_date, validate_id
 from .store import Store, looks_broken, release_client
 from .vocabulary import Vocabulary
@@ -285,15 +286,23 @@ class Assistant:
     # ---- library -------------------------------------------------------------------------------
     def sources(self) -> list[dict]:
         """Every indexed document with its metadata and number of passages."""
-        kit = self._kit_ready()
         return [{**d.source.model_dump(), "display_date": d.source.display_date, "passages": d.n_passages,
-                 "concerns_proposals": d.source.concerns_proposals} for d in kit.snapshot.docs.values()]
+                 "concerns_proposals": d.source.concerns_proposals} for d in self._documents().values()]
 
     def document_text(self, doc_id: str) -> str:
-        kit = self._kit_ready()
-        if not isinstance(doc_id, str) or doc_id not in kit.snapshot.docs:
+        docs = self._documents()
+        if not isinstance(doc_id, str) or doc_id not in docs:
             raise InputError(f"No document with id '{shown(doc_id)}'. See `assistant sources` for the ids.")
-        return kit.snapshot.docs[doc_id].text
+        return docs[doc_id].text
+
+    def _documents(self) -> dict[str, DocView]:
+        """The indexed documents: from the live Kit when one is loaded, else from the catalog file the
+        last complete index run wrote (no chromadb, no models), else from the index."""
+        if self._kit is None:
+            rows = catalog_file.read(self.settings)
+            if rows is not None:
+                return {r["id"]: DocView.from_record(r["id"], r["version"], r["text"], r["meta"]) for r in rows}
+        return self._kit_ready().snapshot.docs
 
     def index(self, progress: bool = False, rebuild: bool = False, log=None) -> IndexReport:
         """Bring the index in line with the corpus (incremental); ``rebuild`` drops it first.
@@ -312,7 +321,10 @@ class Assistant:
 
     def _sync(self, progress: bool = False, log=None) -> IndexReport:
         try:
-            return sync(self.store, self.embedder, self.settings, self.manifest().sources(), progress, log)
+            catalog_file.invalidate(self.settings)
+            report = sync(self.store, self.embedder, self.settings, self.manifest().sources(), progress, log)
+            catalog_file.write(self.settings, self.store.documents())
+            return report
         except Exception as exc:
             if isinstance(exc, AssistantError) or looks_broken(exc) or not _store_failure(exc):
                 raise
@@ -461,7 +473,19 @@ class Assistant:
             return self.index(progress=progress)
 
     def _existing_docs(self):
-        return self._kit_ready().snapshot.docs.values()
+        return self._documents().values()
+
+    def _snapshot(self) -> Snapshot:
+        """The live index's documents and sentences, without the models: training needs no encoder or
+        judge, so a process that only shows duty cards or a quiz never loads them."""
+        if self._kit is not None or self._recovering(lambda: self._needs_build(announce=False)):
+            return self._kit_ready().snapshot
+        with self._lock:
+            key = self._catalog_key()
+            cached = getattr(self, "_bare_snapshot", None)
+            if cached is None or cached[0] != key:
+                self._bare_snapshot = cached = (key, self._recovering(lambda: Snapshot(self.store)))
+            return cached[1]
 
     # ---- governor training (assistant/training.py) ---------------------------------------------
     def training(self):
@@ -469,8 +493,8 @@ class Assistant:
         from .duties import spec_path
         from .training import Training
 
+        snapshot = self._snapshot()
         with self._lock:
-            snapshot = self._kit_ready().snapshot
             spec = spec_path(self.settings.corpus_dir, self.settings.training_spec)
             key = Training.key(snapshot, spec)
             if getattr(self, "_training", None) is None or self._training[0] != key:

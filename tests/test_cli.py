@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
-from conftest import run_cli
+from conftest import ROOT, run_cli
 
 CONTRACT = {"id", "question", "answer", "abstained", "citations", "timings_ms", "status", "notice"}
 CITATION = {"n", "doc_id", "title", "date", "status", "quote", "location", "score"}
@@ -63,3 +66,29 @@ def test_index_and_sources_commands(assistant, env_dirs):
     assert done.returncode == 0 and "5 unchanged" in done.stdout
     listed = json.loads(run_cli(["sources", "--json"], env_dirs).stdout)
     assert {s["id"] for s in listed} >= {"dcsf-2008-07-03-letter"} and all(s["passages"] > 0 for s in listed)
+
+
+HEAVY = {"torch", "transformers", "sentence_transformers", "onnxruntime", "chromadb", "gradio", "pypdf", "fpdf",
+         "docx", "bs4", "sklearn", "langchain_core"}
+
+
+def _imported(args: list[str], env_dirs) -> set[str]:
+    """Top-level packages a CLI command imports (``python -X importtime``), heavy ones only."""
+    env = {**os.environ, **env_dirs}
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "assistant", *args], capture_output=True,
+                          text=True, env=env, cwd=ROOT, timeout=300)
+    names = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in done.stderr.splitlines()
+             if line.startswith("import time:")}
+    return names & HEAVY
+
+
+def test_commands_load_only_what_they_need(assistant, env_dirs):
+    """Listing or showing documents, or an unknown id, answers from the catalog file: no model, no
+    chromadb. Training needs the index's sentences but no model. Answering needs onnxruntime and
+    chromadb, never torch or transformers (the encoder runs on onnxruntime)."""
+    assert _imported(["sources"], env_dirs) == set()
+    assert _imported(["show", "no-such-id"], env_dirs) == set()
+    doc = assistant.sources()[0]["id"]
+    assert _imported(["show", doc], env_dirs) == set()
+    assert _imported(["duties"], env_dirs) <= {"chromadb"}
+    assert _imported(["ask", "Which bodies are bound by the duty to co-operate?"], env_dirs) <= {"chromadb", "onnxruntime"}
