@@ -3,9 +3,9 @@
 Loaded from a local path only; a hub download would fail on this network and is never attempted.
 Vectors are L2-normalised, so a dot product is the cosine similarity.
 
-Three runners of the same model, chosen by ``ASSISTANT_EMBEDDER``: ``onnx`` (default: int8 on
-onnxruntime, ``onnx_embedder.py``), ``onnx-fp32``, and ``sentence-transformers`` (the reference, on
-torch). Each has an ``encoder_id`` that goes into every document version's hash and the catalog, so
+Three runners of the same model, chosen by ``ASSISTANT_EMBEDDER``: ``onnx`` (default: fp32 on
+onnxruntime, ``onnx_embedder.py``; the reference's vectors), ``onnx-int8`` (faster, slightly different
+vectors), and ``sentence-transformers`` (the reference, on torch). Each has an ``encoder_id`` that goes into every document version's hash and the catalog, so
 an index is never searched with vectors from another encoder.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .errors import StoreError
 
 _lock = threading.Lock()
 _models: dict[tuple[str, str], "Embedder"] = {}
-KINDS = ("onnx", "onnx-fp32", "sentence-transformers")
+KINDS = ("onnx", "onnx-int8", "sentence-transformers")
 
 
 class Embedder(Protocol):
@@ -42,7 +42,7 @@ def encoder_id(path: Path | None, kind: str) -> str:
     if kind != "sentence-transformers" and _plain_mean_pooling(path):
         from .onnx_embedder import EXPORT_FORMAT, weights_hash
 
-        precision = "fp32" if kind == "onnx-fp32" else "int8"
+        precision = "int8" if kind == "onnx-int8" else "fp32"
         return f"{path.name}:onnx-{precision}-v{EXPORT_FORMAT}:{weights_hash(path)[:12]}"
     return f"{path.name}:sentence-transformers"
 
@@ -143,7 +143,7 @@ def get_embedder(path: Path | None = None, kind: str = "onnx") -> Embedder:
             if kind != "sentence-transformers" and _plain_mean_pooling(path):
                 from .onnx_embedder import OnnxEmbedder
 
-                embedder = OnnxEmbedder(path, "fp32" if kind == "onnx-fp32" else "int8")
+                embedder = OnnxEmbedder(path, "int8" if kind == "onnx-int8" else "fp32")
             else:
                 embedder = TorchEmbedder(path)
             _models[key] = embedder

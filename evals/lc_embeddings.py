@@ -15,14 +15,15 @@ for _k, _v in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_T
 
 
 class OfflineEmbeddings(Embeddings):
-    """``model`` is a ``SentenceTransformer``, or by default the ``Embedder`` ``assistant`` already loaded
-    (same weights and vectors, loaded once per process)."""
+    """``model`` is a ``SentenceTransformer``, or by default ``assistant``'s sentence-transformers runner
+    (same weights and vectors as a tutorial's, loaded once per process; the baseline is not given our
+    int8 ONNX encoder)."""
 
     def __init__(self, model=None, batch_size: int = 64):
         if model is None:
             from assistant.embeddings import get_embedder
 
-            model = get_embedder()
+            model = get_embedder(kind="sentence-transformers")
         self.model = model
         self.batch_size = batch_size
 
@@ -38,9 +39,7 @@ class OfflineEmbeddings(Embeddings):
     def _encode(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        from assistant.embeddings import Embedder
-
-        if isinstance(self.model, Embedder):
+        if hasattr(self.model, "encode_one"):  # one of assistant's runners
             return self.model.encode(list(texts), batch_size=self.batch_size).tolist()
         return self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
                                  convert_to_numpy=True, show_progress_bar=False).tolist()

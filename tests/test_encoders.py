@@ -31,12 +31,12 @@ def reference(assistant):
     return texts, model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
 
 
-def test_onnx_fp32_gives_sentence_transformers_vectors(reference):
+def test_onnx_gives_sentence_transformers_vectors(reference):
     """The fp32 export is the same model: cosine ≥ 0.999 to sentence-transformers for every text."""
     from assistant.embeddings import get_embedder
 
     texts, ref = reference
-    got = get_embedder(kind="onnx-fp32").encode(texts)
+    got = get_embedder(kind="onnx").encode(texts)
     cos = (got * ref).sum(1)
     print(f"fp32: {len(texts)} texts, cosine min {cos.min():.6f} mean {cos.mean():.6f}")
     assert got.shape == ref.shape and cos.min() >= 0.999
@@ -46,12 +46,12 @@ def test_onnx_int8_is_close_and_ranks_alike(reference):
     """int8 weights move each vector a little: cosine to the reference ≥ 0.97 for every text and ≥ 0.99
     on average (measured: min ≈ 0.987, mean ≈ 0.994). What matters is that search ranks alike: for each
     evaluation question, int8's nearest sentence is among the reference's three nearest for ≥ 90% of
-    the questions. The index is built and searched with the same encoder, so this bounds how far its
-    answers can drift; the evaluation figures (README) are measured with int8."""
+    the questions. The index is built and searched with the same encoder; it is opt-in because on the
+    evaluation sets it still moved some answers (README, "Start-up")."""
     from assistant.embeddings import get_embedder
 
     texts, ref = reference
-    got = get_embedder(kind="onnx").encode(texts)
+    got = get_embedder(kind="onnx-int8").encode(texts)
     cos = (got * ref).sum(1)
     print(f"int8: cosine min {cos.min():.4f} mean {cos.mean():.4f}")
     assert cos.min() >= 0.97 and cos.mean() >= 0.99
@@ -66,7 +66,7 @@ def test_onnx_int8_is_close_and_ranks_alike(reference):
     assert agree >= 0.9 * len(questions)
 
 
-@pytest.mark.parametrize("kind", ["onnx", "onnx-fp32"])
+@pytest.mark.parametrize("kind", ["onnx", "onnx-int8"])
 def test_a_vector_depends_only_on_its_text(kind):
     """Encoded alone or among others (of any length), a text gets the same vector: the index is
     reproducible whatever documents are indexed together."""
@@ -88,9 +88,10 @@ def test_export_is_named_by_the_weights_hash():
 
     model = default_model_path()
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(model.glob("*.safetensors")))).hexdigest()
-    path, recorded = onnx_path(model, "int8")
+    path, recorded = onnx_path(model, "fp32")
     assert recorded == digest and digest[:16] in path.name and path.is_file()
-    assert encoder_id(None, "onnx") == f"{model.name}:onnx-int8-v1:{digest[:12]}"
+    assert encoder_id(None, "onnx") == f"{model.name}:onnx-fp32-v1:{digest[:12]}"
+    assert encoder_id(None, "onnx-int8") == f"{model.name}:onnx-int8-v1:{digest[:12]}"
     assert encoder_id(None, "sentence-transformers") == f"{model.name}:sentence-transformers"
 
 
@@ -109,7 +110,7 @@ def test_a_damaged_export_is_reported_and_made_again(tmp_path, monkeypatch):
 
 
 def test_the_index_records_its_encoder_and_another_one_rebuilds_it(tmp_path):
-    """An index built with the int8 encoder and then opened with ASSISTANT_EMBEDDER=sentence-transformers
+    """An index built with the ONNX encoder and then opened with ASSISTANT_EMBEDDER=sentence-transformers
     is re-indexed (with a notice) before the first answer; never searched with mixed vectors."""
     from assistant import Assistant
 
@@ -119,7 +120,7 @@ def test_the_index_records_its_encoder_and_another_one_rebuilds_it(tmp_path):
     first.index()
     metas = first.store.catalog.get(include=["metadatas"])["metadatas"]
     assert metas and {m["encoder"] for m in metas} == {first.model_name}
-    assert first.model_name.split(":")[1] == "onnx-int8-v1"
+    assert first.model_name.split(":")[1] == "onnx-fp32-v1"
 
     second = Assistant(embedder="sentence-transformers", **dirs)
     answer = second.ask("Which duty did the government propose to extend to schools?")
