@@ -266,23 +266,23 @@ def _load_html(name: str, data: bytes) -> str:
     """Every text of the page in reading order, one paragraph per block element that holds text directly
     (a <div>'s own text as much as a <p>'s), a table row per line."""
     from bs4 import BeautifulSoup
-    from bs4.element import CData, NavigableString
+    from bs4.element import CData, NavigableString, Tag
 
     soup = BeautifulSoup(_decode(name, data), "html.parser")
     for tag in soup(_DROP_TAGS):
         tag.decompose()
     blocks: list[list[list[str]]] = []  # block → cells → strings
+    place: dict[int, tuple] = {id(soup): (None, None)}  # tag → (its nearest block, its cell within it)
     where: tuple | None = None
-    for node in soup.descendants:
+    for node in soup.descendants:  # document order, parents first: one pass, whatever the nesting depth
+        if isinstance(node, Tag):
+            block, cell = place.get(id(node.parent), (None, None))
+            place[id(node)] = (node, None) if node.name in _BLOCK_TAGS else (block, node) if node.name in _CELL_TAGS \
+                else (block, cell)
+            continue
         if type(node) not in (NavigableString, CData) or not node.strip():
             continue  # comments, doctype, processing instructions; white space between tags
-        block = cell = None
-        for parent in node.parents:
-            if cell is None and parent.name in _CELL_TAGS:
-                cell = parent
-            if parent.name in _BLOCK_TAGS:
-                block = parent
-                break
+        block, cell = place.get(id(node.parent), (None, None))
         if where is None or where[0] is not block:
             blocks.append([[]])
         elif where[1] is not cell:
