@@ -227,10 +227,10 @@ def to_pdf(turns: Iterable[dict], exported_at: str | None = None) -> bytes:
         pdf.ln(2)
     if clean.replaced:
         room(20)
-        para(f"{clean.replaced} character{'s' if clean.replaced != 1 else ''} that this PDF's font cannot show (for "
-             f"example Chinese, Japanese or Korean script, or emoji) could not be shown and "
-             f"{'are' if clean.replaced != 1 else 'is'} printed as {clean.mark}; the Markdown export keeps them.",
-             9, "I", (120, 70, 0), gap=2)
+        one = clean.replaced == 1
+        para(f"{clean.replaced} character{'' if one else 's'} could not be shown in this PDF's font (for example "
+             f"Chinese, Japanese or Korean script, or emoji) and {'is' if one else 'are'} printed as {clean.mark}; "
+             "the Markdown export keeps them.", 9, "I", (120, 70, 0), gap=2)
     return bytes(pdf.output())
 
 

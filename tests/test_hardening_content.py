@@ -133,6 +133,22 @@ def test_pdf_export_marks_characters_its_font_lacks(tmp_path):
     assert "could not be shown" in text
 
 
+def test_pdf_export_without_dejavu_marks_characters_too(tmp_path, monkeypatch):
+    """A machine without DejaVu: the built-in Helvetica (Latin-1 only) marks the gaps as "[?]"."""
+    from pypdf import PdfReader
+
+    import assistant.export as export
+
+    monkeypatch.setattr(export, "_font_dir", lambda: None)
+    turns = [{"question": "Who runs the 学校 council?", "answer": {
+        "answer": "Schools co-operate “fully” 学校. [1]", "abstained": False, "citations": [
+            {"n": 1, "title": "T", "publisher": "P", "display_date": "3 July 2008", "status": "letter",
+             "location": "paragraph 1", "quote": "Schools co-operate “fully” 学校."}]}}]
+    pdf = export.write_pdf(turns, tmp_path / "c.pdf")
+    text = " ".join(p.extract_text() for p in PdfReader(str(pdf)).pages)
+    assert 'co-operate "fully" [?][?]' in text and "6 characters could not be shown" in text
+
+
 # ---- item 7: a document's "[2]" is not a citation ---------------------------------------------------
 def test_document_brackets_are_not_citation_markers(lib):
     a = lib["assistant"]
