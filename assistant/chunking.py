@@ -2,6 +2,11 @@
 
 Every chunk keeps its document id, paragraph number, offsets and its sentences' offsets, so any
 sentence can be quoted verbatim (``text[start:end]``) with its location.
+
+A sentence is the unit an answer quotes, so none is longer than ``MAX_SENTENCE_WORDS`` (the default
+answer budget): a longer one (a run-on list, a page with no full stops) is cut at its clause
+boundaries (after ";", ":", a dash, then ","), or, with none, between words. Each piece is still a
+verbatim slice of the text.
 """
 from __future__ import annotations
 
@@ -11,6 +16,10 @@ from dataclasses import dataclass, field
 from .cleaning import CleanText
 
 MAX_CHUNK_CHARS = 600
+MAX_SENTENCE_WORDS = 80  # = the default ASSISTANT_MAX_ANSWER_WORDS; the longest sentence of the corpus has 62
+
+_TOKEN = re.compile(r"\S+")
+_CLAUSE_ENDS = (re.compile(r"[;:]$|^[—–-]+$|[—–]$"), re.compile(r",[”’\"')\]]*$"))  # strongest first
 
 _BOUNDARY = re.compile(r"[.!?]+[”’\"')\]]*\s+(?=[“‘\"'(\[]?[A-Z0-9])")
 _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "prof", "rt", "hon", "st", "no", "vs", "etc", "e.g", "i.e", "cf",
@@ -51,7 +60,29 @@ def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
         start = match.end()
     if text[start:].strip():
         spans.append((start, len(text.rstrip())))
-    return [Sentence(offset + s, offset + e) for s, e in spans if text[s:e].strip()]
+    return [Sentence(offset + a, offset + b) for s, e in spans if text[s:e].strip()
+            for a, b in cap_sentence(text, s, e)]
+
+
+def cap_sentence(text: str, start: int, end: int, limit: int = MAX_SENTENCE_WORDS) -> list[tuple[int, int]]:
+    """``text[start:end]`` as spans of at most ``limit`` words: cut after the last clause boundary that
+    leaves a piece of at least a third of the limit (the strongest kind first), else between words."""
+    if len(text[start:end].split()) <= limit:  # almost every sentence: no tokenising
+        return [(start, end)]
+    toks = [(m.start(), m.end()) for m in _TOKEN.finditer(text, start, end)]
+    out, i = [], 0
+    while len(toks) - i > limit:
+        last = i + limit - 1
+        cut = last
+        for clause in _CLAUSE_ENDS:
+            found = next((k for k in range(last, i + limit // 3 - 1, -1) if clause.search(text[toks[k][0]:toks[k][1]])), None)
+            if found is not None:
+                cut = found
+                break
+        out.append((toks[i][0], toks[cut][1]))
+        i = cut + 1
+    out.append((toks[i][0], end))
+    return out
 
 
 def chunk_document(doc_id: str, clean: CleanText, max_chars: int = MAX_CHUNK_CHARS) -> list[Chunk]:

@@ -7,18 +7,29 @@ A conversation is a list of turns ``{"question": str, "answer": Answer | dict}``
     write_markdown(turns, "conversation.md")
     write_pdf(turns, "conversation.pdf")
 
-PDF uses ``fpdf2`` (pure Python) with DejaVu Sans when it can find it (system fonts or matplotlib's
-copy), so curly quotes and dashes print; without it, the built-in Helvetica with plain punctuation.
+Document and user text is text in both: the Markdown escapes every character that would make a link,
+an image, an autolink, a reference definition, raw HTML or emphasis, so an exported file never loads a
+remote image or offers a link a document planted. The answer's citation markers are located from its
+citations (``markers.py``) and set in bold; a document's own "[2]" stays escaped plain text.
+
+PDF uses ``fpdf2`` (pure Python) with DejaVu Sans embedded when it can find it (system fonts or
+matplotlib's copy; its licence allows embedding), so curly quotes, dashes and most European scripts
+print; without it, the built-in Helvetica with plain punctuation. A character the font has no glyph for
+(CJK, most emoji) is never dropped silently: it prints as ``MISSING_GLYPH`` and the PDF ends with a
+note saying how many were replaced.
 """
 from __future__ import annotations
 
 import datetime as dt
 import importlib.util
 import re
+import unicodedata
+from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .errors import AssistantError
+from .markers import split_markers
 
 TITLE = "Children's trusts and pupils' well-being: 2008 proposals assistant"
 DISCLAIMER = ("Answers are sentences quoted word for word from the library's documents, which date from 2008 and "
@@ -54,7 +65,7 @@ def to_markdown(turns: Iterable[dict], exported_at: str | None = None) -> str:
         if a.get("abstained"):
             out += [f"**Not answered from the documents.** {_md_inline(a.get('message') or a.get('answer') or '')}", ""]
             continue
-        out += [_md_inline(_one_line(a.get("answer", ""))), ""]
+        out += [_md_answer(a.get("answer", ""), a.get("citations") or []), ""]
         if a.get("notice"):
             out += [f"*Note: {_md_inline(a['notice'])}*", ""]
         if a.get("citations"):
@@ -67,9 +78,28 @@ def to_markdown(turns: Iterable[dict], exported_at: str | None = None) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+# Every character that can start Markdown markup inside a line: links, images and reference links ([ ]; an
+# image's "!" is harmless once its bracket is escaped), autolinks and raw HTML (< >), emphasis, code and
+# strikethrough (* _ ` ~), tables (|), an entity's "&" and the escape itself. Text is made one line first,
+# so nothing can start a heading, a list, a code block or a reference definition ("[x]: url").
+_MD_SPECIAL = re.compile(r"([\\`*_<>|\[\]~]|&(?=#?\w+;))")
+
+
 def _md_inline(text: str) -> str:
-    """Keep user and document text from turning into Markdown markup (headings, links, emphasis)."""
-    return re.sub(r"([\\`*_<>|])", r"\\\1", text or "")
+    """User and document text as Markdown that renders as exactly that text: no links, images,
+    autolinks, raw HTML or emphasis (CommonMark backslash escapes)."""
+    return _md_escape(_one_line(text))
+
+
+def _md_escape(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", text or "")
+
+
+def _md_answer(text: str, citations: list) -> str:
+    """The answer with its citation markers in bold and everything else escaped as text, so a quoted
+    footnote mark ("[2]") can never be mistaken for citation 2."""
+    runs = split_markers(text or "", citations)
+    return "".join(f"**{run}**" if n is not None else _md_escape(re.sub(r"\s+", " ", run)) for run, n in runs).strip()
 
 
 def write_markdown(turns: Iterable[dict], path: str | Path) -> Path:
@@ -97,6 +127,39 @@ def _font_dir() -> Path | None:
     return None
 
 
+MISSING_GLYPH = "\ufffd"  # printed where the embedded font has no glyph (DejaVu Sans has this one)
+MISSING_GLYPH_PLAIN = "[?]"  # the same with the built-in Helvetica, which has only Latin-1
+
+
+@lru_cache(maxsize=4)
+def _glyphs(font_dir: Path) -> frozenset[int]:
+    """Code points every style of the font can draw (fpdf2 would silently leave out the others)."""
+    from fontTools.ttLib import TTFont
+
+    cmaps = [set(TTFont(str(font_dir / name), lazy=True)["cmap"].getBestCmap()) for name in _FONT_FILES.values()]
+    return frozenset(set.intersection(*cmaps))
+
+
+class _Printable:
+    """Text the PDF font can print: a character it lacks becomes a visible mark (counted, so the PDF can
+    say so); invisible format characters it lacks (zero-width joiners, variation selectors) are left out."""
+
+    def __init__(self, covered: Callable[[str], bool], mark: str, prepare: Callable[[str], str] = lambda s: s):
+        self.covered, self.mark, self.prepare, self.replaced = covered, mark, prepare, 0
+
+    def __call__(self, text: str | None) -> str:
+        out = []
+        for ch in self.prepare(text or ""):
+            if ch.isspace() or self.covered(ch):
+                out.append(ch)
+            elif unicodedata.category(ch) in ("Cf", "Cc") or 0xFE00 <= ord(ch) <= 0xFE0F:
+                continue
+            else:
+                out.append(self.mark)
+                self.replaced += 1
+        return "".join(out)
+
+
 def to_pdf(turns: Iterable[dict], exported_at: str | None = None) -> bytes:
     """The conversation as a PDF document (A4), same content as ``to_markdown``."""
     try:
@@ -114,10 +177,11 @@ def to_pdf(turns: Iterable[dict], exported_at: str | None = None) -> bytes:
     if fonts:
         for style, name in _FONT_FILES.items():
             pdf.add_font("body", style, str(fonts / name))
-        family, clean = "body", (lambda s: s or "")
+        glyphs = _glyphs(fonts)
+        family, clean = "body", _Printable(lambda ch: ord(ch) in glyphs, MISSING_GLYPH)
     else:
         family = "helvetica"
-        clean = lambda s: (s or "").translate(_PLAIN).encode("latin-1", "replace").decode("latin-1")  # noqa: E731
+        clean = _Printable(lambda ch: ord(ch) < 256, MISSING_GLYPH_PLAIN, lambda s: s.translate(_PLAIN))
 
     pdf.add_page()
     width = pdf.epw
@@ -161,6 +225,12 @@ def to_pdf(turns: Iterable[dict], exported_at: str | None = None) -> bytes:
                      (90, 90, 90), indent=2, gap=0.5)
                 para(f"“{_one_line(c['quote'])}”", 10, "I", (40, 40, 40), indent=6, gap=2.5)
         pdf.ln(2)
+    if clean.replaced:
+        room(20)
+        one = clean.replaced == 1
+        para(f"{clean.replaced} character{'' if one else 's'} could not be shown in this PDF's font (for example "
+             f"Chinese, Japanese or Korean script, or emoji) and {'is' if one else 'are'} printed as {clean.mark}; "
+             "the Markdown export keeps them.", 9, "I", (120, 70, 0), gap=2)
     return bytes(pdf.output())
 
 

@@ -12,7 +12,8 @@ from .errors import LoadError
 from .loaders import load_text
 from .sources import Source
 
-PIPELINE_VERSION = f"clean{CLEANER_VERSION}-chunk3"  # chunk3: front-matter heading lines indexed
+PIPELINE_VERSION = f"clean{CLEANER_VERSION}-chunk4"  # chunk3: front-matter heading lines indexed; chunk4: over-long
+# sentences capped at clause boundaries, Word tables and headers, all HTML blocks, no data runs (issue 12)
 
 
 @dataclass

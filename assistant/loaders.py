@@ -1,6 +1,10 @@
 """File → text, by file type (txt, md, pdf, docx, html). Raises ``LoadError`` with a plain message.
 
 Every loader returns text with paragraphs separated by blank lines; cleaning happens afterwards.
+Nothing a reader sees is left out: a Word document's page headers, paragraphs and tables (row by row)
+come in reading order, and so does every block of an HTML page, whatever element holds it. What no
+reader reads is left out: data URIs and other long runs without a space (an embedded image's base64)
+would otherwise be indexed, and quoted, as a "sentence".
 """
 from __future__ import annotations
 
@@ -19,6 +23,10 @@ logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings about damaged
 MAX_DOCX_UNCOMPRESSED = 50 * 1024 * 1024  # refuse zip bombs dressed as .docx
 MAX_DOCX_ENTRIES = 5000
 MAX_PDF_PAGES = 5000
+MAX_TOKEN_CHARS = 100  # a run this long with no space is data, not prose (the corpus's longest is a 47-character URL)
+
+_DATA_URI = re.compile(r"\bdata:[\w.+-]+/[\w.+-]+[^\s\"'<>)]*", re.I)
+_LONG_RUN = re.compile(r"\S{%d,}" % (MAX_TOKEN_CHARS + 1))
 
 
 def check_file(path: Path, max_bytes: int | None = None, name: str | None = None) -> int:
@@ -61,7 +69,8 @@ def load_text(path: Path, max_bytes: int | None = None, max_chars: int | None = 
     if max_bytes is not None and len(data) > max_bytes:  # it grew since it was checked
         raise LoadError(f"{name}: {len(data) / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit.")
     try:
-        text = _LOADERS[path.suffix.lower()](name, data)
+        extracted = _LOADERS[path.suffix.lower()](name, data)
+        text = drop_non_prose(extracted)
     except LoadError:
         raise
     except MemoryError:
@@ -69,11 +78,24 @@ def load_text(path: Path, max_bytes: int | None = None, max_chars: int | None = 
     except Exception as exc:  # RecursionError, zlib.error, struct.error, ... from a damaged file
         raise LoadError(f"{name}: the file is damaged and cannot be read ({exc.__class__.__name__}).") from None
     if not text.strip():
+        if extracted.strip():
+            raise LoadError(f"{name}: the file holds only encoded data (long runs of characters with no spaces), "
+                            "no readable text.")
         raise LoadError(f"{name}: no text could be extracted (is it a scanned image?).")
     if max_chars is not None and len(text) > max_chars:
         raise LoadError(f"{name}: {len(text):,} characters of text is over the {max_chars:,} limit for one "
                         "document; split it into smaller documents.")
     return text
+
+
+def drop_non_prose(text: str) -> str:
+    """``text`` without data URIs and runs of more than ``MAX_TOKEN_CHARS`` characters with no space
+    (base64, hex dumps, minified code): nobody reads them, and as "sentences" they would be indexed,
+    retrieved and quoted. Spaces around a removed run are tidied; line breaks are kept."""
+    if not _DATA_URI.search(text) and not _LONG_RUN.search(text):
+        return text  # the usual case: nothing to do, the text is returned unchanged
+    text = _LONG_RUN.sub("", _DATA_URI.sub("", text))
+    return "\n".join(re.sub(r"[ \t]{2,}", " ", line).strip() if line.strip() else "" for line in text.split("\n"))
 
 
 def _decode(name: str, data: bytes) -> str:
@@ -177,23 +199,98 @@ def _load_docx(name: str, data: bytes) -> str:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises many kinds on malformed XML
         raise LoadError(f"{name}: the Word document is damaged ({exc.__class__.__name__}).") from None
-    return "\n\n".join(p.text for p in document.paragraphs if p.text.strip())
+    blocks = _docx_headers(document) + list(_docx_blocks(document))
+    return "\n\n".join(b for b in blocks if b.strip())
 
 
-_BLOCK_TAGS = ["p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "td", "th", "pre", "dd", "dt"]
+def _docx_headers(document) -> list[str]:
+    """The distinct page-header text of every section (a school's or policy's name is often only there),
+    once, before the body. Footers (page numbers, file paths) are left out."""
+    seen: list[str] = []
+    for section in document.sections:
+        for header in (section.first_page_header, section.header, section.even_page_header):
+            if header.is_linked_to_previous:
+                continue
+            for block in _docx_blocks(header):
+                if block.strip() and block not in seen:
+                    seen.append(block)
+    return seen
+
+
+def _docx_blocks(container):
+    """Paragraph and table text of a document, header or table cell, in reading order."""
+    from docx.table import Table
+
+    for item in container.iter_inner_content():
+        if isinstance(item, Table):
+            yield from _docx_rows(item)
+        elif item.text.strip():
+            yield item.text
+
+
+def _docx_rows(table):
+    """One line per table row, its cells joined (``join_cells``); a merged cell counts once."""
+    for row in table.rows:
+        cells, seen = [], []
+        for cell in row.cells:
+            if any(cell._tc is tc for tc in seen):
+                continue
+            seen.append(cell._tc)
+            cells.append(" ".join(" ".join(_docx_blocks(cell)).split()))
+        line = join_cells(cells)
+        if line:
+            yield line
+
+
+def join_cells(cells: list[str]) -> str:
+    """A table row as one line: cells separated by " | ", or by a space after a cell that ends a
+    sentence (so the next cell's sentence is a sentence of its own)."""
+    out = ""
+    for cell in (c.strip() for c in cells):
+        if not cell:
+            continue
+        out = cell if not out else out + (" " if re.search(r"[.!?][”’\"')\]]*$", out) else " | ") + cell
+    return out
+
+
+# Elements that start a new block of text; td/th are the cells of their row (tr), joined like Word's.
+_BLOCK_TAGS = frozenset({
+    "address", "article", "aside", "blockquote", "body", "caption", "center", "dd", "details", "dialog", "div",
+    "dl", "dt", "fieldset", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "html", "legend",
+    "li", "main", "ol", "p", "pre", "section", "summary", "table", "tbody", "tfoot", "thead", "tr", "ul"})
+_CELL_TAGS = frozenset({"td", "th"})
+_DROP_TAGS = ["head", "title", "script", "style", "nav", "header", "footer", "aside", "form", "noscript", "template"]
 
 
 def _load_html(name: str, data: bytes) -> str:
+    """Every text of the page in reading order, one paragraph per block element that holds text directly
+    (a <div>'s own text as much as a <p>'s), a table row per line."""
     from bs4 import BeautifulSoup
+    from bs4.element import CData, NavigableString, Tag
 
     soup = BeautifulSoup(_decode(name, data), "html.parser")
-    for tag in soup(["script", "style", "nav", "header", "footer", "aside", "form", "noscript", "template"]):
+    for tag in soup(_DROP_TAGS):
         tag.decompose()
-    blocks = [el.get_text(" ", strip=True) for el in soup.find_all(_BLOCK_TAGS)
-              if not el.find_parent(_BLOCK_TAGS)]
-    if not any(blocks):
-        blocks = [soup.get_text("\n", strip=True)]
-    return "\n\n".join(b for b in blocks if b)
+    blocks: list[list[list[str]]] = []  # block → cells → strings
+    place: dict[int, tuple] = {id(soup): (None, None)}  # tag → (its nearest block, its cell within it)
+    where: tuple | None = None
+    for node in soup.descendants:  # document order, parents first: one pass, whatever the nesting depth
+        if isinstance(node, Tag):
+            block, cell = place.get(id(node.parent), (None, None))
+            place[id(node)] = (node, None) if node.name in _BLOCK_TAGS else (block, node) if node.name in _CELL_TAGS \
+                else (block, cell)
+            continue
+        if type(node) not in (NavigableString, CData) or not node.strip():
+            continue  # comments, doctype, processing instructions; white space between tags
+        block, cell = place.get(id(node.parent), (None, None))
+        if where is None or where[0] is not block:
+            blocks.append([[]])
+        elif where[1] is not cell:
+            blocks[-1].append([])
+        where = (block, cell)
+        blocks[-1][-1].append(node.strip())
+    lines = [join_cells([" ".join(strings) for strings in cells]) for cells in blocks]
+    return "\n\n".join(line for line in lines if line)
 
 
 _LOADERS = {".txt": _load_txt, ".md": _load_md, ".pdf": _load_pdf, ".docx": _load_docx,

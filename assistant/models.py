@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 Status = Literal["answered", "no_evidence", "invalid_input", "unsafe_input"]
 Mode = Literal["extractive", "llm", "extractive-fallback"]
@@ -37,6 +37,14 @@ class Citation(BaseModel):
     score: float = Field(description="How well the quoted sentence matches the question (0-1).")
 
 
+class Marker(BaseModel):
+    """Where one citation marker is in the answer text: ``answer[start:end] == f"[{n}]"``."""
+
+    n: int
+    start: int
+    end: int
+
+
 class SentenceSupport(BaseModel):
     """How well one generated sentence is supported by the passage(s) it cites (LLM mode only)."""
 
@@ -68,3 +76,14 @@ class Answer(BaseModel):
     warnings: list[str] = Field(default_factory=list,
                                 description="Gentle notes for the person asking, e.g. that personal details were removed.")
     timings_ms: dict[str, float] = {}
+
+    @computed_field(description="Where the answer's citation markers are, in text order. A quote may contain a "
+                    "bracketed number of its own (a footnote mark such as \"[2]\"): that is document text, not a "
+                    "marker. Use these offsets rather than searching the answer for \"[n]\".")
+    @property
+    def markers(self) -> list[Marker]:
+        from .markers import citation_markers
+
+        if self.abstained:
+            return []
+        return [Marker(n=m.n, start=m.start, end=m.end) for m in citation_markers(self.answer, self.citations)]

@@ -292,7 +292,8 @@ def decide(ctx: Context, kit: Kit) -> None:
 
 def compose(ctx: Context, kit: Kit) -> None:
     """Pick the quotes: the best-judged sentence first, then others close to it that add something new,
-    within the sentence and word budgets. Each becomes a quote that stands on its own (``units.py``);
+    within the sentence and word budgets (a quote longer than the whole word budget is never given, so
+    ``max_answer_words`` holds for every answer). Each becomes a quote that stands on its own (``units.py``);
     quotes already given earlier in the conversation are not repeated unless nothing else answers."""
     snap, s = kit.snapshot, kit.settings
     floor = threshold(ctx, kit)
@@ -314,6 +315,8 @@ def compose(ctx: Context, kit: Kit) -> None:
         if unit is None or (opening and unit.leans) or any(u.start < unit.end and unit.start < u.end for _, u in units):
             return False
         n = words(snap.docs[_doc(snap, c)].text[unit.start:unit.end])
+        if n > s.max_answer_words:  # not even as the only quote: the budget holds for every answer
+            return False
         if units and (_repeats(snap, c.sentence, [x for x, _ in units], s.dedup_threshold)
                       or budget + n > s.max_answer_words
                       or sum(len(u.sentences) for _, u in units) + len(unit.sentences) > s.max_sentences + 1):

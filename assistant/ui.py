@@ -30,6 +30,7 @@ import gradio as gr
 from . import export, feedback
 from .config import Settings
 from .errors import AssistantError, InputError
+from .markers import split_markers
 from .service import Assistant
 
 log = logging.getLogger("assistant.ui")
@@ -193,21 +194,16 @@ SOURCE_PLACEHOLDER = """
   <p>Select a numbered source under an answer to open its document here, with the quoted passage highlighted.</p>
 </div>"""
 
-_REF = re.compile(r"\[(\d+)\]")
-
-
 def _answer_text_html(text: str, turn: int, cites: dict[int, dict]) -> str:
-    out, last = [], 0
-    for m in _REF.finditer(text):
-        out.append(e(text[last:m.start()]))
-        n = int(m.group(1))
-        if n in cites:
+    """The answer as HTML: its citation markers (found from the citations, ``markers.py``) become buttons
+    that open their source; everything else, a quoted footnote mark such as "[2]" included, is text."""
+    out = []
+    for run, n in split_markers(text, list(cites.values())):
+        if n is None or n not in cites:
+            out.append(e(run))
+        else:
             out.append(f'<button type="button" class="ref" data-action="cite" data-turn="{turn}" data-n="{n}" '
                        f'aria-label="Source {n}: {e(cites[n]["title"])}">[{n}]</button>')
-        else:
-            out.append(e(m.group(0)))
-        last = m.end()
-    out.append(e(text[last:]))
     return "".join(out)
 
 
