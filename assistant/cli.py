@@ -1,6 +1,6 @@
 """Command line: a thin layer over ``Assistant``. Errors print one plain line and exit non-zero.
 
-    assistant ask "Which bodies are bound by the duty to co-operate?"
+    assistant ask Which bodies are bound by the duty to co-operate?
     assistant ask --json "..."            one JSON object (the API contract)
     assistant ask --json --batch FILE     one JSON object per input line {"id", "question", "history"?}
     assistant index | add PATH... | remove ID | sources | show ID | eval | bench
@@ -16,26 +16,63 @@ import textwrap
 from pathlib import Path
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT = 0, 1, 2
+PROGRESS_LOGGER = "assistant.progress"  # see assistant/service.py
 REFUSED = ("invalid_input", "unsafe_input")  # statuses that exit with EXIT_INPUT
 MAX_STDIN_BYTES = 4 * 1024 * 1024  # a question read from stdin; the question limit applies after
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="assistant", description=__doc__.split("\n")[0])
-    sub = p.add_subparsers(dest="command", required=True)
+DESCRIPTION = """\
+Ask about the Children Act 2004 duty to co-operate, children's trusts and the duty to promote
+pupils' well-being. Every answer is quoted word for word from the library's 2008 documents, with its
+sources; when the documents do not cover a question, the assistant says so."""
 
-    ask = sub.add_parser("ask", help="answer a question with quoted, cited sentences")
-    ask.add_argument("question", nargs="?", help="the question; '-' reads it from standard input (omit with --batch)")
+EPILOG = """\
+examples:
+  assistant ask Do academies have to co-operate with the local authority?
+  assistant ask --json "Who is bound by the duty to co-operate?"
+  assistant sources
+  assistant duties
+
+commands:
+  ask QUESTION...       answer a question with quoted, cited sentences
+  sources               list the documents in the library
+  show ID               print a document's text
+  duties                duty explainer cards (governor training)
+  glossary              terms a new governor meets, defined by quoted sentences
+  quiz                  quiz questions with answers and quoted sources
+  pack --out DIR        the training pack as Markdown and PDF
+
+managing the library:
+  add FILE...           add documents (txt, md, pdf, docx, html) with --title, --date, --status
+  remove ID             remove a document
+  index                 bring the index up to date with the corpus folder
+
+for developers:
+  eval                  evaluate the answers (see evals/)
+  bench                 benchmark indexing, latency, memory and start-up
+
+Run `assistant COMMAND --help` for a command's options."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="assistant", description=DESCRIPTION, epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    # The commands are listed, grouped, in the epilog; argparse's own list would mix them all together.
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", help="one of the commands below")
+
+    ask = sub.add_parser("ask", description="Answer a question with quoted, cited sentences.")
+    ask.add_argument("question", nargs="*", help="the question, quoted or not; '-' reads it from standard input "
+                                                 "(omit with --batch)")
     ask.add_argument("--json", action="store_true", help="print the JSON object instead of text")
     ask.add_argument("--batch", type=Path, metavar="FILE", help="JSONL file of {\"id\", \"question\", \"history\"?}")
     ask.add_argument("--previous", action="append", default=[], metavar="QUESTION",
                      help="an earlier question of this conversation (repeatable), for follow-ups")
 
-    idx = sub.add_parser("index", help="build or update the index (incremental)")
+    idx = sub.add_parser("index", description="Build or update the index (incremental).")
     idx.add_argument("--rebuild", action="store_true", help="drop the index and build it from scratch")
     idx.add_argument("-v", "--verbose", action="store_true", help="one line on stderr per document indexed")
 
-    add = sub.add_parser("add", help="add documents (txt, md, pdf, docx, html) to the library")
+    add = sub.add_parser("add", description="Add documents (txt, md, pdf, docx, html) to the library.")
     add.add_argument("paths", nargs="+", type=Path)
     add.add_argument("--title")
     add.add_argument("--date", help="YYYY-MM-DD")
@@ -44,20 +81,20 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--publisher")
     add.add_argument("--id", dest="doc_id", help="document id (single file only)")
 
-    rm = sub.add_parser("remove", help="remove a document from the library")
+    rm = sub.add_parser("remove", description="Remove a document from the library.")
     rm.add_argument("doc_id")
 
-    src = sub.add_parser("sources", help="list the documents in the library")
+    src = sub.add_parser("sources", description="List the documents in the library.")
     src.add_argument("--json", action="store_true")
 
-    show = sub.add_parser("show", help="print a document's cleaned text")
+    show = sub.add_parser("show", description="Print a document's cleaned text.")
     show.add_argument("doc_id")
 
     _training_parsers(sub)
 
     for name, what in (("eval", "evaluate ours vs BM25-only vs LangChain dense (see evals/)"),
                        ("bench", "benchmark indexing, latency, memory and cold start")):
-        tool = sub.add_parser(name, help=what, add_help=False)
+        tool = sub.add_parser(name, description=what, add_help=False)
         tool.add_argument("args", nargs=argparse.REMAINDER, help="options of the tool (--help for them)")
     return p
 
@@ -74,6 +111,13 @@ def main(argv: list[str] | None = None) -> int:
     import logging
 
     logging.getLogger("assistant").addHandler(logging.NullHandler())  # messages below are the output
+    # What a slow, one-off step is doing (building the index on first use, preparing the encoder), on
+    # standard error so that standard output stays the answer (one JSON object with --json).
+    status = logging.StreamHandler(sys.stderr)
+    status.setFormatter(logging.Formatter("%(message)s"))
+    progress = logging.getLogger(PROGRESS_LOGGER)
+    progress.addHandler(status)
+    progress.setLevel(logging.INFO)
     from .errors import AssistantError
 
     try:
@@ -123,9 +167,10 @@ def _command(args, assistant) -> int:
     if args.command == "ask":
         if args.batch:
             return _batch(assistant, args.batch)
-        if args.question is None:
-            raise InputError("Give a question, e.g. assistant ask \"Who is bound by the duty to co-operate?\"")
-        question = _read_stdin() if args.question == "-" else args.question
+        if not args.question:
+            raise InputError("Give a question, e.g. assistant ask Who is bound by the duty to co-operate?")
+        # Most people type the question without quotes: the words are joined back into one question.
+        question = _read_stdin() if args.question == ["-"] else " ".join(args.question)
         answer = assistant.ask(question, history=args.previous)
         if args.json:
             print(answer.model_dump_json())

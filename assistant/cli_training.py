@@ -47,14 +47,14 @@ def _quiz_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_parsers(sub) -> None:
-    quiz = sub.add_parser("quiz", help="quiz questions from the documents, with answers and quoted sources")
+    quiz = sub.add_parser("quiz", description="Quiz questions from the documents, with answers and quoted sources.")
     _quiz_options(quiz)
     quiz.add_argument("--json", action="store_true", help="one JSON object per question")
-    duties = sub.add_parser("duties", help="duty explainer cards: every line a quoted, cited sentence")
+    duties = sub.add_parser("duties", description="Duty explainer cards: every line a quoted, cited sentence.")
     duties.add_argument("--json", action="store_true")
-    glossary = sub.add_parser("glossary", help="terms a new governor meets, defined by quoted sentences")
+    glossary = sub.add_parser("glossary", description="Terms a new governor meets, defined by quoted sentences.")
     glossary.add_argument("--json", action="store_true")
-    pack = sub.add_parser("pack", help="write the training pack (duty summaries, quiz, answers) as Markdown and PDF")
+    pack = sub.add_parser("pack", description="Write the training pack (duty summaries, quiz, answers) as Markdown and PDF.")
     pack.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write the pack into")
     _quiz_options(pack)
     pack.add_argument("--json", action="store_true", help="print what was written as JSON")

@@ -94,8 +94,8 @@ def export(model_dir: Path, out: Path, precision: str) -> None:
     import logging
     import tempfile
 
-    logging.getLogger(__name__).info("exporting %s to ONNX (%s), once; this takes a few seconds", model_dir.name,
-                                     precision)
+    logging.getLogger("assistant.progress").info(
+        "Preparing the sentence encoder for this machine (once; a few seconds)…")
     try:
         import onnx  # noqa: F401  (needed by torch's exporter and the quantiser)
         import torch

@@ -30,6 +30,8 @@ from .vocabulary import Vocabulary
 
 
 log = logging.getLogger(__name__)
+# One-off slow steps a person is told about (the CLI prints these on standard error; the app logs them).
+progress = logging.getLogger("assistant.progress")
 
 
 class Assistant:
@@ -141,7 +143,11 @@ class Assistant:
         if stale:  # the first question on a machine with no index builds it (as a writer, outside _lock)
             with self._write_lock:
                 if self._needs_build():
-                    self._sync()
+                    n = len(self.manifest().sources())
+                    progress.info(f"Building the index of {n} document{'s' if n != 1 else ''} in "
+                                  f"{self.settings.corpus_dir} (once; later questions start at once)…")
+                    report = self._sync()
+                    progress.info(f"Index ready: {report.summary()}.")
         with self._lock:
             if self._kit is not None and self._writers:
                 return self._kit
