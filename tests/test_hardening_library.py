@@ -137,17 +137,20 @@ def test_add_refuses_a_symbolic_link(lib, tmp_path):
 
 
 def test_index_skips_links_placed_in_the_corpus(lib):
-    """A link dropped into corpus/ (no manifest entry), and a manifest entry whose folder is a link
-    out of the corpus: neither is read; the rest of the library is indexed as before."""
+    """A link dropped into corpus/ (no manifest entry), a manifest entry whose folder is a link out
+    of the corpus, and a named pipe (not a regular file: opening it would wait for a writer): none is
+    read; the rest of the library is indexed as before."""
     outside = outside_file(lib)
     (lib["corpus"] / "secret.txt").symlink_to(outside)
+    os.mkfifo(lib["corpus"] / "pipe.txt")
     (lib["corpus"] / "elsewhere").symlink_to(outside.parent, target_is_directory=True)
     with (lib["corpus"] / "sources.toml").open("a", encoding="utf-8") as f:
         f.write('\n[via-folder]\nfile = "elsewhere/outside.txt"\ntitle = "Through a folder link"\n')
-    done = cli(["index"], lib["env"])
+    done = cli(["index"], lib["env"], timeout=120)
     assert done.returncode == 2, done.stderr
     errors = [ln for ln in done.stderr.splitlines() if ln.startswith("error:")]
-    assert len(errors) == 2, done.stderr
+    assert len(errors) == 3, done.stderr
+    assert any(re.search(r"pipe\.txt: not a regular file", ln) for ln in errors), errors
     assert any(re.search(r"secret\.txt: .*link", ln) for ln in errors), errors
     assert any(re.search(r"elsewhere/outside\.txt: .*(link|outside)", ln) for ln in errors), errors
     rows = sources(lib["env"])
