@@ -15,7 +15,7 @@ from .config import Settings
 from .embeddings import Embedder
 from .errors import LoadError, StoreError
 from .ingest import Document, ingest, raw_hash
-from .sources import Source
+from .sources import Source, corpus_file
 from .store import Store
 
 @dataclass
@@ -60,9 +60,11 @@ def sync(store: Store, embedder: Embedder, settings: Settings, sources: list[Sou
     todo: list[tuple[Source, str]] = []
     for source in sources:
         record = indexed.get(source.id)
-        path = settings.corpus_dir / source.file
-        try:
-            digest = raw_hash(path, embedder.name)
+        try:  # a link (or a folder link on the way) is refused here, before anything is read
+            digest = raw_hash(corpus_file(settings.corpus_dir, source.file), embedder.name)
+        except LoadError as exc:
+            report.failed[source.id] = str(exc)
+            continue
         except OSError as exc:
             report.failed[source.id] = f"{source.file}: cannot be read ({exc.strerror or exc})."
             continue

@@ -9,8 +9,8 @@ from pathlib import Path
 from .chunking import Chunk, chunk_document
 from .cleaning import CLEANER_VERSION, CleanText, clean
 from .errors import LoadError
-from .loaders import load_text
-from .sources import Source
+from .loaders import load_text, open_regular
+from .sources import Source, corpus_file
 
 PIPELINE_VERSION = f"clean{CLEANER_VERSION}-chunk4"  # chunk3: front-matter heading lines indexed; chunk4: over-long
 # sentences capped at clause boundaries, Word tables and headers, all HTML blocks, no data runs (issue 12)
@@ -26,10 +26,11 @@ class Document:
 
 
 def raw_hash(path: Path, model_name: str) -> str:
-    """Hash of the file's bytes and of the processing versions; unchanged → skip without parsing."""
+    """Hash of the file's bytes and of the processing versions; unchanged → skip without parsing.
+    A link or anything but a regular file is refused (``LoadError``) before a byte is read."""
     h = hashlib.sha256()
     h.update(f"{PIPELINE_VERSION}|{model_name}|".encode())
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
@@ -38,7 +39,7 @@ def raw_hash(path: Path, model_name: str) -> str:
 def ingest(source: Source, corpus_dir: Path, model_name: str, max_bytes: int | None = None,
            max_chars: int | None = None, shown_name: str | None = None) -> Document:
     """``shown_name``: how messages name the file (a staged copy's name would confuse)."""
-    path = Path(corpus_dir) / source.file
+    path = corpus_file(corpus_dir, source.file)  # never through a folder link out of the corpus
     text = load_text(path, max_bytes, max_chars, shown_name)
     cleaned = clean(text)
     chunks = chunk_document(source.id, cleaned)

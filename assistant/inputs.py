@@ -23,6 +23,8 @@ CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 # dropped silently: they change how text looks (or hides), never what it says.
 INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 SURROGATE = re.compile(r"[\ud800-\udfff]")  # half of a broken UTF-16 pair: not text at all
+LINE_BREAKS = re.compile(r"[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]+")  # a message is one line; so is a name
+MAX_HISTORY_TURNS = 100
 MAX_METADATA_CHARS = 300
 # JSON from outside (a batch line, a history string): deeper nesting than any real request needs is
 # refused before parsing, so no input can exhaust Python's recursion limit; longer numbers than
@@ -34,10 +36,10 @@ _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 
 def shown(value: Any, limit: int = 80) -> str:
-    """``value`` made safe to echo in a message: control characters and broken Unicode replaced,
-    cut to ``limit`` characters."""
+    """``value`` made safe to echo in a message: line breaks and tabs made spaces (an error is one
+    line), other control characters and broken Unicode replaced, cut to ``limit`` characters."""
     text = value if isinstance(value, str) else repr(value)
-    text = SURROGATE.sub("\ufffd", CONTROL.sub("\ufffd", text))
+    text = SURROGATE.sub("\ufffd", CONTROL.sub("\ufffd", LINE_BREAKS.sub(" ", text)))
     return text if len(text) <= limit else text[:limit] + "…"
 
 
@@ -185,7 +187,8 @@ def clean_metadata(field: str, value: str | None) -> str | None:
 
 
 def name_from_filename(name: str) -> str:
-    """The last part of a file name however it arrived (``../x``, ``C:\\x``, ``/x``), made printable."""
+    """The last part of a file name however it arrived (``../x``, ``C:\\x``, ``/x``), made printable;
+    runs of white space (a newline in a name) are one space, since titles and ids come from it."""
     base = re.split(r"[\\/]", name)[-1]
-    base = SURROGATE.sub("", CONTROL.sub("", INVISIBLE.sub("", base)))
+    base = SURROGATE.sub("", CONTROL.sub("", INVISIBLE.sub("", re.sub(r"\s+", " ", base))))
     return base.lstrip(". ") or "document"

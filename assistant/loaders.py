@@ -9,11 +9,14 @@ would otherwise be indexed, and quoted, as a "sentence".
 from __future__ import annotations
 
 import codecs
+import errno
 import logging
+import os
 import re
 import stat
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import LoadError
 from .inputs import shown
@@ -38,11 +41,13 @@ def check_file(path: Path, max_bytes: int | None = None, name: str | None = None
     if suffix not in _LOADERS:
         raise LoadError(f"{name}: unsupported file type '{shown(suffix) or '(none)'}'; use .txt, .md, .pdf, .docx or .html.")
     try:
-        st = path.stat()
+        st = path.lstat()  # a link is refused, not followed: it could point anywhere (/etc/passwd)
     except FileNotFoundError:
         raise LoadError(f"{name}: file not found.") from None
     except OSError as exc:
         raise LoadError(f"{name}: cannot be read ({exc.strerror or exc.__class__.__name__}).") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise LoadError(_LINK_MESSAGE.format(name=name))
     if stat.S_ISDIR(st.st_mode):
         raise LoadError(f"{name}: is a folder, not a file.")
     if not stat.S_ISREG(st.st_mode):
@@ -54,6 +59,36 @@ def check_file(path: Path, max_bytes: int | None = None, name: str | None = None
     return st.st_size
 
 
+_LINK_MESSAGE = ("{name}: is a symbolic link (a shortcut to another file); links are not followed, so a "
+                 "document is only ever the file named. Use the file itself.")
+
+
+def open_regular(path: Path, name: str | None = None) -> BinaryIO:
+    """Open ``path`` for reading only if it is a regular file and not a link, in one step, so it
+    cannot be swapped for a link between a check and the read. Raises ``LoadError``."""
+    name = name or shown(Path(path).name)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)  # O_NONBLOCK: a named pipe must not hang the open
+    except FileNotFoundError:
+        raise LoadError(f"{name}: file not found.") from None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EMLINK):  # O_NOFOLLOW met a link (Linux, BSD)
+            raise LoadError(_LINK_MESSAGE.format(name=name)) from None
+        raise LoadError(f"{name}: cannot be read ({exc.strerror or exc.__class__.__name__}).") from None
+    f = os.fdopen(fd, "rb")
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        f.close()
+        raise
+    if not stat.S_ISREG(mode):
+        f.close()
+        raise LoadError(f"{name}: is a folder, not a file." if stat.S_ISDIR(mode)
+                        else f"{name}: not a regular file (a device, pipe or socket).")
+    return f
+
+
 def load_text(path: Path, max_bytes: int | None = None, max_chars: int | None = None, name: str | None = None) -> str:
     """Read ``path`` and return its text; the error message names the file (``name``) and the problem.
 
@@ -63,7 +98,8 @@ def load_text(path: Path, max_bytes: int | None = None, max_chars: int | None = 
     name = name or shown(path.name)
     check_file(path, max_bytes, name)
     try:
-        data = path.read_bytes()
+        with open_regular(path, name) as f:
+            data = f.read() if max_bytes is None else f.read(max_bytes + 1)
     except OSError as exc:
         raise LoadError(f"{name}: cannot be read ({exc.strerror or exc}).") from None
     if max_bytes is not None and len(data) > max_bytes:  # it grew since it was checked

@@ -15,16 +15,18 @@ from typing import Iterable, Iterator
 
 from . import catalog_file
 from .config import Settings, get_settings
+from .corpus_lock import CorpusLock
 from .embeddings import Embedder, encoder_id, get_embedder
 from .errors import AssistantError, InputError, StoreError
 from .indexer import IndexReport, sync
 from .ingest import ingest
 from .inputs import clean_metadata, name_from_filename, parse_history, shown
-from .loaders import check_file
+from .loaders import check_file, open_regular
 from .models import Answer, Turn
 from .pipeline import Context, Kit, check_question, run, to_answer
 from .retrieval import DocView, Retriever, Snapshot
-from .sources import Manifest, Source, default_source, slugify, validate_date, validate_id
+from .sources import (Manifest, Source, corpus_file, default_source, slugify, validate_date, validate_id,
+                      write_atomically)
 from .store import Store, looks_broken, release_client
 from .vocabulary import Vocabulary
 
@@ -50,6 +52,7 @@ class Assistant:
         self._lock = threading.RLock()
         self._write_lock = threading.RLock()
         self._writers = 0
+        self._corpus_lock = CorpusLock(self.settings.corpus_dir)  # one library writer, across processes
         self._store: Store | None = None
         self._kit: Kit | None = None
         self._snapshot_key: tuple | None = None
@@ -141,7 +144,7 @@ class Assistant:
                 threading.Thread(target=lambda: self.embedder, daemon=True, name="model-prefetch").start()
             stale = self._kit is None and self._needs_build(announce=False)
         if stale:  # the first question on a machine with no index builds it (as a writer, outside _lock)
-            with self._write_lock:
+            with self._writing():
                 if self._needs_build():
                     n = len(self.manifest().sources())
                     progress.info(f"Building the index of {n} document{'s' if n != 1 else ''} in "
@@ -190,8 +193,9 @@ class Assistant:
     def _writing(self):
         """One writer at a time; questions meanwhile use the Kit that was live when it started. When the
         outermost writer ends, the new Kit is built aside and swapped in, so no question waits for it."""
-        with self._write_lock:
-            self._check_writable()
+        self._check_writable()
+        self.settings.corpus_dir.mkdir(parents=True, exist_ok=True)  # the library lock is taken on the folder
+        with self._write_lock, self._corpus_lock:  # one writer in this process, and across processes
             self._writers += 1
             try:
                 yield
@@ -381,17 +385,19 @@ class Assistant:
         date = validate_date(date or "")
         meta = {"title": clean_metadata("title", title), "kind": clean_metadata("kind", kind),
                 "status": clean_metadata("status", status), "publisher": clean_metadata("publisher", publisher)}
+        # The manifest is read, changed and written (or restored) under the library lock, so a
+        # second add, remove or index in another process waits rather than overwrite this one's entry.
         with self._writing():
             corpus = self.settings.corpus_dir
-            corpus.mkdir(parents=True, exist_ok=True)
             manifest = self.manifest()
             entries = manifest.entries()
             taken = set(entries) | {p.stem for p in corpus.iterdir()}
             used_files = {e.file for e in entries.values()} | {p.name for p in corpus.iterdir()}
             planned: list[tuple[Path, Source]] = []
+            seen: dict[bytes, str] = {}  # text hash -> file name, within this add
             try:
                 for path in paths:
-                    planned.append(self._stage(path, doc_id, date, meta, taken, used_files))
+                    planned.append(self._stage(path, doc_id, date, meta, taken, used_files, seen))
             except BaseException:
                 for staged, _ in planned:
                     staged.unlink(missing_ok=True)
@@ -413,7 +419,7 @@ class Assistant:
                 if before is None:
                     manifest.path.unlink(missing_ok=True)
                 else:
-                    manifest.path.write_text(before, "utf-8")
+                    write_atomically(manifest.path, before)
                 try:
                     self.index()
                 except Exception:  # e.g. still no disk space: the next `assistant index` tidies up
@@ -425,17 +431,20 @@ class Assistant:
             return report
 
     def _stage(self, path: Path, doc_id: str | None, date: str, meta: dict[str, str | None], taken: set[str],
-               used_files: set[str]) -> tuple[Path, Source]:
+               used_files: set[str], seen: dict[bytes, str] | None = None) -> tuple[Path, Source]:
         """Check one file, copy it beside the corpus (hidden) and read it fully; raise if it is unusable.
 
-        Cheap checks (type, existence, kind of file, size) come first, so an unusable file is refused
-        without copying it or loading the model.
+        Cheap checks (type, existence, kind of file — a link is refused, never followed —, size) come
+        first, so an unusable file is refused without copying it or loading the model. ``seen``: the
+        texts staged earlier in this add, so the same text given twice is refused like a duplicate of
+        the library.
         """
         corpus = self.settings.corpus_dir
         check_file(path, self.settings.max_upload_bytes)
         suffix = path.suffix.lower()
         new_id = validate_id(doc_id) if doc_id else slugify(Path(name_from_filename(path.name)).stem)
         name = shown(path.name)
+        seen = {} if seen is None else seen
         if new_id in taken:
             raise InputError(f"{name}: a document with id '{new_id}' is already in the library; "
                              "remove it first, or rename the file (or give another --id).")
@@ -448,9 +457,15 @@ class Assistant:
                         status=meta["status"] or base.status, publisher=meta["publisher"] or base.publisher)
         staged = corpus / f".staging-{new_id}{suffix}"
         try:
-            shutil.copyfile(path, staged)
+            staged.unlink(missing_ok=True)  # then "x": created afresh, never written through a link
+            with open_regular(path, name) as src, open(staged, "xb") as dst:  # the file named, not a link
+                shutil.copyfileobj(src, dst)
             doc = ingest(source.model_copy(update={"file": staged.name}), corpus, self.model_name,
                          self.settings.max_upload_bytes, self.settings.max_document_chars, shown_name=name)
+            digest = hashlib.sha256(doc.clean.text.encode()).digest()
+            if digest in seen:
+                raise InputError(f"{name}: has the same text as {seen[digest]}, also given in this add; "
+                                 "add it once.")
             if any(_same_text(doc.clean.text, d.text) for d in self._existing_docs()):
                 raise InputError(f"{name}: this document is already in the library.")
         except OSError as exc:
@@ -462,6 +477,7 @@ class Assistant:
             raise
         taken.add(new_id)
         used_files.add(fname)
+        seen[digest] = name
         return staged, source
 
     def remove(self, doc_id: str, progress: bool = False) -> IndexReport:
@@ -469,11 +485,12 @@ class Assistant:
         if not isinstance(doc_id, str) or not doc_id.strip():
             raise InputError("Give the id of the document to remove; see `assistant sources` for the ids.")
         with self._writing():
-            manifest = self.manifest()
+            manifest = self.manifest()  # every entry's file checked to be inside the corpus folder
             found = {s.id: s for s in manifest.sources()}
             if doc_id not in found:
                 raise InputError(f"No document with id '{shown(doc_id)}'. See `assistant sources` for the ids.")
-            (self.settings.corpus_dir / found[doc_id].file).unlink(missing_ok=True)
+            # Never through a folder link; a link itself is removed, never the file it points to.
+            corpus_file(self.settings.corpus_dir, found[doc_id].file).unlink(missing_ok=True)
             manifest.delete(doc_id)
             manifest.save()
             return self.index(progress=progress)
