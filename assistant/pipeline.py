@@ -423,8 +423,12 @@ def to_answer(ctx: Context, kit: Kit) -> Answer:
     answered = status == "answered"
     notice = None
     if answered:
-        proposals = any(kit.snapshot.docs[c.doc_id].source.concerns_proposals for c in ctx.citations)
-        notice = NOTICE_PROPOSALS if proposals else NOTICE_GENERAL
+        sources = [kit.snapshot.docs[c.doc_id].source for c in ctx.citations]
+        notice = NOTICE_PROPOSALS if any(s.concerns_proposals for s in sources) else NOTICE_GENERAL
+        unknown = {f"“{s.title}”": " and ".join(s.unrecorded) for s in sources if s.unrecorded}
+        if unknown:  # a school's own note added without metadata must not pass for current, official text
+            notice += " " + " ".join(f"The {what} of {title} {'are' if ' and ' in what else 'is'} not recorded, so it "
+                                     "may not be current or official." for title, what in unknown.items())
     return Answer(id=ctx.id, question=ctx.shown_question or ctx.question, answer=ctx.answer if answered else (ctx.message or ""),
                   abstained=not answered, status=status, message=None if answered else ctx.message,
                   notice=notice, citations=ctx.citations if answered else [],

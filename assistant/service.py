@@ -25,8 +25,8 @@ from .loaders import check_file, open_regular
 from .models import Answer, Turn
 from .pipeline import Context, Kit, check_question, run, to_answer
 from .retrieval import DocView, Retriever, Snapshot
-from .sources import (Manifest, Source, corpus_file, default_source, slugify, validate_date, validate_id,
-                      write_atomically)
+from .sources import (Manifest, Source, corpus_file, date_in_text, default_source, slugify, validate_date,
+                      validate_id, write_atomically)
 from .store import Store, looks_broken, release_client
 from .vocabulary import Vocabulary
 
@@ -428,6 +428,9 @@ class Assistant:
                     raise StoreError(f"The document could not be stored ({_os_reason(exc)}). "
                                      "Nothing was changed.") from None
                 raise
+            for _, source in planned:
+                if source.unrecorded:
+                    self.notices.append(unrecorded_notice(source))
             return report
 
     def _stage(self, path: Path, doc_id: str | None, date: str, meta: dict[str, str | None], taken: set[str],
@@ -453,7 +456,7 @@ class Assistant:
             raise InputError(f"{name}: a file named {fname} is already in the corpus.")
         base = default_source(path)
         source = Source(id=new_id, file=fname, title=meta["title"] or base.title, date=date or base.date,
-                        date_approximate=not date, kind=meta["kind"] or base.kind,
+                        date_approximate=False, kind=meta["kind"] or base.kind,
                         status=meta["status"] or base.status, publisher=meta["publisher"] or base.publisher)
         staged = corpus / f".staging-{new_id}{suffix}"
         try:
@@ -468,6 +471,8 @@ class Assistant:
                                  "add it once.")
             if any(_same_text(doc.clean.text, d.text) for d in self._existing_docs()):
                 raise InputError(f"{name}: this document is already in the library.")
+            if not date and (found := date_in_text(doc.clean.text)):  # the date the document gives itself
+                source = source.model_copy(update={"date": found, "date_approximate": True})
         except OSError as exc:
             staged.unlink(missing_ok=True)
             raise StoreError(f"{name}: could not be copied into the library ({_os_reason(exc)}). "
@@ -563,6 +568,16 @@ class Assistant:
         cards = [c for c in training.cards if not topic or c.id == topic]
         return write_pack(out_dir, cards, questions, topic=topic or None, seed=seed, glossary=training.glossary,
                           topic_name=training.bank.topic_names.get(topic or ""))
+
+
+def unrecorded_notice(source: Source) -> str:
+    """What ``add`` says about a document added without its date or status, and how to set them."""
+    missing = source.unrecorded
+    shown_date = "undated" if not source.date else f"dated {source.display_date} (found in its text)"
+    return (f"'{source.title}' ({source.id}) was added without its {' or '.join(missing)}: it is shown as "
+            f"{shown_date}, status {'not recorded' if 'status' in missing else repr(source.status)}, and every "
+            "answer quoting it says so. Set them with `assistant add FILE --date YYYY-MM-DD --status \"...\"` "
+            f"(remove it first), or edit its entry [{source.id}] in sources.toml and run `assistant index`.")
 
 
 def _store_failure(exc: BaseException) -> bool:

@@ -53,6 +53,12 @@ class Source(BaseModel):
         return "proposal" in s or "consultation" in s
 
     @property
+    def unrecorded(self) -> list[str]:
+        """What a reader should be told is not known about this document: "date", "status"."""
+        return [name for name, missing in (("date", not self.date), ("status", self.status.strip().lower() in
+                                                                        ("", "unspecified"))) if missing]
+
+    @property
     def display_date(self) -> str:
         """Human date, marked 'c.' when it is inferred from the text."""
         if not self.date:
@@ -279,9 +285,25 @@ def default_source(path: Path, taken: set[str] | None = None) -> Source:
     while taken and doc_id in taken:
         doc_id, i = f"{base}-{i}", i + 1
     title = " ".join(re.sub(r"[_-]+", " ", stem).split()).capitalize() or "Untitled document"
-    try:
-        mtime = dt.date.fromtimestamp(path.stat().st_mtime).isoformat()
-    except (OSError, ValueError, OverflowError):
-        mtime = ""
-    return Source(id=doc_id, file=path.name, title=title, date=mtime, date_approximate=True,
+    # Undated, not the file's modification date: copying a 2008 letter today would otherwise date it
+    # "c. December 2026". ``date_in_text`` may find the date the document itself gives.
+    return Source(id=doc_id, file=path.name, title=title, date="", date_approximate=False,
                   kind="document", status="unspecified", publisher="unknown")
+
+
+_MONTHS = ("january february march april may june july august september october november december").split()
+_DATE = re.compile(r"\b(?:(\d{1,2})(?:st|nd|rd|th)?\s+)?(" + "|".join(_MONTHS) + r")\s+((?:19|20)\d\d)\b", re.I)
+
+
+def date_in_text(text: str, head_chars: int = 600) -> str | None:
+    """The first date written near the top of a document ("3 July 2008", "July 2008") as an ISO date (the
+    first of the month when no day is given), or None. Only the opening is read: a date further in is
+    more likely an event the document mentions than the date it was written."""
+    m = _DATE.search(text[:head_chars])
+    if not m:
+        return None
+    day, month, year = int(m.group(1) or 1), _MONTHS.index(m.group(2).lower()) + 1, int(m.group(3))
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        return None

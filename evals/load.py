@@ -42,8 +42,19 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def run(url: str, clients: int, total: int, time_limit: float) -> dict:
-    """Ask ``total`` questions with ``clients`` concurrent clients; returns the measurements."""
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system, all threads) a process has used, from /proc; None if unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def run(url: str, clients: int, total: int, time_limit: float, server_pid: int | None = None) -> dict:
+    """Ask ``total`` questions with ``clients`` concurrent clients; returns the measurements, with the
+    CPU seconds per answer of the server (when its pid is known) and of these clients: both share the
+    machine's cores, so together they bound the throughput."""
     from gradio_client import Client
 
     todo = questions(total)
@@ -87,16 +98,21 @@ def run(url: str, clients: int, total: int, time_limit: float) -> dict:
     deadline[0] = time.monotonic() + time_limit + 120  # set before the clients are released (connecting takes a while)
     start.wait()
     began = time.monotonic()
+    server_cpu0, client_cpu0 = cpu_seconds(server_pid) if server_pid else None, time.process_time()
     deadline[0] = began + time_limit
     for t in threads:
         t.join(timeout=max(0.0, deadline[0] - time.monotonic()) + 60)
     wall = time.monotonic() - began
     done = len(latencies)
+    server_cpu = cpu_seconds(server_pid) if server_pid and server_cpu0 is not None else None
+    per = max(done, 1)
     return {"clients": clients, "questions": total, "answered_requests": done, "errors": len(errors),
             "not_done": total - done - len(errors), "error_samples": errors[:5], "statuses": statuses,
             "p50_ms": round(percentile(latencies, 50) * 1000, 1), "p95_ms": round(percentile(latencies, 95) * 1000, 1),
             "max_ms": round(max(latencies, default=float("nan")) * 1000, 1), "wall_s": round(wall, 2),
-            "throughput_qps": round(done / wall, 2) if wall else 0.0}
+            "throughput_qps": round(done / wall, 2) if wall else 0.0,
+            "server_cpu_ms_per_answer": round((server_cpu - server_cpu0) / per * 1000, 1) if server_cpu is not None else None,
+            "client_cpu_ms_per_answer": round((time.process_time() - client_cpu0) / per * 1000, 1)}
 
 
 def report(r: dict) -> str:
@@ -121,17 +137,18 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--clients and --questions must be at least 1")
 
     with ExitStack() as stack:
-        url = args.url
+        url, pid = args.url, None
         if not url:
             work = Path(tempfile.mkdtemp(prefix="evals-load-"))
             stack.callback(shutil.rmtree, work, True)
             shutil.copytree(ROOT / "corpus", work / "corpus")
             extra = {"ASSISTANT_CONCURRENCY": str(args.concurrency)} if args.concurrency else {}
-            url = stack.enter_context(running_app(work, **extra))["url"]
+            app = stack.enter_context(running_app(work, **extra))
+            url, pid = app["url"], app["proc"].pid
         from gradio_client import Client
 
         Client(url, verbose=False).predict(questions(1)[0], api_name="/ask")  # warm: model and index loaded
-        result = run(url, args.clients, args.questions, args.time_limit)
+        result = run(url, args.clients, args.questions, args.time_limit, pid)
     result["concurrency"] = args.concurrency or (os.environ.get("ASSISTANT_CONCURRENCY") or "4 (default)")
     print(json.dumps(result) if args.json else report(result))
     return 0 if result["errors"] == 0 and result["not_done"] == 0 else 1

@@ -92,3 +92,30 @@ def test_commands_load_only_what_they_need(assistant, env_dirs):
     assert _imported(["show", doc], env_dirs) == set()
     assert _imported(["duties"], env_dirs) <= {"chromadb"}
     assert _imported(["ask", "Which bodies are bound by the duty to co-operate?"], env_dirs) <= {"chromadb", "onnxruntime"}
+
+
+def test_add_without_metadata_warns_and_answers_say_so(tmp_path):
+    """A note added with no --date/--status is not dated by the file's modification time: it is undated
+    unless its text gives a date, `add` says how to set both, and every answer quoting it says that its
+    status is not recorded."""
+    base = tmp_path / "lib"
+    dirs = {"ASSISTANT_CORPUS_DIR": str(base / "corpus"), "ASSISTANT_INDEX_DIR": str(base / "index"),
+            "ASSISTANT_DATA_DIR": str(base / "data")}
+    (base / "corpus").mkdir(parents=True)
+    note = tmp_path / "staff-note.txt"
+    note.write_text("Staff note\n\nThe lighthouse committee will repaint the harbour wall every spring.\n", "utf-8")
+    dated = tmp_path / "minutes.txt"
+    dated.write_text("Minutes of the meeting of 3 March 2009\n\nThe orchard trust agreed to plant forty pear trees.\n",
+                     "utf-8")
+    done = run_cli(["add", str(note)], dirs)
+    assert done.returncode == 0, done.stderr
+    assert "without its date or status" in done.stderr and "--date" in done.stderr and "--status" in done.stderr
+    assert "sources.toml" in done.stderr
+    done = run_cli(["add", str(dated)], dirs)
+    assert "without its status" in done.stderr, done.stderr
+    rows = {r["id"]: r for r in json.loads(run_cli(["sources", "--json"], dirs).stdout)}
+    assert rows["staff-note"]["display_date"] == "undated" and rows["staff-note"]["date"] == ""
+    assert rows["minutes"]["display_date"] == "c. March 2009"
+    answer = json.loads(run_cli(["ask", "--json", "How often will the harbour wall be repainted?"], dirs).stdout)
+    assert answer["status"] == "answered" and answer["citations"][0]["doc_id"] == "staff-note", answer
+    assert "The date and status of “Staff note” are not recorded" in answer["notice"], answer["notice"]
