@@ -805,6 +805,7 @@ class UI:
         if not paths:
             return _message("error", "Choose a file to add (txt, md, pdf, docx or html)."), library, choices
         progress(0.05, desc="Reading and checking the document…")
+        seen = len(self.assistant.notices)
         try:
             report = self.assistant.add(paths, title=(title or "").strip() or None, date=(date or "").strip() or None,
                                         kind=(kind or "").strip() or None, status=(status or "").strip() or None,
@@ -821,6 +822,9 @@ class UI:
         lib_html, choices = self.library()
         text = (f"Added {', '.join(added)}. It can now be searched and quoted; see the Sources tab."
                 if added else f"Nothing new was added ({report.summary()}).")
+        warnings = self.assistant.notices[seen:]  # e.g. added without a date or status: say how to set them
+        if warnings:
+            return _message("ok", text) + _message("info", " ".join(warnings)), lib_html, choices
         return _message("ok", text), lib_html, choices
 
     def remove_document(self, doc_id: str, password: str, request: gr.Request = None, progress=gr.Progress()):

@@ -241,3 +241,19 @@ def test_html_escapes_user_and_document_text():
                          "publisher": "<p>"}, text, (start, start + len("Schools will co-operate.")), 1, "turn-0")
     assert "<script>" not in src and "&lt;script&gt;" in src and "<t>" not in src
     assert '<mark class="hl" id="hl" tabindex="-1">Schools will co-operate.</mark>' in src
+
+
+def test_upload_without_date_or_status_says_how_to_set_them(app, client, tmp_path):
+    """The upload form's date and status are optional; left empty, the document is undated (not the
+    file's date), status not recorded, and the admin is told so and how to set them."""
+    from gradio_client import handle_file
+
+    note = tmp_path / "harbour-rota.txt"
+    note.write_text("Harbour rota\n\nThe harbour volunteers will repaint the lighthouse railings each May.\n", "utf-8")
+    message, *_ = client.predict(handle_file(str(note)), "", "", None, None, "", PASSWORD, api_name="/add_document")
+    try:
+        assert "msg-ok" in message and "without its date or status" in message and "--date" in message, message
+        row = {s["id"]: s for s in client.predict(api_name="/sources")}["harbour-rota"]
+        assert row["display_date"] == "undated" and row["status"] == "unspecified"
+    finally:
+        client.predict("harbour-rota", PASSWORD, api_name="/remove_document")
