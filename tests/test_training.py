@@ -8,6 +8,7 @@ a wrong choice that would in fact be right.
 from __future__ import annotations
 
 import re
+import tomllib
 
 import pytest
 
@@ -68,7 +69,8 @@ def test_duty_cards_cover_every_duty_with_every_field(assistant):
     assert [c.id for c in cards] == DUTY_IDS
     for card in cards:
         assert [f.key for f in card.fields] == list(FIELD_KEYS), card.id
-        assert all(f.lines for f in card.fields)
+        # a field no sentence of the library does on its own says so (issue 14) instead of quoting one
+        assert all(f.lines or f.note for f in card.fields)
         kinds = {b.kind for b in card.badges}
         assert "proposal" in kinds, f"{card.id}: the 2008 proposal must be marked as a proposal"
         assert any("2008" in b.label for b in card.badges if b.kind == "proposal")
@@ -99,9 +101,15 @@ def test_glossary_terms_are_defined_by_sentences_that_name_them(assistant):
     assert len(entries) >= 15
     names = [g.term for g in entries]
     assert names == sorted(names, key=lambda t: re.sub(r"^the ", "", t.lower()))
+    spec = tomllib.loads((assistant.settings.corpus_dir / "training.toml").read_text("utf-8"))
+    aliases = {g["term"]: g.get("aliases", []) for g in spec["glossary"]}
     for g in entries:
-        words = set(tokens(re.sub(r"\(.*?\)|:", " ", g.term)))
-        assert any(words <= set(tokens(line.citation.quote)) for line in g.lines), g.term
+        if not g.lines:  # issue 14: a term the library never defines on its own says so
+            assert g.note, g.term
+            continue
+        # the term, or an alias the spec states for it (issue 14: "the 2006 Act"), is in a definition
+        wordings = [set(tokens(re.sub(r"\(.*?\)|:", " ", t))) for t in [g.term, *aliases[g.term]]]
+        assert any(words <= set(tokens(line.citation.quote)) for line in g.lines for words in wordings), g.term
     for wanted in ("Every Child Matters: the five outcomes", "Children’s trust", "Schools Forum", "Strategic partners",
                    "Children and Young People’s Plan (CYPP)"):
         assert wanted in names
