@@ -254,7 +254,9 @@ def test_topic_filter_and_bad_input(assistant):
 def test_supported_counts(assistant):
     bank = assistant.training().bank
     total = bank.supported()
-    assert total["multiple_choice"] >= 60 and total["sentences"] >= 40
+    # issue 14: only questions about the duties (who is bound, how strong, under which law) count now; the
+    # earlier floors (60 / 40) included questions on months, speakers and their organisations
+    assert total["multiple_choice"] >= 35 and total["sentences"] >= 22
     for topic in DUTY_IDS:
         assert bank.supported(topic)["true_false"] >= 8, topic
 
