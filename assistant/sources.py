@@ -55,7 +55,12 @@ class Source(BaseModel):
 
     @property
     def citation_label(self) -> str:
-        return self.label or f"{self.publisher}, {self.display_date}"
+        """The short name a quiz question or an answer cites ("DCSF letter, 3 July 2008"): the manifest's
+        `label` names the document and the date is always added from `date`, so a document reads with
+        one date everywhere (a hand-written date in a label once said "autumn" where the card said
+        "c. October"). A label that already ends with the display date is kept as it is."""
+        name = self.label.strip() or self.publisher
+        return name if name.endswith(self.display_date) else f"{name}, {self.display_date}"
 
 
 def slugify(name: str) -> str:

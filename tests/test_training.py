@@ -22,7 +22,8 @@ DUTY_IDS = ["duty-to-co-operate", "duty-to-promote-well-being", "children-and-yo
             "childrens-trust-boards", "formal-warning-notices"]
 SEEDS = range(1, 41)
 # Bodies the documents say are bound by the Children Act 2004 duty to co-operate in 2008
-# (Community Care, Jun 2008, paragraph 14; Community Care, autumn 2008, paragraph 6).
+# (Community Care (sector doubtful), c. June 2008, paragraph 14;
+# Community Care (ADCS response), c. September 2008, paragraph 6).
 BOUND_IN_2008 = {"councils", "local authorities", "primary care trusts", "youth offending teams", "probation boards",
                  "the probation service", "the chief of police", "learning and skills councils"}
 # Bodies the DCSF letter proposes to bring under the duty (paragraph 13).
