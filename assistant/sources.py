@@ -6,6 +6,7 @@ and a status of "unspecified".
 """
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from pathlib import Path
@@ -19,6 +20,11 @@ from .inputs import name_from_filename, shown
 MANIFEST_NAME = "sources.toml"
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".docx", ".html", ".htm")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
+# A date written into a label ("3 Jul 2008", "c. June 2008", "autumn 2008"): the recorded date replaces it.
+_MONTHS = sorted({m for m in (*calendar.month_name, *calendar.month_abbr, "Sept") if m}, key=len, reverse=True)
+_SEASONS = ["spring", "summer", "autumn", "winter"]
+_LABEL_DATE = re.compile(r"[,;]?\s*\b(?:c\.\s*)?(?:\d{1,2}\s+)?(?:" + "|".join(_MONTHS + _SEASONS) + r")\.?\s+\d{4}\b",
+                         re.I)
 
 
 class Source(BaseModel):
@@ -58,9 +64,9 @@ class Source(BaseModel):
         """The short name a quiz question or an answer cites ("DCSF letter, 3 July 2008"): the manifest's
         `label` names the document and the date is always added from `date`, so a document reads with
         one date everywhere (a hand-written date in a label once said "autumn" where the card said
-        "c. October"). A label that already ends with the display date is kept as it is."""
-        name = self.label.strip() or self.publisher
-        return name if name.endswith(self.display_date) else f"{name}, {self.display_date}"
+        "c. October"). A date still written in a label (an older manifest, a hand edit) is replaced."""
+        name = re.sub(r"\s{2,}", " ", _LABEL_DATE.sub("", self.label)).strip(" ,;") or self.publisher
+        return f"{name}, {self.display_date}"
 
 
 def slugify(name: str) -> str:

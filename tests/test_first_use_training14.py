@@ -200,3 +200,19 @@ def test_each_document_shows_one_date_everywhere(assistant, quizzes, env_dirs):
         if iso and s["date"] and s["date"][:7] != f"{iso.group(1)}-{iso.group(2)}":
             problems.append(f"{doc_id}: the id says {iso.group(0)}, the date is {s['date']} ({s['display_date']})")
     assert not problems, "\n".join(sorted(set(problems)))
+
+
+def test_a_date_written_into_a_label_gives_way_to_the_recorded_date():
+    """An older manifest (or an index built from one) still has labels with their own dates ("autumn
+    2008" for a report recorded as October): the recorded date is the one shown, once."""
+    from assistant.sources import Source
+
+    def label(text: str, date: str = "2008-09-25", approx: bool = True) -> str:
+        return Source(id="x", file="x.txt", title="T", publisher="Community Care", date=date,
+                      date_approximate=approx, label=text).citation_label
+
+    assert label("Community Care, autumn 2008 (ADCS response)") == "Community Care (ADCS response), c. September 2008"
+    assert label("DCSF letter, 3 Jul 2008", "2008-07-03", False) == "DCSF letter, 3 July 2008"
+    assert label("Community Care (sector doubtful)", "2008-06-15") == "Community Care (sector doubtful), c. June 2008"
+    assert label("") == "Community Care, c. September 2008"
+    assert label("Governors' minutes", "") == "Governors' minutes, undated"
