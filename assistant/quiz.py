@@ -20,8 +20,8 @@ How a question is made:
 
 The answer is always stated in the quoted sentence, so there is no question the sources do not
 answer. The answer key's explanation (``[quiz.explain]``) adds what the answer does not already say
-(the source's wording and status), never the answer again. Questions are drawn with ``random.Random(seed)`` from a pool in a fixed order, so one seed
-always gives one quiz.
+(the source's wording and status), never the answer again. Questions are drawn with
+``random.Random(seed)`` from a pool in a fixed order, so one seed always gives one quiz.
 """
 from __future__ import annotations
 
@@ -181,8 +181,7 @@ class QuizBank:
             return False  # known so that wrong choices are safe, never asked (who said it, when)
         if m.entity.type in self.after_type:  # "Local authorities may ...": the word binds the body before it
             if not any(x.entity.type == self.after_type[m.entity.type] and x.end <= m.start
-                       and not s.text[x.end:m.start].strip()
-                       for x in mentions):
+                       and not s.text[x.end:m.start].strip() for x in mentions):
                 return False
         elif self._about is not None and not self._about.search(s.text[:m.start] + " " + s.text[m.end:]):
             return False  # the blank is the sentence's only duty word: it is not about a duty

@@ -11,6 +11,7 @@ from the ``quiz`` command's own output (a subprocess), as a trainer sees it.
 from __future__ import annotations
 
 import calendar
+import json
 import re
 import tomllib
 
@@ -216,3 +217,24 @@ def test_a_date_written_into_a_label_gives_way_to_the_recorded_date():
     assert label("Community Care (sector doubtful)", "2008-06-15") == "Community Care (sector doubtful), c. June 2008"
     assert label("") == "Community Care, c. September 2008"
     assert label("Governors' minutes", "") == "Governors' minutes, undated"
+
+
+def test_a_term_without_a_defining_sentence_says_so_on_every_channel(assistant, env_dirs):
+    """Where the spec gives a note instead of a misleading sentence, the note is shown: JSON, text."""
+    notes = [f.note for c in assistant.duties() for f in c.fields if not f.lines]
+    notes += [g.note for g in assistant.glossary() if not g.lines]
+    assert notes and all(notes)
+    text, noted = "", []
+    for command in ("duties", "glossary"):
+        done = run_cli([command], env_dirs)
+        assert done.returncode == 0, done.stderr
+        text += " " + done.stdout
+        as_json = run_cli([command, "--json"], env_dirs)
+        assert as_json.returncode == 0, as_json.stderr
+        items = json.loads(as_json.stdout)
+        noted += [f["note"] for c in items for f in c["fields"] if f["note"]] if command == "duties" else \
+            [g["note"] for g in items if g["note"]]
+    flat = re.sub(r"\s+", " ", re.sub(r"(?<=\w-)\n\s*", "", text))  # the listing wraps lines, also at hyphens
+    assert sorted(noted) == sorted(notes)
+    for note in notes:
+        assert note in flat, note
