@@ -125,6 +125,8 @@ def render_cards(cards) -> str:
                 out.append(_wrap(f"{'[' + label + '] ' if label else ''}“{line.citation.quote}”", "    - ", "      "))
                 out.append(_wrap(_source(line.citation), "        "))
             out += [_wrap(f"({why})", "    - ", "      ") for why in f.missing]
+            if f.note:
+                out.append(_wrap(f"({f.note})", "    - ", "      "))
         out.append("")
     return "\n".join(out).rstrip()
 
@@ -137,4 +139,6 @@ def render_glossary(entries) -> str:
             out.append(_wrap(f"“{line.citation.quote}”", "    "))
             out.append(_wrap(_source(line.citation), "        "))
         out += [_wrap(f"({why})", "    ") for why in g.missing]
+        if g.note:
+            out.append(_wrap(f"({g.note})", "    "))
     return "\n".join(out)

@@ -8,6 +8,12 @@ and its source's status. A line whose document has been removed from the library
 its field says why (``missing``): removing one document must not take every card, the glossary and
 the quiz with it. A line whose document is there but no longer matches raises ``SpecError`` (the
 specification needs updating; that is caught when it is built, never shown as a stale quote).
+
+Each line must also do its label's job (the rules are written out in ``training.toml``): no line
+leans on the sentence before it (the openers answers use, ``data/dialogue.toml``), and a definition
+line ("What it is", every glossary line) names its term or an alias the specification states, before
+any word that points back ("this", "they"). A term the library never defines on its own has no line
+and a ``note`` saying so, rather than a sentence that does not define it.
 """
 from __future__ import annotations
 
@@ -19,9 +25,11 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from .quotes import Library, Quote, SpecError
+from .units import depends_on_previous, dialogue
 
 SPEC_NAME = "training.toml"
 FIELD_KEYS = ("what", "holds", "added", "strength", "status", "governors")
+DEFINITION_FIELDS = ("what",)  # fields whose lines say what the duty or body is
 NOTICE = ("Every line is a sentence quoted word for word from the library's 2008 documents, which describe "
           "proposals and reactions to them, not the law in force today. Not legal advice.")
 
@@ -41,6 +49,8 @@ class CardField(BaseModel):
     lines: list[Line]
     missing: list[str] = Field([], description="Lines of the specification not shown, each saying why "
                                "(their document is not in the library).")
+    note: str | None = Field(None, description="Why the field quotes nothing: no sentence of the library does "
+                             "its job on its own (from the specification).")
 
 
 class Badge(BaseModel):
@@ -66,6 +76,8 @@ class GlossaryEntry(BaseModel):
     term: str
     lines: list[Line]
     missing: list[str] = Field([], description="Definitions not shown, each saying why.")
+    note: str | None = Field(None, description="Why the term has no quoted definition: no sentence of the "
+                             "library defines it on its own (from the specification).")
 
 
 def spec_path(corpus_dir: Path, override: Path | None = None) -> Path:
@@ -83,9 +95,10 @@ def load_spec(path: Path) -> dict:
         raise SpecError(f"{path} is not valid TOML: {exc}") from None
 
 
-def _lines(library: Library, raws: list[dict], where: str) -> tuple[list[Line], list[str]]:
+def _lines(library: Library, raws: list[dict], where: str,
+           names: list[str] | None = None) -> tuple[list[Line], list[str]]:
     """(the lines that resolve, why each other one is not shown): a line is left out only when its
-    document is not in the library."""
+    document is not in the library. With ``names``, every line is a definition of that term."""
     lines, missing = [], []
     for i, raw in enumerate(raws):
         doc = raw.get("doc") if isinstance(raw, dict) else None
@@ -93,8 +106,58 @@ def _lines(library: Library, raws: list[dict], where: str) -> tuple[list[Line], 
             missing.append(f"line {i + 1} not shown: it quotes '{doc}', which is not in the library "
                            "(it may have been removed).")
             continue
-        lines.append(_line(library, raw, f"{where} / line {i + 1}"))
+        line = _line(library, raw, f"{where} / line {i + 1}")
+        problem = definition_problem(line.citation.quote, names) if names else None
+        if depends_on_previous(line.citation.quote):
+            problem = "leans on the sentence before it (it opens with words such as “However”, “This” or “The association also”)"
+        if problem:
+            raise SpecError(f"training spec ({where} / line {i + 1}): “{line.citation.quote}” {problem}; "
+                            "choose a sentence that stands on its own, or give a 'note' instead of lines.")
+        lines.append(line)
     return lines, missing
+
+
+def _norm(text: str) -> str:
+    """Lower case, one kind of apostrophe and quotation mark, no plural -s: for matching a term's name."""
+    text = text.lower().replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    return re.sub(r"s\b", "", re.sub(r"\s+", " ", text))
+
+
+def term_names(name: str, aliases: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """What names a term in a sentence: the term (without a leading "The", a parenthesised short form
+    or a ": subtitle"), that short form, and the aliases the specification states."""
+    found = [name, *aliases, *re.findall(r"\(([^)]+)\)", name), re.sub(r"\s*\([^)]*\)|:.*$", "", name)]
+    return sorted({_norm(re.sub(r"^the\s+", "", n.strip(), flags=re.I)) for n in found if n.strip()})
+
+
+def definition_problem(sentence: str, names: list[str]) -> str | None:
+    """Why ``sentence`` does not define the term ``names`` name on its own (None when it does): it must
+    name the term, and no word that points back ("this", "they", from ``data/dialogue.toml``) may come
+    before the name ("The government has supported this by placing ... a duty to promote ...")."""
+    text = _norm(sentence)
+    at = [text.find(n) for n in names if n and n in text]
+    if not at:
+        return f"does not name the term ({' / '.join(names)}; add an alias if it names it otherwise)"
+    grammar = dialogue()
+    pointing = set(grammar["referring_words"]) | set(grammar["demonstratives"])
+    before = sorted(set(re.findall(r"[a-z']+", text[:min(at)])) & pointing)
+    if before:
+        return f"points back (“{'”, “'.join(before)}”) before it names the term"
+    return None
+
+
+def _resolved(library: Library, raw: dict, where: str,
+              names: list[str] | None = None) -> tuple[list[Line], list[str], str | None]:
+    """A field's or a glossary entry's lines, what is missing, and its note: an empty list of lines
+    needs a note that says why (the library has no sentence that does this job on its own)."""
+    note = raw.get("note")
+    if not raw.get("lines"):
+        if not isinstance(note, str) or not note.strip():
+            raise SpecError(f"training spec ({where}): give at least one quoted line, or a 'note' saying why "
+                            "no sentence of the library will do.")
+        return [], [], note.strip()
+    lines, missing = _lines(library, raw["lines"], where, names)
+    return lines, missing, note
 
 
 def lines_quoting(spec: dict, doc_id: str) -> list[str]:
@@ -133,15 +196,15 @@ def build_cards(library: Library, spec: dict) -> list[DutyCard]:
     cards = []
     for raw in spec.get("duties", []):
         card_id = raw.get("id", "?")
+        names = term_names(raw.get("name", card_id), raw.get("aliases", []))
         fields = []
         for f in raw.get("fields", []):
             key = f.get("key", "")
             if key not in FIELD_KEYS:
                 raise SpecError(f"training spec ({card_id}): unknown field '{key}'; use one of {', '.join(FIELD_KEYS)}.")
-            if not f.get("lines"):
-                raise SpecError(f"training spec ({card_id} / {key}): a field needs at least one quoted line.")
-            lines, missing = _lines(library, f["lines"], f"{card_id} / {key}")
-            fields.append(CardField(key=key, label=f.get("label", key), lines=lines, missing=missing))
+            lines, missing, note = _resolved(library, f, f"{card_id} / {key}",
+                                             names if key in DEFINITION_FIELDS else None)
+            fields.append(CardField(key=key, label=f.get("label", key), lines=lines, missing=missing, note=note))
         cards.append(DutyCard(id=card_id, name=raw.get("name", card_id), fields=fields,
                               badges=[Badge(**b) for b in raw.get("badges", [])],
                               topic_terms=list(raw.get("topic_terms", []))))
@@ -153,10 +216,8 @@ def build_glossary(library: Library, spec: dict) -> list[GlossaryEntry]:
     entries = []
     for raw in spec.get("glossary", []):
         term = raw.get("term", "?")
-        if not raw.get("lines"):
-            raise SpecError(f"training spec (glossary / {term}): a term needs at least one quoted line.")
-        lines, missing = _lines(library, raw["lines"], f"glossary / {term}")
-        entries.append(GlossaryEntry(term=term, lines=lines, missing=missing))
+        lines, missing, note = _resolved(library, raw, f"glossary / {term}", term_names(term, raw.get("aliases", [])))
+        entries.append(GlossaryEntry(term=term, lines=lines, missing=missing, note=note))
     return sorted(entries, key=lambda g: re.sub(r"^the ", "", g.term.lower()))
 
 

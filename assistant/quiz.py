@@ -3,9 +3,13 @@ true/false, each with its answer key (the quoted source sentence).
 
 How a question is made:
 
-* a sentence that stands on its own (no leading "This"/"They", a sensible length) contains a term
-  of a known type (a body, an organisation, a person, a law, a month, a number: the ``[quiz]``
-  lexicon in ``training.toml``);
+* a sentence that stands on its own (no leading "This"/"They": the openers answers use, from
+  ``data/dialogue.toml``, and the spec's own ``skip_openers``; a sensible length) and that states a
+  duty, how strong it is, or a proposal (it contains one of the spec's ``about`` words) contains a
+  term of a type the quiz asks about (``ask_types``: who is bound or proposed, how strong, under
+  which law). People, organisations and dates are known too, but only so that a wrong choice is never
+  one that is also right: a quiz about the duties does not ask who said something, whom a speaker
+  represents, or in which month it was announced;
 * multiple choice blanks the term out; the wrong choices are terms of the same type found in
   *other* sentences; true/false shows the sentence either as it is (true) or with the term swapped
   for one of those (false);
@@ -15,8 +19,9 @@ How a question is made:
   claim (shared context words, the same list of bodies, or close sentence vectors).
 
 The answer is always stated in the quoted sentence, so there is no question the sources do not
-answer. Questions are drawn with ``random.Random(seed)`` from a pool in a fixed order, so one seed
-always gives one quiz.
+answer. The answer key's explanation (``[quiz.explain]``) adds what the answer does not already say
+(the source's wording and status), never the answer again. Questions are drawn with
+``random.Random(seed)`` from a pool in a fixed order, so one seed always gives one quiz.
 """
 from __future__ import annotations
 
@@ -32,6 +37,7 @@ from .errors import InputError
 from .inputs import whole_number
 from .quotes import Library, Quote, Sentence
 from .text import tokens
+from .units import depends_on_previous
 
 BLANK = "_____"
 TF_SHARE = 0.3  # share of true/false questions when both kinds are possible
@@ -47,6 +53,10 @@ CONTEXT_OVERLAP = 0.45
 SHARED_SIBLINGS = 2
 SIMILAR_COSINE = 0.72
 ACTOR_TYPES = ("person", "organisation")
+ASK = "Which words complete this sentence from {source}?"  # when a type has no `ask` of its own
+EXPLAIN = {"choice": "These are the source’s own words ({status}); the other choices are not what it says.",
+           "true": "The statement is the source’s own sentence, word for word ({status}).",
+           "false": "The source ({status}) says “{said}”, not “{shown}”."}
 _SMALL_WORDS = {"and", "of", "the", "for", "in", "to"}
 
 
@@ -119,6 +129,12 @@ class QuizBank:
         self.max_chars = int(conf.get("max_chars", 330))
         self.skip_openers = tuple(conf.get("skip_openers", []))
         self.skip_after = [w.lower() for w in conf.get("skip_after", [])]
+        self.ask_types = set(conf.get("ask_types") or [t["name"] for t in conf.get("types", [])])
+        about = conf.get("about", [])
+        self._about = re.compile("|".join(rf"(?<![\w-]){re.escape(w)}" for w in about)) if about else None
+        self.ask = {t["name"]: t.get("ask", ASK) for t in conf.get("types", [])}
+        self.after_type = {t["name"]: t["after"] for t in conf.get("types", []) if t.get("after")}
+        self.explain = {**EXPLAIN, **(conf.get("explain") or {})}
         self.types: dict[str, list[Entity]] = {}
         self._patterns: list[tuple[re.Pattern, Entity]] = []
         for t in conf.get("types", []):
@@ -154,11 +170,21 @@ class QuizBank:
         return out
 
     def _usable(self, s: Sentence) -> bool:
+        """A sentence a question may quote: it stands on its own and states a duty, a strength or a proposal."""
         text = s.text
         return (self.min_chars <= len(text) <= self.max_chars and not text.startswith(self.skip_openers)
-                and not text.rstrip().endswith(("?", ":")))
+                and not depends_on_previous(text) and not text.rstrip().endswith(("?", ":"))
+                and (self._about is None or bool(self._about.search(text))))
 
     def _blankable(self, s: Sentence, m: Mention, mentions: list[Mention]) -> bool:
+        if m.entity.type not in self.ask_types:
+            return False  # known so that wrong choices are safe, never asked (who said it, when)
+        if m.entity.type in self.after_type:  # "Local authorities may ...": the word binds the body before it
+            if not any(x.entity.type == self.after_type[m.entity.type] and x.end <= m.start
+                       and not s.text[x.end:m.start].strip() for x in mentions):
+                return False
+        elif self._about is not None and not self._about.search(s.text[:m.start] + " " + s.text[m.end:]):
+            return False  # the blank is the sentence's only duty word: it is not about a duty
         if m.surface.lower() in {a.lower() for a in m.entity.also}:
             return False
         if sum(1 for x in mentions if x.entity == m.entity) != 1:
@@ -270,16 +296,17 @@ class QuizBank:
             choices = [m.surface, *wrong]
             rng.shuffle(choices)
             cloze = s.text[:m.start] + BLANK + s.text[m.end:]
-            return Question(kind=kind, question=f"Which words complete this sentence from {label}? “{cloze}”",
+            ask = self.ask.get(m.entity.type, ASK).format(source=label)
+            return Question(kind=kind, question=f"{ask} “{cloze}”",
                             choices=choices, answer=m.surface, answer_index=choices.index(m.surface),
-                            explanation=f"The source says “{m.surface}”.", **common)
+                            explanation=self.explain["choice"].format(status=citation.status), **common)
         if rng.random() < 0.5:
             statement, answer = s.text, "True"
-            explanation = "True: this is what the source says."
+            explanation = self.explain["true"].format(status=citation.status)
         else:
             other = self.display(rng.choice(c.distractors), m, s)
             statement, answer = self.swapped(s, m, other), "False"
-            explanation = f"False: the source says “{m.surface}”, not “{other}”."
+            explanation = self.explain["false"].format(status=citation.status, said=m.surface, shown=other)
         choices = ["True", "False"]
         return Question(kind=kind, question=f"True or false? {label} says: “{statement}”", statement=statement,
                         choices=choices, answer=answer, answer_index=choices.index(answer),

@@ -6,6 +6,7 @@ and a status of "unspecified".
 """
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import functools
 import hashlib
@@ -30,6 +31,11 @@ TRANSLITERATION_FILE = Path(__file__).resolve().parent / "data" / "transliterati
 # What a person should read for pydantic's error types, by field type (the rest: pydantic's words).
 _TYPE_WORDS = {"string_type": "must be text", "bool_type": "must be true or false",
                "bool_parsing": "must be true or false", "missing": "is missing"}
+# A date written into a label ("3 Jul 2008", "c. June 2008", "autumn 2008"): the recorded date replaces it.
+_MONTHS = sorted({m for m in (*calendar.month_name, *calendar.month_abbr, "Sept") if m}, key=len, reverse=True)
+_SEASONS = ["spring", "summer", "autumn", "winter"]
+_LABEL_DATE = re.compile(r"[,;]?\s*\b(?:c\.\s*)?(?:\d{1,2}\s+)?(?:" + "|".join(_MONTHS + _SEASONS) + r")\.?\s+\d{4}\b",
+                         re.I)
 
 
 class Source(BaseModel):
@@ -72,7 +78,12 @@ class Source(BaseModel):
 
     @property
     def citation_label(self) -> str:
-        return self.label or f"{self.publisher}, {self.display_date}"
+        """The short name a quiz question or an answer cites ("DCSF letter, 3 July 2008"): the manifest's
+        `label` names the document and the date is always added from `date`, so a document reads with
+        one date everywhere (a hand-written date in a label once said "autumn" where the card said
+        "c. October"). A date still written in a label (an older manifest, a hand edit) is replaced."""
+        name = re.sub(r"\s{2,}", " ", _LABEL_DATE.sub("", self.label)).strip(" ,;") or self.publisher
+        return f"{name}, {self.display_date}"
 
 
 def slugify(name: str) -> str:
@@ -291,8 +302,8 @@ def default_source(path: Path, taken: set[str] | None = None) -> Source:
                   kind="document", status="unspecified", publisher="unknown")
 
 
-_MONTHS = ("january february march april may june july august september october november december").split()
-_DATE = re.compile(r"\b(?:(\d{1,2})(?:st|nd|rd|th)?\s+)?(" + "|".join(_MONTHS) + r")\s+((?:19|20)\d\d)\b", re.I)
+_MONTH_NAMES = [m.lower() for m in calendar.month_name[1:]]
+_DATE = re.compile(r"\b(?:(\d{1,2})(?:st|nd|rd|th)?\s+)?(" + "|".join(_MONTH_NAMES) + r")\s+((?:19|20)\d\d)\b", re.I)
 
 
 def date_in_text(text: str, head_chars: int = 600) -> str | None:
@@ -302,7 +313,7 @@ def date_in_text(text: str, head_chars: int = 600) -> str | None:
     m = _DATE.search(text[:head_chars])
     if not m:
         return None
-    day, month, year = int(m.group(1) or 1), _MONTHS.index(m.group(2).lower()) + 1, int(m.group(3))
+    day, month, year = int(m.group(1) or 1), _MONTH_NAMES.index(m.group(2).lower()) + 1, int(m.group(3))
     try:
         return dt.date(year, month, day).isoformat()
     except ValueError:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from .duties import NOTICE, DutyCard, GlossaryEntry, summary
+from .duties import NOTICE, DutyCard, GlossaryEntry
 from .errors import AssistantError, InputError
 from .export import _FONT_FILES, _PLAIN, _font_dir, _md_inline, _one_line
 from .quiz import Question
@@ -50,9 +50,12 @@ def to_markdown(cards: list[DutyCard], questions: list[Question], topic_name: st
         out += [f"### {_md_inline(card.name)}", ""]
         if card.badges:
             out += ["Status: " + "; ".join(_md_inline(b.label) for b in card.badges), ""]
-        fields = {f.key: f.label for f in card.fields}
-        for f, line in zip([f for f in card.fields if f.lines], summary(card)):
-            label = fields[f.key] + (f" ({line.level or line.tag})" if (line.level or line.tag) else "")
+        for f in card.fields:
+            if not f.lines:  # no sentence does this field's job on its own: say so (its note), if anything
+                out += [f"- **{_md_inline(f.label)}:** *{_md_inline(f.note)}*  "] if f.note else []
+                continue
+            line = f.lines[0]
+            label = f.label + (f" ({line.level or line.tag})" if (line.level or line.tag) else "")
             out.append(f"- **{_md_inline(label)}:** “{_md_inline(_one_line(line.citation.quote))}”  ")
             out.append(f"  *{_md_inline(_source(line.citation))}*")
         out.append("")
@@ -76,6 +79,8 @@ def to_markdown(cards: list[DutyCard], questions: list[Question], topic_name: st
             out.append(f"- **{_md_inline(g.term)}**  ")
             for line in g.lines:
                 out.append(f"  “{_md_inline(_one_line(line.citation.quote))}” *({_md_inline(_source(line.citation))})*  ")
+            if g.note:
+                out.append(f"  *{_md_inline(g.note)}*  ")
         out.append("")
     out += ["## Sources", ""]
     out += [f"- {_md_inline(_full(q))}" for q in _sources(cards, questions, glossary)]
@@ -135,10 +140,16 @@ def to_pdf(cards: list[DutyCard], questions: list[Question], topic_name: str | N
         para(card.name, 12.5, "B", navy, gap=1)
         if card.badges:
             para("Status: " + "; ".join(b.label for b in card.badges), 9.5, "I", amber, gap=2)
-        for f, line in zip([f for f in card.fields if f.lines], summary(card)):
+        for f in card.fields:
+            if not f.lines and not f.note:
+                continue
             room(22)
-            label = f.label + (f" ({line.level or line.tag})" if (line.level or line.tag) else "")
+            line = f.lines[0] if f.lines else None
+            label = f.label + (f" ({line.level or line.tag})" if line and (line.level or line.tag) else "")
             para(label, 10, "B", indent=2, gap=0.5)
+            if line is None:
+                para(f.note, 9.5, "I", grey, indent=6, gap=2)
+                continue
             para(f"“{_one_line(line.citation.quote)}”", 10, "I", (40, 40, 40), indent=6, gap=0.5)
             para(_source(line.citation), 8.5, "", grey, indent=6, gap=2)
     pdf.add_page()
@@ -168,6 +179,8 @@ def to_pdf(cards: list[DutyCard], questions: list[Question], topic_name: str | N
             for line in g.lines:
                 para(f"“{_one_line(line.citation.quote)}”", 10, "I", (40, 40, 40), indent=6, gap=0.5)
                 para(_source(line.citation), 8.5, "", grey, indent=6, gap=2)
+            if g.note:
+                para(g.note, 9.5, "I", grey, indent=6, gap=2)
     room(30)
     pdf.ln(4)
     para("Sources", 14, "B", navy, gap=3)

@@ -92,6 +92,8 @@ def render_duties(cards: list[dict], glossary: list[dict]) -> str:
                 items.append(f'<li class="duty-line">{tag}<blockquote class="duty-quote">&ldquo;{e(line["citation"]["quote"])}'
                              f'&rdquo;</blockquote>{_source_line(line["citation"])}</li>')
             items += [f'<li class="duty-line duty-missing">{e(why)}</li>' for why in f.get("missing", [])]
+            if f.get("note"):
+                items.append(f'<li class="duty-line duty-missing duty-note">{e(f["note"])}</li>')
             fields.append(f'<dt class="duty-field duty-field-{e(f["key"])}">{e(f["label"])}</dt>'
                           f'<dd><ul class="duty-lines">{"".join(items)}</ul></dd>')
         out.append(f'<article class="duty-card" id="duty-{e(card["id"])}" aria-labelledby="duty-h-{e(card["id"])}">'
@@ -104,6 +106,8 @@ def render_duties(cards: list[dict], glossary: list[dict]) -> str:
         quotes = "".join(f'<blockquote class="duty-quote">&ldquo;{e(line["citation"]["quote"])}&rdquo;</blockquote>'
                          f'{_source_line(line["citation"])}' for line in g["lines"])
         quotes += "".join(f'<p class="duty-missing">{e(why)}</p>' for why in g.get("missing", []))
+        if g.get("note"):
+            quotes += f'<p class="duty-missing duty-note">{e(g["note"])}</p>'
         out.append(f'<div class="gl-item"><dt class="gl-term">{e(g["term"])}</dt><dd>{quotes}</dd></div>')
     out.append("</dl>")
     return "".join(out)

@@ -8,6 +8,7 @@ a wrong choice that would in fact be right.
 from __future__ import annotations
 
 import re
+import tomllib
 
 import pytest
 
@@ -21,7 +22,8 @@ DUTY_IDS = ["duty-to-co-operate", "duty-to-promote-well-being", "children-and-yo
             "childrens-trust-boards", "formal-warning-notices"]
 SEEDS = range(1, 41)
 # Bodies the documents say are bound by the Children Act 2004 duty to co-operate in 2008
-# (Community Care, Jun 2008, paragraph 14; Community Care, autumn 2008, paragraph 6).
+# (Community Care (sector doubtful), c. June 2008, paragraph 14;
+# Community Care (ADCS response), c. September 2008, paragraph 6).
 BOUND_IN_2008 = {"councils", "local authorities", "primary care trusts", "youth offending teams", "probation boards",
                  "the probation service", "the chief of police", "learning and skills councils"}
 # Bodies the DCSF letter proposes to bring under the duty (paragraph 13).
@@ -68,7 +70,8 @@ def test_duty_cards_cover_every_duty_with_every_field(assistant):
     assert [c.id for c in cards] == DUTY_IDS
     for card in cards:
         assert [f.key for f in card.fields] == list(FIELD_KEYS), card.id
-        assert all(f.lines for f in card.fields)
+        # a field no sentence of the library does on its own says so (issue 14) instead of quoting one
+        assert all(f.lines or f.note for f in card.fields)
         kinds = {b.kind for b in card.badges}
         assert "proposal" in kinds, f"{card.id}: the 2008 proposal must be marked as a proposal"
         assert any("2008" in b.label for b in card.badges if b.kind == "proposal")
@@ -99,9 +102,15 @@ def test_glossary_terms_are_defined_by_sentences_that_name_them(assistant):
     assert len(entries) >= 15
     names = [g.term for g in entries]
     assert names == sorted(names, key=lambda t: re.sub(r"^the ", "", t.lower()))
+    spec = tomllib.loads((assistant.settings.corpus_dir / "training.toml").read_text("utf-8"))
+    aliases = {g["term"]: g.get("aliases", []) for g in spec["glossary"]}
     for g in entries:
-        words = set(tokens(re.sub(r"\(.*?\)|:", " ", g.term)))
-        assert any(words <= set(tokens(line.citation.quote)) for line in g.lines), g.term
+        if not g.lines:  # issue 14: a term the library never defines on its own says so
+            assert g.note, g.term
+            continue
+        # the term, or an alias the spec states for it (issue 14: "the 2006 Act"), is in a definition
+        wordings = [set(tokens(re.sub(r"\(.*?\)|:", " ", t))) for t in [g.term, *aliases[g.term]]]
+        assert any(words <= set(tokens(line.citation.quote)) for line in g.lines for words in wordings), g.term
     for wanted in ("Every Child Matters: the five outcomes", "Children’s trust", "Schools Forum", "Strategic partners",
                    "Children and Young People’s Plan (CYPP)"):
         assert wanted in names
@@ -246,7 +255,9 @@ def test_topic_filter_and_bad_input(assistant):
 def test_supported_counts(assistant):
     bank = assistant.training().bank
     total = bank.supported()
-    assert total["multiple_choice"] >= 60 and total["sentences"] >= 40
+    # issue 14: only questions about the duties (who is bound, how strong, under which law) count now; the
+    # earlier floors (60 / 40) included questions on months, speakers and their organisations
+    assert total["multiple_choice"] >= 35 and total["sentences"] >= 22
     for topic in DUTY_IDS:
         assert bank.supported(topic)["true_false"] >= 8, topic
 
