@@ -1,6 +1,6 @@
 """The web UI: a thin Gradio layer over ``Assistant`` (no retrieval or answering logic here).
 
-    python app.py                      # http://127.0.0.1:7860 (ASSISTANT_HOST / ASSISTANT_PORT)
+    python app.py                      # http://127.0.0.1:7860 (ASSISTANT_HOST/_PORT or GRADIO_SERVER_NAME/_PORT)
 
 Tabs: Ask (chat with cited quotes, source viewer, feedback, export), Sources (the library),
 Manage library (add/remove documents; needs ASSISTANT_ADMIN_PASSWORD). Named API endpoints for
