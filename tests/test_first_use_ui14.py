@@ -26,6 +26,7 @@ import pytest
 from conftest import ROOT, app_env, copy_corpus, free_port, running_app
 from test_ui_browser import (ANSWER_TIMEOUT_MS, ARTIFACTS, CHROMIUM, DESKTOP, PHONE, QUESTION, _ask, _card_quote,
                              _open, browser)  # noqa: F401  (browser: the shared headless Chromium fixture)
+from test_llm import llm_assistant, llm_url, smollm2_gguf  # noqa: F401  (the real local LLM server, for LLM mode)
 
 PLAN_Q = "What is the children's and young people's plan?"  # answered with three sources
 FIRST_Q = "What duty did Ed Balls propose to place on schools?"
@@ -70,9 +71,12 @@ def _no_inner_scroll(page) -> None:
 
 
 def _wait_in_view(page, selector: str) -> None:
-    """Wait until the top of ``selector`` is on screen (smooth scrolling takes a moment)."""
+    """Wait until the top of ``selector`` is on screen, in the top half of the window unless the page is
+    scrolled to its end (smooth scrolling takes a moment)."""
     page.wait_for_function("(s) => { const r = document.querySelector(s).getBoundingClientRect();"
-                           " return r.top >= 0 && r.top < window.innerHeight * 0.5; }", arg=selector, timeout=5_000)
+                           " const end = window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 2;"
+                           " return r.top >= 0 && (r.top < window.innerHeight * 0.5 || (end && r.top < window.innerHeight * 0.8)); }",
+                           arg=selector, timeout=5_000)
 
 
 def _visible_at_centre(page, selector: str) -> bool:
@@ -334,3 +338,22 @@ def test_app_listens_where_it_is_told(tiny_library, case):
         _serves(expected, proc, log)
     finally:
         _stop(proc)
+
+
+def test_llm_mode_enables_the_save_buttons_with_the_verified_answer(llm_assistant):
+    """LLM mode streams drafts first: the buttons stay as they are while drafting, and the update that
+    shows the verified answer enables both, with files that hold it (the real local model server)."""
+    import gradio as gr
+
+    from assistant.ui import UI
+
+    ui = UI(llm_assistant)
+    updates = list(ui.answer_stream_with_exports([{"question": "When do the consultations close?", "pending": True}]))
+    assert len(updates) >= 2
+    for *_, md, pdf in updates[:-1]:  # drafts leave the buttons alone
+        assert md == gr.skip() and pdf == gr.skip()
+    turns, html, said, md, pdf = updates[-1]
+    assert "pending" not in turns[0] and 'class="cite"' in html
+    assert md["interactive"] is True and pdf["interactive"] is True
+    assert "When do the consultations close?" in Path(md["value"]).read_text("utf-8")
+    assert Path(pdf["value"]).read_bytes().startswith(b"%PDF")
