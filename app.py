@@ -1,7 +1,8 @@
 """Start the web UI:  python app.py [--host HOST] [--port PORT]
 
 Settings come from ASSISTANT_* environment variables (see assistant/config.py): ASSISTANT_HOST,
-ASSISTANT_PORT, ASSISTANT_CONCURRENCY, ASSISTANT_ADMIN_PASSWORD (enables adding/removing documents),
+ASSISTANT_PORT (Gradio's GRADIO_SERVER_NAME / GRADIO_SERVER_PORT work too; ours win when both are set, and
+--host/--port win over all), ASSISTANT_CONCURRENCY, ASSISTANT_ADMIN_PASSWORD (enables adding/removing documents),
 ASSISTANT_DATA_DIR (feedback database), ASSISTANT_CORPUS_DIR, ASSISTANT_INDEX_DIR.
 """
 from __future__ import annotations
@@ -13,8 +14,8 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Web UI for the children's trusts and well-being assistant.")
-    parser.add_argument("--host", help="address to listen on (default: ASSISTANT_HOST or 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port to listen on (default: ASSISTANT_PORT or 7860)")
+    parser.add_argument("--host", help="address to listen on (default: ASSISTANT_HOST, GRADIO_SERVER_NAME or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default: ASSISTANT_PORT, GRADIO_SERVER_PORT or 7860)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -37,7 +37,7 @@ COMPONENTS = ("reranker", "judge_order", "follow_up", "standalone_quotes", "voca
 class Settings(BaseSettings):
     """All configuration. Field ``x`` is read from ``ASSISTANT_X`` (case-insensitive)."""
 
-    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore", populate_by_name=True)
 
     corpus_dir: Path = Field(ROOT / "corpus", description="Source documents and sources.toml.")
     index_dir: Path = Field(ROOT / "index", description="Embedded Chroma store (ignored when chroma_host is set).")
@@ -88,8 +88,12 @@ class Settings(BaseSettings):
     admin_max_failures: int = Field(5, ge=1, description="Wrong admin passwords (per client, 15 minutes) before a lockout.")
     admin_lockout_seconds: float = Field(60, ge=0, description="First lockout; each further one doubles (up to an hour).")
     trusted_proxies: str = Field("", description="Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For header names the real client (admin lockouts count per client). Empty: the header is ignored, since any client can send it.")
-    host: str = Field("127.0.0.1", description="Address the UI listens on.")
-    port: int = Field(7860, ge=1, le=65535, description="Port the UI listens on.")
+    # Gradio's own GRADIO_SERVER_NAME/GRADIO_SERVER_PORT are honoured, as anyone deploying a Gradio app
+    # expects; ours come first in each list, so they win when both are set (app.py's flags win over both).
+    host: str = Field("127.0.0.1", validation_alias=AliasChoices("ASSISTANT_HOST", "GRADIO_SERVER_NAME"),
+                      description="Address the UI listens on (ASSISTANT_HOST, else GRADIO_SERVER_NAME).")
+    port: int = Field(7860, ge=1, le=65535, validation_alias=AliasChoices("ASSISTANT_PORT", "GRADIO_SERVER_PORT"),
+                      description="Port the UI listens on (ASSISTANT_PORT, else GRADIO_SERVER_PORT).")
     concurrency: int = Field(4, ge=1, le=64, description="Questions the UI answers at once (Gradio queue).")
     queue_size: int = Field(200, ge=1, description="Requests that may wait in the Gradio queue; more are refused at once.")
 
@@ -132,6 +136,19 @@ class Settings(BaseSettings):
 
 
 
+def _env_name(loc: str) -> str:
+    """The environment variable a bad value came from, from pydantic's error location (a field name, or
+    the first of its aliases whichever alias was used), so the message names what the person set:
+    GRADIO_SERVER_PORT, not ASSISTANT_PORT, when only Gradio's name was set."""
+    for field, info in Settings.model_fields.items():
+        choices = [str(c) for c in getattr(info.validation_alias, "choices", [])]
+        if loc == field or loc.upper() in {c.upper() for c in choices}:
+            names = choices or [f"ASSISTANT_{field.upper()}"]
+            present = {k.upper() for k in os.environ}
+            return next((n for n in names if n.upper() in present), names[0])
+    return loc
+
+
 def get_settings(**overrides) -> Settings:
     """Settings from the environment, with explicit keyword overrides on top.
 
@@ -146,7 +163,7 @@ def get_settings(**overrides) -> Settings:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            field = str(err["loc"][0]) if err.get("loc") else "?"
-            name = field if field in overrides or field.isupper() else f"ASSISTANT_{field.upper()}"
+            loc = str(err["loc"][0]) if err.get("loc") else "?"
+            name = loc if loc in overrides else _env_name(loc)
             problems.append(f"{name}: {err['msg']}")
         raise InputError("Invalid setting: " + "; ".join(problems)) from None

@@ -1,6 +1,6 @@
 """The web UI: a thin Gradio layer over ``Assistant`` (no retrieval or answering logic here).
 
-    python app.py                      # http://127.0.0.1:7860 (ASSISTANT_HOST / ASSISTANT_PORT)
+    python app.py                      # http://127.0.0.1:7860 (ASSISTANT_HOST/_PORT or GRADIO_SERVER_NAME/_PORT)
 
 Tabs: Ask (chat with cited quotes, source viewer, feedback, export), Sources (the library),
 Manage library (add/remove documents; needs ASSISTANT_ADMIN_PASSWORD). Named API endpoints for
@@ -94,9 +94,14 @@ def highlight_span(text: str, start: int, end: int, quote: str) -> tuple[int, in
 
 
 def history_of(turns: list[dict]) -> list[dict]:
-    """The conversation so far as ``ask`` history: [{"role", "content"}, ...]."""
+    """The conversation so far as ``ask`` history: [{"role", "content"}, ...]. A turn asked "as a new
+    question" (``fresh``) starts the history again: its reading as a follow-up was wrong, so neither it
+    nor the questions after it should lean on the turns before it. To get the history for pending turn
+    ``i``, pass ``turns[:i + 1]``: the pending turn adds nothing, but its ``fresh`` mark still counts."""
     out: list[dict] = []
     for t in turns:
+        if t.get("fresh"):
+            out = []
         a = t.get("answer")
         if not a or t.get("pending"):
             continue
@@ -256,7 +261,8 @@ def _feedback_html(t: dict, i: int) -> str:
 
 
 def render_turn(t: dict, i: int) -> str:
-    q = f"""<div class="q"><span class="who">You asked</span><p class="q-text">{e(t['question'])}</p></div>"""
+    who = "You asked again, as a new question" if t.get("fresh") else "You asked"
+    q = f"""<div class="q"><span class="who">{who}</span><p class="q-text">{e(t['question'])}</p></div>"""
     if t.get("pending") and t.get("draft"):  # LLM mode: the model's words as they arrive, not yet checked
         body = ('<section class="a a-pending a-draft" aria-busy="true"><h3 class="a-head">Drafting an answer '
                 '&mdash; every sentence will be checked against its source</h3>'
@@ -283,7 +289,10 @@ def render_turn(t: dict, i: int) -> str:
         else:
             cites = {c["n"]: c for c in a.get("citations") or []}
             searched = a.get("standalone_question")
-            searched_html = (f'<p class="searched">Read as a follow-up: <q>{e(searched)}</q></p>'
+            searched_html = (f'<p class="searched">Read as a follow-up: <q>{e(searched)}</q> '
+                             f'<button type="button" class="ask-new" data-action="reask" data-turn="{i}" '
+                             f'title="Ask this question again on its own, without the earlier conversation">'
+                             f'Ask as a new question</button></p>'
                              if searched and searched.strip() != t["question"].strip() else "")
             notice = (f'<p class="a-notice"><span class="warn-icon" aria-hidden="true">!</span> {e(a["notice"])}</p>'
                       if a.get("notice") else "")
@@ -389,7 +398,6 @@ def _message(kind: str, text: str) -> str:
 
 # ---- front-end behaviour (runs in the browser) -----------------------------------------------------
 CONVERSATION_JS = r"""
-const scroller = () => element.closest('#conversation') || element;
 element.setAttribute('role', 'region');
 element.setAttribute('aria-label', 'Conversation: your questions and the quoted answers');
 element.addEventListener('click', (ev) => {
@@ -404,6 +412,8 @@ element.addEventListener('click', (ev) => {
     trigger('cite', {turn: turn, n: parseInt(t.dataset.n, 10)});
   } else if (t.dataset.action === 'ask') {
     trigger('ask', {q: t.dataset.q});
+  } else if (t.dataset.action === 'reask') {
+    trigger('reask', {turn: turn});
   } else if (t.dataset.action === 'rate') {
     const box = element.querySelector(`#fb-comment-${turn}`);
     element.querySelectorAll(`#turn-${turn} .fb-btn`).forEach((b) => { b.disabled = true; });
@@ -420,11 +430,10 @@ watch('value', () => {
   const key = turns.length + ':' + (last ? last.dataset.state : '');
   if (key === lastKey) return;
   lastKey = key;
-  const box = scroller();
-  if (!last) { box.scrollTop = 0; return; }
-  const top = last.getBoundingClientRect().top - box.getBoundingClientRect().top + box.scrollTop - 8;
+  if (!last) return;
+  // the page scrolls (the conversation has no scroll bar of its own): bring the newest turn's top into view
   const smooth = !window.matchMedia('(prefers-reduced-motion: reduce)').matches;
-  box.scrollTo({top: top, behavior: smooth ? 'smooth' : 'auto'});
+  last.scrollIntoView({block: 'start', behavior: smooth ? 'smooth' : 'auto'});
 });
 """
 
@@ -469,12 +478,19 @@ element.addEventListener('click', (ev) => {
 
 ANNOUNCE_JS = "element.setAttribute('role', 'status'); element.setAttribute('aria-live', 'polite');"
 
+# Layout (issue 14): the conversation grows with the page, since an inner scroll hid all but the top of
+# the newest answer's sources; the question box (#composer) stays at the bottom of the window and the
+# source panel stays beside the chat. On a phone the source panel shows only once a source is selected
+# (``:has(.src-empty)``), not as an empty placeholder under the chat. No comments inside the CSS: Gradio
+# prefixes every selector, and a comment with commas in it breaks the rule after it. ``overflow: clip``
+# on .gradio-container (Gradio sets ``hidden``, which makes it a scroll box) lets sticky elements stick.
+# The save buttons change state at once (no fade): they are enabled in the same frame as the answer.
 CSS = r"""
 :root { --ink: #1b2a4a; --accent: #1f5fae; --accent-soft: #e8f0fb; --amber: #8a4b00; --amber-soft: #fff4e0;
         --muted: #5a6478; --card: #ffffff; --line: #d8dee9; --hl: #ffe066; --abst: #f3f5f9; }
 :root.dark, :root .dark { --ink: #e6ecf7; --accent: #8ab4f8; --accent-soft: #1d2a40; --amber: #ffcf86; --amber-soft: #3a2c12;
         --muted: #a9b3c6; --card: #1b1f27; --line: #384152; --hl: #7a6300; --abst: #222733; }
-.gradio-container { max-width: 1400px !important; }
+.gradio-container { max-width: 1400px !important; overflow: clip !important; }
 .gradio-container .main.app { padding-left: clamp(8px, 2.5vw, 32px) !important; padding-right: clamp(8px, 2.5vw, 32px) !important; }
 .sr-only { position: absolute !important; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
            clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
@@ -484,8 +500,15 @@ CSS = r"""
 .notice-banner { border-left: 5px solid #d08a00; background: var(--amber-soft); color: var(--ink); font-size: .95rem;
                  padding: .4rem .8rem; border-radius: 6px; margin: 0; }
 .notice-banner strong { color: var(--amber); }
-#conversation { height: clamp(300px, calc(100vh - 372px), 900px); overflow-y: auto !important; border: 1px solid var(--line);
-                border-radius: 10px; padding: .75rem; background: var(--background-fill-secondary); scroll-padding-top: 8px; }
+#conversation { min-height: clamp(300px, calc(100vh - 372px), 900px); border: 1px solid var(--line);
+                border-radius: 10px; padding: .75rem; background: var(--background-fill-secondary); }
+#composer { position: sticky; bottom: 0; z-index: 5; gap: .5rem; padding: .5rem 0;
+            background: var(--body-background-fill); box-shadow: 0 -8px 8px -8px rgba(0, 0, 0, .18); }
+.turn { scroll-margin-top: .75rem; }
+#source-panel { position: sticky; top: .5rem; align-self: flex-start; height: calc(100vh - 5rem); }
+.ask-new { font: inherit; font-size: .85rem; font-weight: 600; color: var(--accent); background: transparent; cursor: pointer;
+           border: 1px solid var(--accent); border-radius: 6px; padding: .05rem .5rem; margin-left: .25rem; }
+.ask-new:hover { background: var(--accent-soft); }
 .welcome { max-width: 46rem; margin: 1.2rem auto; color: var(--ink); }
 .welcome h2 { margin-top: 0; font-size: 1.3rem; }
 .starters-head { font-size: 1rem; margin: 1rem 0 .5rem; color: var(--muted); font-weight: 600; }
@@ -594,12 +617,18 @@ mark.hl { background: var(--hl); color: inherit; padding: .1em 0; border-radius:
 #ask-row { align-items: stretch; flex-wrap: nowrap; gap: .5rem; }
 #question textarea { font-size: 1.05rem; padding: .65rem .8rem; }
 #tools-row { gap: .5rem; }
+#export-md, #export-pdf { transition: none; }
 @media (max-width: 700px) {
   .app-header h1 { font-size: 1.2rem; }
   .app-header .sub { display: none; }
   .notice-banner { font-size: .9rem; }
-  #conversation { height: 58vh; padding: .5rem; }
-  .src-scroll { height: 75vh; }
+  #conversation { min-height: 40vh; padding: .5rem; }
+  .src-scroll, #source-panel { height: 75vh; }
+  #source-panel { position: static; }
+  #composer { gap: .35rem; padding: .35rem 0; }
+  #tools-row { flex-wrap: nowrap; gap: .35rem; }
+  #tools-row > button { min-width: 0 !important; flex: 1 1 0; font-size: .8rem; padding: .3rem .25rem; }
+  .src-scroll:has(.src-empty) { display: none !important; }
   .src-head { padding: .5rem .75rem .4rem; }
   .src-title { font-size: .98rem; margin: .2rem 0; display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }
   #source-view .src-status, #library-view .src-status { display: none; }
@@ -651,6 +680,17 @@ class UI:
         q = str((evt._data or {}).get("q") or "")
         return self.start(q if q in STARTERS else "", turns)
 
+    def start_again(self, turns: list[dict], evt: gr.EventData):
+        """"Ask as a new question": the question of turn ``turn`` again, answered without the conversation
+        before it (its reading as a follow-up was wrong). The text comes from the page's state, not from
+        the browser, so only a question already asked can be re-asked."""
+        try:
+            question = turns[int((evt._data or {})["turn"])]["question"]
+        except (KeyError, IndexError, TypeError, ValueError):
+            return gr.skip(), gr.skip(), gr.skip(), ""
+        turns = [*turns, {"question": question, "pending": True, "fresh": True}]
+        return turns, render_conversation(turns), gr.skip(), say("Asking again as a new question.")
+
     def answer(self, turns: list[dict]):
         turns = [dict(t) for t in turns]
         said = ""
@@ -658,7 +698,7 @@ class UI:
             if not t.get("pending"):
                 continue
             try:
-                a = self.assistant.ask(t["question"], history=history_of(turns[:i]))
+                a = self.assistant.ask(t["question"], history=history_of(turns[:i + 1]))
                 t["answer"] = a.model_dump()
                 if a.warnings:  # personal details were removed: keep them out of the page state and exports too
                     t["question"] = a.question
@@ -682,7 +722,7 @@ class UI:
             if not t.get("pending"):
                 continue
             try:
-                for event in self.assistant.ask_stream(t["question"], history=history_of(turns[:i])):
+                for event in self.assistant.ask_stream(t["question"], history=history_of(turns[:i + 1])):
                     if event["event"] == "token":
                         t["draft"] = t.get("draft", "") + event["text"]
                         yield turns, render_conversation(turns), gr.skip()
@@ -701,6 +741,18 @@ class UI:
             t.pop("pending", None)
             t.pop("draft", None)
         yield turns, render_conversation(turns), said
+
+    def answer_with_exports(self, turns: list[dict]):
+        """The answer and the two save buttons in one update, so the buttons are enabled in the same
+        frame as the answer appears (a separate step after it left them grey for seconds)."""
+        turns, html, said = self.answer(turns)
+        return (turns, html, said, *self.exports(turns))
+
+    def answer_stream_with_exports(self, turns: list[dict]):
+        """LLM mode: as ``answer_stream``; the final (verified) update carries the save buttons too."""
+        for update in self.answer_stream(turns):
+            done = not any(t.get("pending") for t in update[0])
+            yield (*update, *(self.exports(update[0]) if done else (gr.skip(), gr.skip())))
 
     def clear(self):
         return ([], render_conversation([]), SOURCE_PLACEHOLDER, gr.update(value=None, interactive=False),
@@ -895,19 +947,20 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=340):
                         conversation = gr.HTML(render_conversation([]), elem_id="conversation",
-                                               js_on_load=CONVERSATION_JS + "\n// events: 'cite' 'feedback' 'ask'")
-                        with gr.Row(elem_id="ask-row", equal_height=True):
-                            question = gr.Textbox(label="Your question", show_label=False, container=False,
-                                                  placeholder="Type your question here", lines=1, max_lines=4, scale=6, min_width=180,
-                                                  elem_id="question", max_length=settings.max_question_chars)
-                            ask_btn = gr.Button("Ask", variant="primary", elem_id="ask-btn", scale=1, min_width=80)
-                        with gr.Row(elem_id="tools-row"):
-                            clear_btn = gr.Button("New conversation", size="sm", variant="secondary",
-                                                  elem_id="clear-btn", min_width=120)
-                            md_btn = gr.DownloadButton("Save as Markdown", interactive=False, size="sm",
-                                                       elem_id="export-md", min_width=120)
-                            pdf_btn = gr.DownloadButton("Save as PDF", interactive=False, size="sm",
-                                                        elem_id="export-pdf", min_width=120)
+                                               js_on_load=CONVERSATION_JS + "\n// events: 'cite' 'feedback' 'ask' 'reask'")
+                        with gr.Column(elem_id="composer"):  # stays at the bottom of the window (CSS)
+                            with gr.Row(elem_id="ask-row", equal_height=True):
+                                question = gr.Textbox(label="Your question", show_label=False, container=False,
+                                                      placeholder="Type your question here", lines=1, max_lines=4, scale=6, min_width=180,
+                                                      elem_id="question", max_length=settings.max_question_chars)
+                                ask_btn = gr.Button("Ask", variant="primary", elem_id="ask-btn", scale=1, min_width=80)
+                            with gr.Row(elem_id="tools-row"):
+                                clear_btn = gr.Button("New conversation", size="sm", variant="secondary",
+                                                      elem_id="clear-btn", min_width=120)
+                                md_btn = gr.DownloadButton("Save as Markdown", interactive=False, size="sm",
+                                                           elem_id="export-md", min_width=120)
+                                pdf_btn = gr.DownloadButton("Save as PDF", interactive=False, size="sm",
+                                                            elem_id="export-pdf", min_width=120)
                     with gr.Column(scale=2, min_width=320, elem_classes=["src-scroll"], elem_id="source-panel"):
                         source_view = gr.HTML(SOURCE_PLACEHOLDER, elem_id="source-view", js_on_load=SOURCE_JS)
 
@@ -956,17 +1009,16 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
 
         # ---- wiring ----
         start_out = [turns, conversation, question, announce]
-        answer_out = [turns, conversation, announce]
-        export_out = [md_btn, pdf_btn]
+        answer_out = [turns, conversation, announce, md_btn, pdf_btn]  # the save buttons change with the answer
         answering = []
         for trigger, fn, inputs in ((question.submit, ui.start, [question, turns]),
                                     (ask_btn.click, ui.start, [question, turns]),
-                                    (conversation.ask, ui.start_starter, [turns])):
+                                    (conversation.ask, ui.start_starter, [turns]),
+                                    (conversation.reask, ui.start_again, [turns])):
             answer = trigger(fn, inputs, start_out, queue=False, show_progress="hidden", **private) \
-                .then(ui.answer_stream if settings.llm_backend != "none" else ui.answer, [turns], answer_out,
-                      show_progress="hidden", **private)
+                .then(ui.answer_stream_with_exports if settings.llm_backend != "none" else ui.answer_with_exports,
+                      [turns], answer_out, show_progress="hidden", **private)
             answering.append(answer)
-            answering.append(answer.then(ui.exports, [turns], export_out, show_progress="hidden", **private))
         clear_btn.click(ui.clear, None, [turns, conversation, source_view, md_btn, pdf_btn, question, announce],
                         queue=False, show_progress="hidden", cancels=answering, **private)
         conversation.cite(ui.cite, [turns], [source_view, announce], show_progress="hidden", **private)
