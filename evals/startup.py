@@ -209,6 +209,39 @@ def measure(reps: int, load_questions: int, keep: bool = False) -> dict:
     return res
 
 
+def contention(reps: int) -> str:
+    """Quiet and one-busy-core runs of the 40 questions, alternating, ``reps`` pairs: one pair can be
+    swayed by anything else the machine does, so the medians of the pairs are reported too."""
+    work = Path(tempfile.mkdtemp(prefix="evals-contention-"))
+    shutil.copytree(ROOT / "corpus", work / "corpus")
+    env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(work / "corpus"), "ASSISTANT_INDEX_DIR": str(work / "index"),
+           "ASSISTANT_DATA_DIR": str(work / "data")}
+    subprocess.run([sys.executable, "-m", "assistant", "index"], cwd=ROOT, env=env, check=True, capture_output=True)
+    rows = []
+    try:
+        for _ in range(reps):
+            quiet = _run_child("latency", env)
+            hog = _busy_core()
+            try:
+                time.sleep(1)
+                busy = _run_child("latency", env)
+            finally:
+                hog.kill()
+                hog.wait()
+            rows.append((quiet, busy))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    L = ["| pair | quiet p50 / p95 ms | one core busy p50 / p95 ms | ratio p50 / p95 |", "|---|---|---|---|"]
+    for i, (q, b) in enumerate(rows, 1):
+        L.append(f"| {i} | {q['p50_ms']:.0f} / {q['p95_ms']:.0f} | {b['p50_ms']:.0f} / {b['p95_ms']:.0f} | "
+                 f"{b['p50_ms'] / q['p50_ms']:.2f}× / {b['p95_ms'] / q['p95_ms']:.2f}× |")
+    med = lambda k, i: statistics.median(r[i][k] for r in rows)  # noqa: E731
+    L.append(f"| median | {med('p50_ms', 0):.0f} / {med('p95_ms', 0):.0f} | {med('p50_ms', 1):.0f} / "
+             f"{med('p95_ms', 1):.0f} | {med('p50_ms', 1) / med('p50_ms', 0):.2f}× / "
+             f"{med('p95_ms', 1) / med('p95_ms', 0):.2f}× |")
+    return "\n".join(L) + "\n"
+
+
 def _mark(ok: bool) -> str:
     return " ✓" if ok else " ✗"
 
@@ -263,12 +296,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--load-questions", type=int, default=200, help="questions in the load test")
     p.add_argument("--out", type=Path, default=HERE / "out")
     p.add_argument("--keep", action="store_true")
+    p.add_argument("--contention-only", action="store_true",
+                   help="only the quiet / one-busy-core comparison, repeated --reps times (alternating)")
     p.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     p.add_argument("--child-args", help=argparse.SUPPRESS)
     p.add_argument("--child-out", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         Path(args.child_out).write_text(json.dumps(CHILDREN[args.child](json.loads(args.child_args or "{}"))), "utf-8")
+        return 0
+    if args.contention_only:
+        text = contention(args.reps)
+        print(text)
         return 0
     res = measure(args.reps, args.load_questions, args.keep)
     text = render(res)
