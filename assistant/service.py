@@ -13,22 +13,22 @@ import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from . import catalog_file
+from .library import catalog_file
 from .config import Settings, get_settings
-from .corpus_lock import CorpusLock
-from .embeddings import Embedder, encoder_id, get_embedder
+from .library.corpus_lock import CorpusLock
+from .encoders.embeddings import Embedder, encoder_id, get_embedder
 from .errors import AssistantError, InputError, StoreError
-from .indexer import IndexReport, sync
-from .ingest import ingest
-from .inputs import clean_metadata, name_from_filename, parse_history, shown
-from .loaders import check_file, open_regular
+from .library.indexer import IndexReport, sync
+from .library.ingest import ingest
+from .safety.inputs import clean_metadata, name_from_filename, parse_history, shown
+from .library.loaders import check_file, open_regular
 from .models import Answer, Turn
-from .pipeline import Context, Kit, check_question, run, to_answer
-from .retrieval import DocView, Retriever, Snapshot
-from .sources import (Manifest, Source, corpus_file, date_in_text, default_source, slugify, validate_date,
+from .answer.pipeline import Context, Kit, check_question, run, to_answer
+from .library.retrieval import DocView, Retriever, Snapshot
+from .library.sources import (Manifest, Source, corpus_file, date_in_text, default_source, slugify, validate_date,
                       validate_id, write_atomically)
-from .store import Store, looks_broken, release_client
-from .vocabulary import Vocabulary
+from .library.store import Store, looks_broken, release_client
+from .answer.vocabulary import Vocabulary
 
 
 log = logging.getLogger(__name__)
@@ -223,8 +223,8 @@ class Assistant:
         ablation. A judge that cannot be loaded is an error here, at start-up, never a silent fallback."""
         if not self.settings.uses("reranker"):
             return None, None
-        from .judge import JudgeModel
-        from .reranker import get_reranker
+        from .answer.judge import JudgeModel
+        from .encoders.reranker import get_reranker
 
         return get_reranker(self.settings.reranker_path), JudgeModel.load()
 
@@ -279,8 +279,8 @@ class Assistant:
 
     def _generate(self, ctx: Context, kit: Kit, answer: Answer):
         """The optional LLM step (``generate.py``); a backend that cannot be made becomes a fallback reason."""
-        from .generate import generate
-        from .llm import LLMError, get_backend
+        from .answer.generate import generate
+        from .answer.llm import LLMError, get_backend
 
         backend, error = None, None
         if answer.status == "answered":
@@ -515,11 +515,11 @@ class Assistant:
                 self._bare_snapshot = cached = (key, self._recovering(lambda: Snapshot(self.store)))
             return cached[1]
 
-    # ---- governor training (assistant/training.py) ---------------------------------------------
+    # ---- governor training (assistant/training/materials.py) -----------------------------------
     def training(self):
         """Duty cards, glossary and quiz bank over the live library (rebuilt when it changes)."""
-        from .duties import spec_path
-        from .training import Training
+        from .training.duties import spec_path
+        from .training.materials import Training
 
         snapshot = self._snapshot()
         with self._lock:
@@ -533,7 +533,7 @@ class Assistant:
         """Where the training specification quotes ``doc_id`` (e.g. "duty-to-co-operate / holds / line 3"):
         the lines the duty cards and glossary show as missing once it is removed, so the CLI and the UI
         can say so when it is. Reads the specification only (no index); [] when there is none."""
-        from .duties import lines_quoting, load_spec, spec_path
+        from .training.duties import lines_quoting, load_spec, spec_path
 
         try:
             spec = load_spec(spec_path(self.settings.corpus_dir, self.settings.training_spec))
@@ -551,15 +551,15 @@ class Assistant:
 
     def quiz(self, n: int = 10, seed: int = 1, topic: str | None = None) -> list:
         """``n`` quiz questions (``Question`` objects) about ``topic`` (a duty id or None); same seed, same quiz."""
-        from .quiz import quiz_options
+        from .training.quiz import quiz_options
 
         n, seed, topic = quiz_options(n, seed, topic)
         return self.training().quiz(n=n, seed=seed, topic=topic)
 
     def training_pack(self, out_dir: Path | str, n: int = 10, seed: int = 1, topic: str | None = None) -> dict:
         """Write the training pack (quiz, answers, citations, duty summaries) as Markdown and PDF."""
-        from .quiz import quiz_options
-        from .training_pack import write_pack
+        from .training.quiz import quiz_options
+        from .training.pack import write_pack
 
         n, seed, topic = quiz_options(n, seed, topic)
         training = self.training()
