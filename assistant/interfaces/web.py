@@ -7,7 +7,9 @@ Manage library (add/remove documents; needs ASSISTANT_ADMIN_PASSWORD). Named API
 scripts: ``/ask`` (same JSON as ``assistant ask --json``), ``/sources``, ``/document``,
 ``/add_document``, ``/remove_document``.
 
-Every piece of document or user text that goes into HTML passes through ``html.escape``.
+Every piece of document or user text that goes into HTML passes through ``html.escape`` (``web_html.e``).
+The HTML itself is made in ``web_html.py``, the browser side (JS, CSS, theme) in ``web_assets.py``, the
+governor training tabs in ``web_training.py``.
 """
 from __future__ import annotations
 
@@ -21,7 +23,6 @@ import sys
 import tempfile
 import threading
 import time
-from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -31,67 +32,22 @@ from .. import export
 from . import feedback
 from ..config import Settings
 from ..errors import AssistantError, InputError
-from ..markers import split_markers
 from ..service import Assistant
+from .web_assets import ANNOUNCE_JS, CONVERSATION_JS, CSS, HEAD, LIBRARY_JS, SOURCE_JS, theme
+from .web_html import (STARTERS, SOURCE_PLACEHOLDER, _message, _plural, e, highlight_span, render_conversation,
+                       render_library, render_source, say)
+from .web_training import CSS as TRAINING_CSS
+from .web_training import add_training_tabs  # Duties and Quiz tabs (governor training)
 
 log = logging.getLogger("assistant.ui")
 
 APP_TITLE = "Children's trusts & pupils' well-being: the 2008 proposals"
-STARTERS = [
-    "What duty did Ed Balls propose to place on schools?",
-    "Which bodies are bound by the duty to co-operate?",
-    "When do the consultations close?",
-    "What did the ADCS say about the well-being duty?",
-]
 KIND_CHOICES = ["letter", "news report", "consultation document", "statutory guidance", "school policy", "document"]
 STATUS_CHOICES = ["proposal under consultation", "news report of proposals", "enacted law", "statutory guidance",
                   "unspecified"]
 HISTORY_TURNS = 6  # earlier question/answer pairs passed to ``ask`` for follow-ups
 WRONG_PASSWORD_DELAY_S = 0.6
 
-
-# ---- small helpers (pure; kept here so service.py stays untouched) ---------------------------------
-def e(value: Any) -> str:
-    """HTML-escape anything (quotes included)."""
-    return escape("" if value is None else str(value), quote=True)
-
-
-def badge(status: str, kind: str = "", date: str = "") -> tuple[str, str]:
-    """(label, css class) of the status badge: what kind of source this is, at a glance."""
-    s, k = (status or "").lower(), (kind or "").lower()
-    year = date[:4] if re.match(r"^\d{4}", date or "") else ""
-    if "news" in s or "news" in k:
-        return "News report", "news"
-    if "proposal" in s or "consultation" in s:
-        return (f"Proposal, {year}" if year else "Proposal"), "proposal"
-    if "enacted" in s or s == "law" or "in force" in s:
-        return "Law", "law"
-    if "guidance" in s:
-        return "Statutory guidance", "law"
-    if not s or s == "unspecified":
-        return "Status not recorded", "unknown"
-    return status[:1].upper() + status[1:], "other"
-
-
-def badge_html(status: str, kind: str = "", date: str = "") -> str:
-    label, cls = badge(status, kind, date)
-    return (f'<span class="badge badge-{cls}" title="Status: {e(status or "unspecified")}">'
-            f'{e(label)}<span class="sr-only"> (status: {e(status or "unspecified")})</span></span>')
-
-
-def date_html(display_date: str, approximate: bool) -> str:
-    if approximate:
-        return (f'<span class="approx" title="Approximate date, worked out from the text">{e(display_date)}'
-                f'<span class="sr-only"> (approximate date)</span></span>')
-    return f"<span>{e(display_date)}</span>"
-
-
-def highlight_span(text: str, start: int, end: int, quote: str) -> tuple[int, int] | None:
-    """Where ``quote`` sits in ``text``: the citation's offsets when they match, else the first match."""
-    if 0 <= start < end <= len(text) and text[start:end] == quote:
-        return start, end
-    at = text.find(quote) if quote else -1
-    return (at, at + len(quote)) if at >= 0 else None
 
 
 def history_of(turns: list[dict]) -> list[dict]:
@@ -181,480 +137,6 @@ def uploaded_path(file: Any) -> Path:
     if Path(get_upload_folder()).resolve() not in path.parents:
         raise InputError("That file was not uploaded through this app; upload it from your computer.")
     return path
-
-
-# ---- HTML rendering ---------------------------------------------------------------------------------
-WELCOME = """
-<div class="welcome">
-  <h2>Ask about the 2008 proposals</h2>
-  <p>Type a question in your own words. Every answer is made of sentences <strong>quoted word for word</strong>
-  from the library's documents, with numbered sources [1], [2]&hellip; Select a source to read the passage in
-  its document. If the documents don't cover your question, the assistant says so rather than guessing.</p>
-  <h3 class="starters-head" id="starters-head">Not sure where to start? Try one of these:</h3>
-  <ul class="starters" aria-labelledby="starters-head">{starters}</ul>
-</div>"""
-
-SOURCE_PLACEHOLDER = """
-<div class="src-empty">
-  <h2>Source document</h2>
-  <p>Select a numbered source under an answer to open its document here, with the quoted passage highlighted.</p>
-</div>"""
-
-def _answer_text_html(text: str, turn: int, cites: dict[int, dict]) -> str:
-    """The answer as HTML: its citation markers (found from the citations, ``markers.py``) become buttons
-    that open their source; everything else, a quoted footnote mark such as "[2]" included, is text."""
-    out = []
-    for run, n in split_markers(text, list(cites.values())):
-        if n is None or n not in cites:
-            out.append(e(run))
-        else:
-            out.append(f'<button type="button" class="ref" data-action="cite" data-turn="{turn}" data-n="{n}" '
-                       f'aria-label="Source {n}: {e(cites[n]["title"])}">[{n}]</button>')
-    return "".join(out)
-
-
-def _citation_html(c: dict, turn: int) -> str:
-    return f"""
-<li class="cite" data-action="cite" data-turn="{turn}" data-n="{c['n']}">
-  <div class="cite-top"><span class="cite-n" aria-hidden="true">{c['n']}</span>{badge_html(c['status'], c['kind'], c['date'])}
-    <span class="cite-date">{date_html(c['display_date'], c['date_approximate'])}</span></div>
-  <blockquote class="cite-quote">&ldquo;{e(c['quote'])}&rdquo;</blockquote>
-  <div class="cite-src"><span class="cite-title">{e(c['title'])}</span>
-    <span class="cite-meta">{e(c['author']) + ' &middot; ' if c.get('author') else ''}{e(c['publisher'])} &middot; {e(c['location'])}</span></div>
-  <button type="button" class="open-src" data-action="cite" data-turn="{turn}" data-n="{c['n']}"
-    aria-label="Show quote {c['n']} highlighted in its source: {e(c['title'])}">Show in source <span aria-hidden="true">&rarr;</span></button>
-</li>"""
-
-
-_ABSTAIN_HEADINGS = {
-    "no_evidence": "Not covered by the documents",
-    "invalid_input": "Please rephrase your question",
-    "unsafe_input": "I can only answer questions about the documents",
-}
-
-
-_THUMB = ('<svg aria-hidden="true" focusable="false" width="16" height="16" viewBox="0 0 24 24" fill="none" '
-          'stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"{flip}>'
-          '<path d="M7 10v12"/><path d="M15 5.88 14 10h5.83a2 2 0 0 1 1.92 2.56l-2.33 8A2 2 0 0 1 17.5 22H4a2 2 0 0 '
-          '1-2-2v-8a2 2 0 0 1 2-2h2.76a2 2 0 0 0 1.79-1.11L12 2a3.13 3.13 0 0 1 3 3.88Z"/></svg>')
-THUMB_UP, THUMB_DOWN = _THUMB.format(flip=""), _THUMB.format(flip=' style="transform: scaleY(-1)"')
-
-
-def _feedback_html(t: dict, i: int) -> str:
-    fb = t.get("feedback")
-    if fb:
-        word = "helpful" if fb == "up" else "not helpful"
-        saved = "your rating and comment were saved" if t.get("feedback_comment") else "your rating was saved"
-        return f'<div class="fb fb-done" role="status">Thank you: you marked this answer as {word}; {saved}.</div>'
-    err = f'<p class="fb-error" role="alert">{e(t["feedback_error"])}</p>' if t.get("feedback_error") else ""
-    return f"""
-<div class="fb" role="group" aria-label="Feedback on answer {i + 1}">
-  <label class="fb-label" for="fb-comment-{i}">Was this helpful? Add a comment if you like, then choose:</label>
-  <div class="fb-row">
-    <input type="text" id="fb-comment-{i}" class="fb-comment" maxlength="{feedback.MAX_COMMENT_CHARS}"
-      placeholder="Comment (optional)" autocomplete="off">
-    <button type="button" class="fb-btn" data-action="rate" data-rating="up" data-turn="{i}"
-      aria-label="Helpful">{THUMB_UP} Helpful</button>
-    <button type="button" class="fb-btn" data-action="rate" data-rating="down" data-turn="{i}"
-      aria-label="Not helpful">{THUMB_DOWN} Not helpful</button>
-  </div>{err}
-</div>"""
-
-
-def render_turn(t: dict, i: int) -> str:
-    who = "You asked again, as a new question" if t.get("fresh") else "You asked"
-    q = f"""<div class="q"><span class="who">{who}</span><p class="q-text">{e(t['question'])}</p></div>"""
-    if t.get("pending") and t.get("draft"):  # LLM mode: the model's words as they arrive, not yet checked
-        body = ('<section class="a a-pending a-draft" aria-busy="true"><h3 class="a-head">Drafting an answer '
-                '&mdash; every sentence will be checked against its source</h3>'
-                f'<p class="a-text draft-text">{e(t["draft"])}</p></section>')
-    elif t.get("pending"):
-        body = ('<section class="a a-pending" aria-busy="true"><span class="spinner" aria-hidden="true"></span>'
-                "Searching the documents&hellip;</section>")
-    elif t.get("error"):
-        body = (f'<section class="a a-error" role="alert"><h3 class="a-head">Something went wrong</h3>'
-                f'<p>{e(t["error"])}</p></section>')
-    else:
-        a = t["answer"]
-        warnings = "".join(f'<p class="a-warning" role="note"><span class="warn-icon" aria-hidden="true">!</span> '
-                           f'{e(w)}</p>' for w in a.get("warnings") or [])
-        if a.get("abstained"):
-            head = _ABSTAIN_HEADINGS.get(a.get("status"), "No answer from the documents")
-            body = f"""
-<section class="a a-abstained" aria-label="{e(head)}">
-  {warnings}
-  <h3 class="a-head"><span class="a-icon" aria-hidden="true">i</span>{e(head)}</h3>
-  <p class="a-text">{e(a.get('message') or a.get('answer'))}</p>
-  {_feedback_html(t, i)}
-</section>"""
-        else:
-            cites = {c["n"]: c for c in a.get("citations") or []}
-            searched = a.get("standalone_question")
-            searched_html = (f'<p class="searched">Read as a follow-up: <q>{e(searched)}</q> '
-                             f'<button type="button" class="ask-new" data-action="reask" data-turn="{i}" '
-                             f'title="Ask this question again on its own, without the earlier conversation">'
-                             f'Ask as a new question</button></p>'
-                             if searched and searched.strip() != t["question"].strip() else "")
-            notice = (f'<p class="a-notice"><span class="warn-icon" aria-hidden="true">!</span> {e(a["notice"])}</p>'
-                      if a.get("notice") else "")
-            plural = "s" if len(cites) != 1 else ""
-            body = f"""
-<section class="a a-answered" aria-label="Answer {i + 1}">
-  {warnings}
-  <h3 class="a-head">{_MODE_HEADINGS.get(a.get("mode"), _MODE_HEADINGS["extractive"])}</h3>
-  {_mode_note(a)}{searched_html}
-  <p class="a-text">{_answer_text_html(a.get('answer', ''), i, cites)}</p>
-  {notice}
-  <h4 class="cites-head">{len(cites)} source{plural}</h4>
-  <ol class="cites">{''.join(_citation_html(c, i) for c in cites.values())}</ol>
-  {_feedback_html(t, i)}
-</section>"""
-    state = "pending" if t.get("pending") else "done"
-    return f'<article class="turn" id="turn-{i}" data-state="{state}">{q}{body}</article>'
-
-
-_MODE_HEADINGS = {"extractive": "Quoted from the documents", "extractive-fallback": "Quoted from the documents",
-                  "llm": "Summarised from the documents, every sentence checked against its source"}
-
-
-def _mode_note(a: dict) -> str:
-    """LLM mode: say how many generated sentences were removed; fallback: say why the quotes are shown."""
-    if a.get("mode") == "extractive-fallback":
-        return ('<p class="mode-note">The language model&rsquo;s answer could not be verified against the sources '
-                f'({e(a.get("fallback_reason") or "")}), so here are the quotes themselves.</p>')
-    removed = sum(not x.get("kept") for x in a.get("support") or [])
-    if a.get("mode") == "llm" and removed:
-        return (f'<p class="mode-note">{removed} generated sentence{"s" if removed != 1 else ""} not supported by '
-                'the sources removed.</p>')
-    return ""
-
-
-def render_conversation(turns: list[dict]) -> str:
-    if not turns:
-        return WELCOME.format(starters="".join(
-            f'<li><button type="button" class="starter" data-action="ask" data-q="{e(q)}">{e(q)}</button></li>'
-            for q in STARTERS))
-    return f'<div class="turns" data-count="{len(turns)}">{"".join(render_turn(t, i) for i, t in enumerate(turns))}</div>'
-
-
-def render_source(meta: dict, text: str, span: tuple[int, int] | None = None, n: int | None = None,
-                  back_to: str | None = None, note: str = "") -> str:
-    """A document's cleaned text; ``span`` (character offsets) highlighted as <mark class="hl">."""
-    if span:
-        s, t = span
-        body = (f'{e(text[:s])}<mark class="hl" id="hl" tabindex="-1">{e(text[s:t])}</mark>{e(text[t:])}')
-    else:
-        body = e(text)
-    back = (f'<button type="button" class="back" data-action="back" data-target="{e(back_to)}">'
-            f'<span aria-hidden="true">&larr;</span> Back to the answer</button>') if back_to else ""
-    which = f"Source [{n}]" if n is not None else "Document"
-    note_html = f'<p class="src-note">{e(note)}</p>' if note else ""
-    return f"""
-<div class="src" data-doc="{e(meta.get('id', ''))}">
-  <div class="src-head">
-    <p class="src-which">{e(which)} {back}</p>
-    <h2 class="src-title">{e(meta.get('title', ''))}</h2>
-    <p class="src-meta">{badge_html(meta.get('status', ''), meta.get('kind', ''), meta.get('date', ''))}
-      {e(meta.get('publisher', ''))} &middot; {date_html(meta.get('display_date', ''), meta.get('date_approximate', False))}
-      &middot; {e(meta.get('kind', ''))}</p>
-    <p class="src-status">Status: {e(meta.get('status', ''))}</p>
-    {note_html}
-  </div>
-  <div class="src-text" tabindex="0" role="document" aria-label="Full text of {e(meta.get('title', ''))}">{body}</div>
-</div>"""
-
-
-def render_library(rows: list[dict]) -> str:
-    if not rows:
-        return '<p class="lib-empty">The library is empty.</p>'
-    items = []
-    for r in rows:
-        items.append(f"""
-<li class="lib-item">
-  <h3 class="lib-title">{e(r['title'])}</h3>
-  <p class="lib-meta">{badge_html(r['status'], r['kind'], r['date'])} {e(r['publisher'])} &middot;
-    {date_html(r['display_date'], r['date_approximate'])} &middot; {e(r['kind'])}</p>
-  <p class="lib-facts">Status: {e(r['status'])} &middot; {_plural(int(r['passages']), 'passage')} &middot; id <code>{e(r['id'])}</code></p>
-  <button type="button" class="open-doc" data-action="open" data-doc="{e(r['id'])}"
-    aria-label="Read the full text of {e(r['title'])}">Read full text</button>
-</li>""")
-    total = sum(int(r["passages"]) for r in rows)
-    return (f'<p class="lib-summary">{_plural(len(rows), "document")}, {_plural(total, "passage")}.</p>'
-            f'<ul class="lib">{"".join(items)}</ul>')
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def say(text: str) -> str:
-    """A message for screen readers (the #announce region is HTML): always plain, escaped text."""
-    return e(text)
-
-
-def _message(kind: str, text: str) -> str:
-    role = "alert" if kind == "error" else "status"
-    return f'<div class="msg msg-{kind}" role="{role}">{e(text)}</div>'
-
-
-# ---- front-end behaviour (runs in the browser) -----------------------------------------------------
-CONVERSATION_JS = r"""
-element.setAttribute('role', 'region');
-element.setAttribute('aria-label', 'Conversation: your questions and the quoted answers');
-element.addEventListener('click', (ev) => {
-  const t = ev.target.closest('[data-action]');
-  if (!t || !element.contains(t)) return;
-  if (t.tagName === 'LI' && ev.target.closest('button, a, input')) return;
-  const turn = parseInt(t.dataset.turn, 10);
-  if (t.dataset.action === 'cite') {
-    element.querySelectorAll('.cite.active').forEach((c) => c.classList.remove('active'));
-    const card = element.querySelector(`#turn-${turn} .cite[data-n="${t.dataset.n}"]`);
-    if (card) card.classList.add('active');
-    trigger('cite', {turn: turn, n: parseInt(t.dataset.n, 10)});
-  } else if (t.dataset.action === 'ask') {
-    trigger('ask', {q: t.dataset.q});
-  } else if (t.dataset.action === 'reask') {
-    trigger('reask', {turn: turn});
-  } else if (t.dataset.action === 'rate') {
-    const box = element.querySelector(`#fb-comment-${turn}`);
-    element.querySelectorAll(`#turn-${turn} .fb-btn`).forEach((b) => { b.disabled = true; });
-    trigger('feedback', {turn: turn, rating: t.dataset.rating, comment: box ? box.value : ''});
-  }
-});
-element.addEventListener('keydown', (ev) => {
-  if (ev.key === 'Enter' && ev.target.classList && ev.target.classList.contains('fb-comment')) ev.preventDefault();
-});
-let lastKey = '';
-watch('value', () => {
-  const turns = element.querySelectorAll('.turn');
-  const last = turns[turns.length - 1];
-  const key = turns.length + ':' + (last ? last.dataset.state : '');
-  if (key === lastKey) return;
-  lastKey = key;
-  if (!last) return;
-  // the page scrolls (the conversation has no scroll bar of its own): bring the newest turn's top into view
-  const smooth = !window.matchMedia('(prefers-reduced-motion: reduce)').matches;
-  last.scrollIntoView({block: 'start', behavior: smooth ? 'smooth' : 'auto'});
-});
-"""
-
-SOURCE_JS = r"""
-const scroller = () => element.closest('.src-scroll') || element;
-element.setAttribute('role', 'region');
-element.setAttribute('aria-label', 'Source document');
-function show() {
-  const box = scroller();
-  const mark = element.querySelector('mark.hl');
-  const rect = box.getBoundingClientRect();
-  if (rect.top < 0 || rect.top > window.innerHeight * 0.6) {
-    box.scrollIntoView({block: 'start', behavior: 'auto'});
-  }
-  if (mark) {
-    const top = mark.getBoundingClientRect().top - box.getBoundingClientRect().top + box.scrollTop;
-    box.scrollTop = Math.max(0, top - box.clientHeight / 3);
-    mark.focus({preventScroll: true});
-  } else {
-    box.scrollTop = 0;
-  }
-}
-element.addEventListener('click', (ev) => {
-  const t = ev.target.closest('[data-action="back"]');
-  if (!t) return;
-  const target = document.getElementById(t.dataset.target);
-  if (target) {
-    target.scrollIntoView({block: 'nearest'});
-    const btn = target.querySelector('.cite.active .open-src') || target.querySelector('.open-src');
-    if (btn) btn.focus({preventScroll: false});
-  }
-});
-watch('value', () => { requestAnimationFrame(show); });
-"""
-
-LIBRARY_JS = r"""
-element.addEventListener('click', (ev) => {
-  const t = ev.target.closest('[data-action="open"]');
-  if (t && element.contains(t)) trigger('open', {doc: t.dataset.doc});
-});
-"""
-
-ANNOUNCE_JS = "element.setAttribute('role', 'status'); element.setAttribute('aria-live', 'polite');"
-
-# Layout (issue 14): the conversation grows with the page, since an inner scroll hid all but the top of
-# the newest answer's sources; the question box (#composer) stays at the bottom of the window and the
-# source panel stays beside the chat. On a phone the source panel shows only once a source is selected
-# (``:has(.src-empty)``), not as an empty placeholder under the chat. No comments inside the CSS: Gradio
-# prefixes every selector, and a comment with commas in it breaks the rule after it. ``overflow: clip``
-# on .gradio-container (Gradio sets ``hidden``, which makes it a scroll box) lets sticky elements stick.
-# The save buttons change state at once (no fade): they are enabled in the same frame as the answer.
-CSS = r"""
-:root { --ink: #1b2a4a; --accent: #1f5fae; --accent-soft: #e8f0fb; --amber: #8a4b00; --amber-soft: #fff4e0;
-        --muted: #5a6478; --card: #ffffff; --line: #d8dee9; --hl: #ffe066; --abst: #f3f5f9; }
-:root.dark, :root .dark { --ink: #e6ecf7; --accent: #8ab4f8; --accent-soft: #1d2a40; --amber: #ffcf86; --amber-soft: #3a2c12;
-        --muted: #a9b3c6; --card: #1b1f27; --line: #384152; --hl: #7a6300; --abst: #222733; }
-.gradio-container { max-width: 1400px !important; overflow: clip !important; }
-.gradio-container .main.app { padding-left: clamp(8px, 2.5vw, 32px) !important; padding-right: clamp(8px, 2.5vw, 32px) !important; }
-.sr-only { position: absolute !important; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
-           clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
-#announce { position: absolute !important; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
-.app-header h1 { font-size: 1.5rem; margin: 0 0 .15rem; color: var(--ink); line-height: 1.25; }
-.app-header .sub { margin: 0 0 .45rem; color: var(--muted); font-size: .95rem; }
-.notice-banner { border-left: 5px solid #d08a00; background: var(--amber-soft); color: var(--ink); font-size: .95rem;
-                 padding: .4rem .8rem; border-radius: 6px; margin: 0; }
-.notice-banner strong { color: var(--amber); }
-#conversation { min-height: clamp(300px, calc(100vh - 372px), 900px); border: 1px solid var(--line);
-                border-radius: 10px; padding: .75rem; background: var(--background-fill-secondary); }
-#composer { position: sticky; bottom: 0; z-index: 5; gap: .5rem; padding: .5rem 0;
-            background: var(--body-background-fill); box-shadow: 0 -8px 8px -8px rgba(0, 0, 0, .18); }
-.turn { scroll-margin-top: .75rem; }
-#source-panel { position: sticky; top: .5rem; align-self: flex-start; height: calc(100vh - 5rem); }
-.ask-new { font: inherit; font-size: .85rem; font-weight: 600; color: var(--accent); background: transparent; cursor: pointer;
-           border: 1px solid var(--accent); border-radius: 6px; padding: .05rem .5rem; margin-left: .25rem; }
-.ask-new:hover { background: var(--accent-soft); }
-.welcome { max-width: 46rem; margin: 1.2rem auto; color: var(--ink); }
-.welcome h2 { margin-top: 0; font-size: 1.3rem; }
-.starters-head { font-size: 1rem; margin: 1rem 0 .5rem; color: var(--muted); font-weight: 600; }
-.starters { list-style: none; padding: 0; margin: 0; display: grid; gap: .5rem; grid-template-columns: repeat(auto-fill, minmax(15rem, 1fr)); }
-.starter { width: 100%; height: 100%; text-align: left; font: inherit; font-size: .98rem; color: var(--ink); cursor: pointer;
-           background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: .6rem .8rem; }
-.starter:hover { border-color: var(--accent); box-shadow: 0 0 0 1px var(--accent); }
-.warn-icon { display: inline-flex; width: 1.1rem; height: 1.1rem; border-radius: 50%; background: #d08a00; color: #fff;
-             font-weight: 800; font-size: .75rem; align-items: center; justify-content: center; margin-right: .15rem; }
-.fb-btn svg { vertical-align: -3px; }
-.turn { margin: 0 0 1.25rem; }
-.q { display: flex; flex-direction: column; align-items: flex-end; margin-bottom: .4rem; }
-.who { font-size: .8rem; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
-.q-text { background: var(--accent); color: #fff; padding: .5rem .85rem; border-radius: 14px 14px 2px 14px;
-          margin: .15rem 0 0; max-width: 85%; white-space: pre-wrap; overflow-wrap: anywhere; }
-:root .dark .q-text { color: #0d1526; }
-.a { background: var(--card); border: 1px solid var(--line); border-radius: 12px; padding: .8rem 1rem;
-     color: var(--ink); max-width: 100%; }
-.a-head { font-size: .85rem; margin: 0 0 .35rem; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
-.a-text { font-size: 1.05rem; line-height: 1.55; margin: 0 0 .5rem; overflow-wrap: anywhere; }
-.a-answered { border-left: 5px solid var(--accent); }
-.a-abstained { background: var(--abst); border: 2px dashed #8c96aa; }
-.a-abstained .a-head { color: var(--ink); font-size: 1rem; text-transform: none; letter-spacing: 0;
-                       display: flex; align-items: center; gap: .5rem; }
-.a-icon { display: inline-flex; width: 1.4rem; height: 1.4rem; border-radius: 50%; background: #5a6478; color: #fff;
-          align-items: center; justify-content: center; font-weight: 700; font-style: italic; font-family: Georgia, serif; }
-.a-error { border: 2px solid #b3261e; }
-.a-pending { color: var(--muted); display: flex; gap: .6rem; align-items: center; }
-.a-draft { display: block; border-left: 5px dashed var(--muted); }
-.mode-note { font-size: .85rem; color: var(--muted); margin: 0 0 .4rem; }
-.spinner { width: 1rem; height: 1rem; border: 3px solid var(--line); border-top-color: var(--accent);
-           border-radius: 50%; animation: spin 0.8s linear infinite; }
-@keyframes spin { to { transform: rotate(360deg); } }
-@media (prefers-reduced-motion: reduce) { .spinner { animation: none; } }
-.searched { font-size: .85rem; color: var(--muted); margin: 0 0 .4rem; }
-.a-notice { background: var(--amber-soft); color: var(--ink); border-radius: 6px; padding: .35rem .6rem;
-            font-size: .9rem; margin: .2rem 0 .6rem; }
-.a-warning { background: var(--accent-soft); color: var(--ink); border-left: 4px solid var(--accent); border-radius: 6px;
-             padding: .35rem .6rem; font-size: .9rem; margin: 0 0 .6rem; }
-.ref { font: inherit; font-size: .8em; vertical-align: super; line-height: 1; color: var(--accent); background: var(--accent-soft);
-       border: 1px solid transparent; border-radius: 4px; padding: 0 .2em; cursor: pointer; font-weight: 700; }
-.ref:hover { border-color: var(--accent); }
-.cites-head { font-size: .85rem; margin: .5rem 0 .3rem; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
-.cites { list-style: none; padding: 0; margin: 0; display: grid; gap: .55rem; }
-.cite { border: 1px solid var(--line); border-radius: 10px; padding: .6rem .75rem; background: var(--background-fill-primary);
-        cursor: pointer; transition: border-color .15s; }
-.cite:hover, .cite.active { border-color: var(--accent); box-shadow: 0 0 0 1px var(--accent); }
-.cite-top { display: flex; flex-wrap: wrap; align-items: center; gap: .45rem; font-size: .85rem; color: var(--muted); }
-.cite-n { display: inline-flex; min-width: 1.6rem; height: 1.6rem; border-radius: 50%; background: var(--accent); color: #fff;
-          align-items: center; justify-content: center; font-weight: 700; font-size: .85rem; }
-:root .dark .cite-n { color: #0d1526; }
-.cite-quote { margin: .45rem 0; padding: 0 0 0 .7rem; border-left: 3px solid var(--line); font-style: italic;
-              line-height: 1.5; color: var(--ink); overflow-wrap: anywhere; }
-.cite-src { font-size: .88rem; color: var(--muted); display: flex; flex-direction: column; gap: .1rem; }
-.cite-title { color: var(--ink); font-weight: 600; }
-.open-src, .back, .open-doc { margin-top: .45rem; font: inherit; font-size: .9rem; font-weight: 600; color: var(--accent);
-       background: transparent; border: 1px solid var(--accent); border-radius: 6px; padding: .3rem .7rem; cursor: pointer; }
-.open-src:hover, .back:hover, .open-doc:hover { background: var(--accent-soft); }
-.badge { display: inline-block; font-size: .78rem; font-weight: 700; padding: .12rem .5rem; border-radius: 999px;
-         border: 1px solid; white-space: nowrap; }
-.badge-proposal { color: #7a3f00; background: #fff1d6; border-color: #e0a040; }
-.badge-news { color: #123f7a; background: #e3eeff; border-color: #7da7e6; }
-.badge-law { color: #0f5a2a; background: #e0f5e7; border-color: #68b783; }
-.badge-unknown, .badge-other { color: #3d4452; background: #eef0f4; border-color: #aab1bf; }
-.approx { border-bottom: 1px dotted currentColor; cursor: help; }
-.fb { margin-top: .7rem; padding-top: .55rem; border-top: 1px solid var(--line); font-size: .9rem; color: var(--muted); }
-.fb-row { display: flex; flex-wrap: wrap; gap: .4rem; margin-top: .3rem; align-items: center; }
-.fb-comment { flex: 1 1 12rem; min-width: 0; font: inherit; padding: .3rem .5rem; border: 1px solid var(--line);
-              border-radius: 6px; background: var(--background-fill-primary); color: var(--ink); }
-.fb-btn { display: inline-flex; align-items: center; gap: .35rem; white-space: nowrap; font: inherit; padding: .3rem .65rem; border-radius: 6px; border: 1px solid var(--line); cursor: pointer;
-          background: var(--background-fill-primary); color: var(--ink); }
-.fb-btn:hover { border-color: var(--accent); }
-.fb-btn:disabled { opacity: .55; cursor: progress; }
-.fb-done { color: #0f5a2a; }
-:root .dark .fb-done { color: #8fd6a5; }
-.fb-error { color: #b3261e; margin: .3rem 0 0; }
-button:focus-visible, input:focus-visible, .src-text:focus-visible, mark.hl:focus-visible, [tabindex]:focus-visible {
-  outline: 3px solid #ffb000 !important; outline-offset: 2px; }
-.src-scroll { height: clamp(320px, calc(100vh - 250px), 1100px); overflow-y: auto !important; flex-wrap: nowrap !important; border: 1px solid var(--line);
-              border-radius: 10px; background: var(--card); }
-.src-empty { padding: 1rem 1.1rem; color: var(--muted); }
-.src-empty h2 { font-size: 1.1rem; color: var(--ink); margin-top: 0; }
-.src-head { position: sticky; top: 0; background: var(--card); padding: .75rem 1rem .5rem; border-bottom: 1px solid var(--line); z-index: 1; }
-.src-which { margin: 0; display: flex; justify-content: space-between; align-items: center; gap: .5rem;
-             font-size: .8rem; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
-.src-which .back { margin: 0; text-transform: none; letter-spacing: 0; }
-.src-title { font-size: 1.05rem; margin: .35rem 0; color: var(--ink); line-height: 1.35; }
-.src-meta, .src-status { margin: .1rem 0; font-size: .85rem; color: var(--muted); }
-.src-note { margin: .3rem 0 0; font-size: .85rem; color: #b3261e; }
-.src-text { white-space: pre-wrap; overflow-wrap: anywhere; padding: .75rem 1rem 30vh; line-height: 1.6; color: var(--ink); font-size: .98rem; }
-mark.hl { background: var(--hl); color: inherit; padding: .1em 0; border-radius: 3px; box-shadow: 0 0 0 3px var(--hl); scroll-margin: 6rem; }
-#conversation p, #source-view p, #library p, #library-view p, #admin-message p { display: block; }
-.lib { list-style: none; padding: 0; margin: 0; display: grid; gap: .6rem; }
-.lib-item { border: 1px solid var(--line); border-radius: 10px; padding: .7rem .9rem; background: var(--card); color: var(--ink); }
-.lib-item .open-doc { margin-top: .5rem; }
-#library-panel { position: sticky; top: .75rem; }
-.lib-title { font-size: 1rem; margin: 0 0 .35rem; line-height: 1.35; }
-.lib-meta, .lib-facts { margin: .15rem 0; font-size: .88rem; color: var(--muted); }
-.lib-summary { color: var(--muted); }
-.msg { padding: .55rem .8rem; border-radius: 8px; margin: .3rem 0; }
-.msg-error { background: #fdecea; color: #8c1d18; border: 1px solid #e6a5a0; }
-.msg-ok { background: #e6f4ea; color: #0f5a2a; border: 1px solid #9fd1ae; }
-.msg-info { background: var(--abst); color: var(--ink); border: 1px solid var(--line); }
-:root .dark .msg-error { background: #3b1512; color: #ffb4ab; }
-:root .dark .msg-ok { background: #0f2a18; color: #a5e0b5; }
-#ask-row { align-items: stretch; flex-wrap: nowrap; gap: .5rem; }
-#question textarea { font-size: 1.05rem; padding: .65rem .8rem; }
-#tools-row { gap: .5rem; }
-#export-md, #export-pdf { transition: none; }
-@media (max-width: 700px) {
-  .app-header h1 { font-size: 1.2rem; }
-  .app-header .sub { display: none; }
-  .notice-banner { font-size: .9rem; }
-  #conversation { min-height: 40vh; padding: .5rem; }
-  .src-scroll, #source-panel { height: 75vh; }
-  #source-panel { position: static; }
-  #composer { gap: .35rem; padding: .35rem 0; }
-  #tools-row { flex-wrap: nowrap; gap: .35rem; }
-  #tools-row > button { min-width: 0 !important; flex: 1 1 0; font-size: .8rem; padding: .3rem .25rem; }
-  .src-scroll:has(.src-empty) { display: none !important; }
-  .src-head { padding: .5rem .75rem .4rem; }
-  .src-title { font-size: .98rem; margin: .2rem 0; display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }
-  #source-view .src-status, #library-view .src-status { display: none; }
-  .src-text { padding: .6rem .75rem 30vh; }
-  .a { padding: .65rem .7rem; }
-  .welcome { margin: .4rem .2rem; }
-  .welcome h2 { font-size: 1.1rem; }
-  .q-text { max-width: 95%; }
-}
-"""
-
-HEAD = '<meta name="description" content="Quoted, cited answers from 2008 documents on children\'s trusts, ' \
-       'the duty to co-operate and pupils\' well-being.">'
-
-
-def theme() -> gr.themes.Base:
-    """A calm, high-contrast theme with system fonts only (nothing is fetched from the internet)."""
-    system = [gr.themes.Font("system-ui"), "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
-    mono = [gr.themes.Font("ui-monospace"), "SFMono-Regular", "Menlo", "Consolas", "monospace"]
-    return gr.themes.Default(primary_hue="blue", secondary_hue="slate", neutral_hue="slate",
-                             text_size=gr.themes.sizes.text_lg, font=system, font_mono=mono).set(
-        # white on blue-700 passes WCAG AA contrast (blue-500 does not)
-        button_primary_background_fill="*primary_700", button_primary_background_fill_hover="*primary_800",
-        button_primary_text_color="white", button_primary_background_fill_dark="*primary_600",
-        button_primary_background_fill_hover_dark="*primary_700")
 
 
 # ---- the app ----------------------------------------------------------------------------------------
@@ -978,7 +460,6 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
                                                'text</strong> on a document to read it here.</p></div>',
                                                elem_id="library-view", js_on_load=SOURCE_JS)
 
-            from .web_training import add_training_tabs  # Duties and Quiz tabs (governor training)
             add_training_tabs(assistant, announce)
 
             with gr.Tab("Manage library", id="admin"):
@@ -1046,12 +527,6 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
     return demo
 
 
-def _training_css() -> str:
-    from .web_training import CSS as TRAINING_CSS
-
-    return TRAINING_CSS
-
-
 def warm_up(assistant: Assistant) -> threading.Thread:
     """Load the model and the index in the background so the first question is quick."""
     def run():
@@ -1081,7 +556,7 @@ def launch(assistant: Assistant | None = None, host: str | None = None, port: in
     os.environ["FORWARDED_ALLOW_IPS"] = settings.trusted_proxies
     demo = build_app(assistant)
     warm_up(assistant)
-    options = dict(server_name=host or settings.host, server_port=port or settings.port, theme=theme(), css=CSS + _training_css(),
+    options = dict(server_name=host or settings.host, server_port=port or settings.port, theme=theme(), css=CSS + TRAINING_CSS,
                    head=HEAD, max_file_size=settings.max_upload_bytes, show_error=True,
                    footer_links=["api", "settings"], run_history=False, enable_monitoring=False)
     options.update(kwargs)

@@ -23,7 +23,7 @@ import gradio as gr
 from ..training.duties import NOTICE
 from ..errors import AssistantError
 from ..service import Assistant
-from .web import badge_html, date_html, e
+from .web_html import badge_html, date_html, e
 
 log = logging.getLogger("assistant.ui")
 
