@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import logging
-import resource
 import shutil
-import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -27,7 +24,7 @@ from .answer.pipeline import Context, Kit, check_question, run, to_answer
 from .library.retrieval import DocView, Retriever, Snapshot
 from .library.sources import (Manifest, Source, corpus_file, date_in_text, default_source, slugify, validate_date,
                       validate_id, write_atomically)
-from .library.store import Store, looks_broken, release_client
+from .library.store import Store, failure_reason, is_store_failure, looks_broken, os_reason, release_client
 from .answer.vocabulary import Vocabulary
 
 
@@ -131,9 +128,9 @@ class Assistant:
         try:
             return self._recovering(self._load_kit)
         except Exception as exc:
-            if isinstance(exc, AssistantError) or not _store_failure(exc):
+            if isinstance(exc, AssistantError) or not is_store_failure(exc):
                 raise
-            raise StoreError(f"The index could not be read ({self._store_reason(exc)}).") from None
+            raise StoreError(f"The index could not be read ({failure_reason(exc, self.settings)}).") from None
 
     def _load_kit(self) -> Kit:
         with self._lock:
@@ -336,29 +333,12 @@ class Assistant:
             catalog_file.write(self.settings, self.store.documents())
             return report
         except Exception as exc:
-            if isinstance(exc, AssistantError) or looks_broken(exc) or not _store_failure(exc):
+            if isinstance(exc, AssistantError) or looks_broken(exc) or not is_store_failure(exc):
                 raise
-            raise StoreError(f"Indexing stopped: {self._store_reason(exc)}. The documents indexed before this "
+            raise StoreError(f"Indexing stopped: {failure_reason(exc, self.settings)}. The documents indexed before this "
                              "point are live and complete; run `assistant index` again to finish.") from None
         finally:
             self._snapshot_key, self._checked_at = None, 0.0
-
-    def _store_reason(self, exc: BaseException) -> str:
-        """Why reading or writing the index failed, for a person: a full disk is named as such."""
-        s = self.settings
-        try:
-            low = not s.chroma_host and shutil.disk_usage(s.index_dir).free < 1024 * 1024
-        except OSError:
-            low = False
-        if low or _disk_full(exc):
-            return (f"the disk holding {s.index_dir} is full (free some space first: a Chroma index needs a "
-                    "little free space even to be read after an interrupted write)")
-        if resource.getrlimit(resource.RLIMIT_FSIZE)[0] != resource.RLIM_INFINITY:
-            return (f"a file-size limit (ulimit -f) was probably reached ({exc.__class__.__name__}: "
-                    f"{shown(str(exc), 120)})")
-        if isinstance(exc, OSError):
-            return _os_reason(exc)
-        return f"{exc.__class__.__name__}: {shown(str(exc), 200)}"
 
     def _check_writable(self) -> None:
         if self.settings.read_only:
@@ -425,7 +405,7 @@ class Assistant:
                 except Exception:  # e.g. still no disk space: the next `assistant index` tidies up
                     log.exception("re-indexing after a failed add failed")
                 if isinstance(exc, OSError):
-                    raise StoreError(f"The document could not be stored ({_os_reason(exc)}). "
+                    raise StoreError(f"The document could not be stored ({os_reason(exc)}). "
                                      "Nothing was changed.") from None
                 raise
             for _, source in planned:
@@ -475,7 +455,7 @@ class Assistant:
                 source = source.model_copy(update={"date": found, "date_approximate": True})
         except OSError as exc:
             staged.unlink(missing_ok=True)
-            raise StoreError(f"{name}: could not be copied into the library ({_os_reason(exc)}). "
+            raise StoreError(f"{name}: could not be copied into the library ({os_reason(exc)}). "
                              "Nothing was changed.") from None
         except BaseException:
             staged.unlink(missing_ok=True)
@@ -578,24 +558,6 @@ def unrecorded_notice(source: Source) -> str:
             f"{shown_date}, status {'not recorded' if 'status' in missing else repr(source.status)}, and every "
             "answer quoting it says so. Set them with `assistant add FILE --date YYYY-MM-DD --status \"...\"` "
             f"(remove it first), or edit its entry [{source.id}] in sources.toml and run `assistant index`.")
-
-
-def _store_failure(exc: BaseException) -> bool:
-    """An error from writing the store (chromadb, sqlite, the file system), not a bug of ours."""
-    return isinstance(exc, (OSError, sqlite3.Error)) or type(exc).__module__.split(".")[0] == "chromadb"
-
-
-def _disk_full(exc: BaseException) -> bool:
-    """chromadb reports a full disk from sqlite/Rust as text, not as an OSError."""
-    text = str(exc).lower()
-    return any(m in text for m in ("database or disk is full", "no space left", "file too large",
-                                   "disk quota", "(code: 13)"))
-
-
-def _os_reason(exc: OSError) -> str:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        return "the disk is full or a file-size limit was reached"
-    return exc.strerror or exc.__class__.__name__
 
 
 def _same_text(a: str, b: str) -> bool:

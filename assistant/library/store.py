@@ -8,8 +8,12 @@ crash or a full disk part-way leaves the previous index fully usable, and the ne
 """
 from __future__ import annotations
 
+import errno
 import functools
 import logging
+import resource
+import shutil
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -18,6 +22,7 @@ import numpy as np
 
 from ..config import Settings
 from ..errors import StoreError
+from ..safety.inputs import shown
 
 log = logging.getLogger(__name__)
 BATCH = 2000
@@ -68,6 +73,44 @@ def looks_broken(exc: BaseException) -> bool:
     if isinstance(exc, StoreError):
         return exc.broken
     return isinstance(exc, (NotADirectoryError, FileExistsError)) or any(m in str(exc).lower() for m in _BROKEN)
+
+
+# ---- why a read or write failed, for a person (the service's StoreError messages) ------------------
+def is_store_failure(exc: BaseException) -> bool:
+    """An error from writing the store (chromadb, sqlite, the file system), not a bug of ours."""
+    return isinstance(exc, (OSError, sqlite3.Error)) or type(exc).__module__.split(".")[0] == "chromadb"
+
+
+def disk_full(exc: BaseException) -> bool:
+    """chromadb reports a full disk from sqlite/Rust as text, not as an OSError."""
+    text = str(exc).lower()
+    return any(m in text for m in ("database or disk is full", "no space left", "file too large",
+                                   "disk quota", "(code: 13)"))
+
+
+def os_reason(exc: OSError) -> str:
+    """An operating-system error in a few plain words (a full disk named as such)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return "the disk is full or a file-size limit was reached"
+    return exc.strerror or exc.__class__.__name__
+
+
+def failure_reason(exc: BaseException, settings: Settings) -> str:
+    """Why reading or writing the index failed, for a person: a full disk is named as such."""
+    s = settings
+    try:
+        low = not s.chroma_host and shutil.disk_usage(s.index_dir).free < 1024 * 1024
+    except OSError:
+        low = False
+    if low or disk_full(exc):
+        return (f"the disk holding {s.index_dir} is full (free some space first: a Chroma index needs a "
+                "little free space even to be read after an interrupted write)")
+    if resource.getrlimit(resource.RLIMIT_FSIZE)[0] != resource.RLIM_INFINITY:
+        return (f"a file-size limit (ulimit -f) was probably reached ({exc.__class__.__name__}: "
+                f"{shown(str(exc), 120)})")
+    if isinstance(exc, OSError):
+        return os_reason(exc)
+    return f"{exc.__class__.__name__}: {shown(str(exc), 200)}"
 
 
 def release_client(settings: Settings) -> None:
