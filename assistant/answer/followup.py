@@ -1,4 +1,4 @@
-"""The condense step: a follow-up's own words decide what is searched; earlier turns fill its gaps.
+"""The condense step (``condense``): a follow-up's own words decide what is searched; earlier turns fill its gaps.
 
 Two kinds of follow-up, told apart by grammar words from ``data/dialogue.toml`` (no topic words):
 
@@ -19,6 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..text import STOPWORDS, entities, tokens
+from .context import NO_EVIDENCE, Context, Kit
 from .units import dialogue
 
 # MiniLM's cosine between short phrases of one kind ("academies" / "schools", "primary schools" /
@@ -27,6 +28,10 @@ from .units import dialogue
 SUBSTITUTE_MIN_COSINE = 0.45
 _NO_EVIDENCE_START = "The documents in this library don't cover that"
 _WORDS = re.compile(r"[\w’'-]+")
+# The first version's test (ablation ``follow_up``): a follow-up word or a pronoun anywhere.
+_FOLLOW_UP = re.compile(
+    r"^\s*(and|but|also|so|what about|how about|what of|and what|does (that|it|this)|do (they|those)|is (that|it|this)|"
+    r"are (they|those|these)|why|when|who else|which)\b|\b(it|they|them|this|that|those|these|there)\b", re.I)
 
 
 @lru_cache(maxsize=1)
@@ -106,7 +111,7 @@ def clip(text: str, limit: int) -> str:
     return cut[:limit].rstrip()
 
 
-def condense(ctx, kit) -> None:
+def resolve(ctx: Context, kit: Kit) -> None:
     """Make a follow-up stand alone (``ctx.query``); ``ctx.focus`` keeps the follow-up's own words."""
     ctx.query = ctx.question
     ctx.focus = kit.snapshot.correct(tokens(ctx.question))
@@ -127,4 +132,21 @@ def condense(ctx, kit) -> None:
         said = clip(" ".join(said.split()[:30]), bound)
         ctx.query = f"{ctx.question} ({previous[-1]}{' ' + said if said else ''})"
         last_turns = " ".join(t.content for t in ctx.history[-2:] if not t.content.startswith(_NO_EVIDENCE_START))
+        ctx.context_tokens = {t for t in entities(last_turns) if t in kit.snapshot.idf}
+
+
+def condense(ctx: Context, kit: Kit) -> None:
+    """What is searched for a follow-up: the question made to stand alone (``resolve``, above); with
+    ``follow_up`` switched off (ablation), the first version: join the previous question to anything
+    short or with a follow-up word. A question that stands alone is searched as asked. Stops nothing."""
+    if kit.settings.uses("follow_up"):
+        return resolve(ctx, kit)
+    ctx.query = ctx.question
+    ctx.focus = kit.snapshot.correct(tokens(ctx.question))
+    previous = [t.content for t in ctx.history if t.role == "user" and t.content.strip()]
+    if previous and (_FOLLOW_UP.search(ctx.question) or len(ctx.focus) <= 3):
+        ctx.query = f"{clip(previous[-1], kit.settings.history_context_chars)} {ctx.question}"
+        ctx.follow_up = True
+        last_turns = " ".join(t.content for t in ctx.history[-2:]
+                              if not t.content.startswith(NO_EVIDENCE[:40]))  # not our abstention text
         ctx.context_tokens = {t for t in entities(last_turns) if t in kit.snapshot.idf}

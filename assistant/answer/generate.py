@@ -10,9 +10,12 @@ import time
 from dataclasses import dataclass
 from typing import Iterator
 
-from .llm import Backend, LLMError
 from ..models import Answer, SentenceSupport
-from .pipeline import _INJECTION, Context, Kit, Scored, _repeats, make_citation, threshold
+from .cite import make_citation
+from .compose import _repeats
+from .context import Context, Kit, Scored, threshold
+from .guard import _INJECTION
+from .llm import Backend, LLMError
 from .verify import Evidence, Verdict, lowercase_words, verify
 
 SYSTEM_PROMPT = (

@@ -1,6 +1,7 @@
-"""The judge step: does this sentence answer the question? One calibrated probability per candidate.
+"""The judge and decide steps: does this sentence answer the question? One calibrated probability per
+candidate, and no answer when the best one is under the fitted threshold.
 
-The hybrid first stage (``pipeline.select``) is cheap and recall-minded: it ranks every sentence of
+The hybrid first stage (``select.py``) is cheap and recall-minded: it ranks every sentence of
 the retrieved passages by cosine and word overlap. The judge reads only its best ``rerank_k``
 candidates with a cross-encoder (``reranker.py``) and combines the cross-encoder's logit with the
 sentence encoder's cosine to the question, and whether the candidate is a heading line (a date line
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import StoreError
+from .context import NO_EVIDENCE, Context, Kit, threshold
 from .units import unit_for
 
 JUDGE_FILE = Path(__file__).resolve().parents[1] / "data" / "judge.toml"
@@ -83,7 +85,7 @@ def _as_quoted(snap, j: int, standalone: bool) -> str:
     return snap.docs[snap.passages[snap.sentence_passage[j]].doc_id].text[unit.start:unit.end]
 
 
-def judge(ctx, kit) -> None:
+def judge(ctx: Context, kit: Kit) -> None:
     """Read the first stage's best ``rerank_k`` sentences with the cross-encoder and give each its
     calibrated probability of answering the question (``Scored.p``); ``ctx.ranked`` is re-ordered by it.
 
@@ -125,3 +127,11 @@ def judge(ctx, kit) -> None:
     by_sentence = {c.sentence: c for c in ctx.ranked}
     ctx.part_best = [by_sentence[j] for j in part_best if j in by_sentence]
     ctx.threshold = model.threshold
+
+
+def decide(ctx: Context, kit: Kit) -> None:
+    """Abstain when no sentence answers well enough: the judge's probability (or, with the judge
+    switched off, the first-stage score) of the best sentence is under the threshold (fitted, in
+    ``data/judge.toml``). Stops with ``no_evidence``."""
+    if not ctx.ranked or ctx.ranked[0].score < threshold(ctx, kit):
+        ctx.stop("no_evidence", NO_EVIDENCE)
