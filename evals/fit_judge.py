@@ -9,7 +9,7 @@ pair. A candidate is labelled 1 when it is related to a gold passage (the evalua
 unanswerable question is labelled 0. The held-out questions (``split = "heldout"``, and every
 question of ``questions_fresh.jsonl``) are never read here.
 
-Fitted: a logistic regression on ``assistant.judge.FEATURES`` (cross-encoder logit, sentence cosine to
+Fitted: a logistic regression on ``assistant.answer.judge.FEATURES`` (cross-encoder logit, sentence cosine to
 the question, heading line); then the abstention
 threshold from a second logistic regression, over questions: answerable or not, from the log-odds of
 the best candidate's p (classes weighted equally; the threshold is where it gives one half), and the share of the best probability a

@@ -1,6 +1,6 @@
 """Reader feedback on answers: a local SQLite file under ``settings.data_dir``, exportable as CSV.
 
-    from assistant.feedback import record, export_csv
+    from assistant.interfaces.feedback import record, export_csv
     record(answer, rating="up", comment="Useful")      # from the UI
     export_csv("feedback.csv")                          # -> number of rows written
 

@@ -541,7 +541,7 @@ def warm_up(assistant: Assistant) -> threading.Thread:
 
 def launch(assistant: Assistant | None = None, host: str | None = None, port: int | None = None, **kwargs):
     """Build and serve the app (blocks until stopped). Outbound network connections are refused in
-    this process (``assistant.netguard``) unless ASSISTANT_ALLOW_NETWORK is set."""
+    this process (``assistant.safety.netguard``) unless ASSISTANT_ALLOW_NETWORK is set."""
     from ..safety.netguard import install_from_settings
 
     assistant = assistant or Assistant()
