@@ -21,7 +21,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	@! $(BIN)/pip list 2>/dev/null | grep -qi '^nvidia-' || (echo "CUDA packages were installed; aborting" && exit 1)
 	# The sentence encoder's one-time ONNX export (cached under ~/.cache/wellbeing-assistant/encoders), so the
 	# first question does not wait for it.
-	$(BIN)/python -c "from assistant.embeddings import get_embedder; get_embedder()"
+	$(BIN)/python -c "from assistant.encoders.embeddings import get_embedder; get_embedder()"
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -19,13 +19,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    from assistant.privacy import RedactingFilter
+    from assistant.safety.privacy import RedactingFilter
 
     for handler in logging.getLogger().handlers:  # no personal details in the log, whoever logs them
         handler.addFilter(RedactingFilter())
 
     from assistant import Assistant, AssistantError
-    from assistant.ui import launch
+    from assistant.interfaces.web import launch
 
     try:
         assistant = Assistant()

@@ -2,33 +2,30 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import logging
-import resource
 import shutil
-import sqlite3
 import threading
 import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from . import catalog_file
+from .library import catalog_file
 from .config import Settings, get_settings
-from .corpus_lock import CorpusLock
-from .embeddings import Embedder, encoder_id, get_embedder
+from .library.corpus_lock import CorpusLock
+from .encoders.embeddings import Embedder, encoder_id, get_embedder
 from .errors import AssistantError, InputError, StoreError
-from .indexer import IndexReport, sync
-from .ingest import ingest
-from .inputs import clean_metadata, name_from_filename, parse_history, shown
-from .loaders import check_file, open_regular
+from .library.indexer import IndexReport, sync
+from .library.ingest import ingest
+from .safety.inputs import clean_metadata, name_from_filename, parse_history, shown
+from .library.loaders import check_file, open_regular
 from .models import Answer, Turn
-from .pipeline import Context, Kit, check_question, run, to_answer
-from .retrieval import DocView, Retriever, Snapshot
-from .sources import (Manifest, Source, corpus_file, date_in_text, default_source, slugify, validate_date,
+from .answer.pipeline import Context, Kit, check_question, run, to_answer
+from .library.retrieval import DocView, Retriever, Snapshot
+from .library.sources import (Manifest, Source, corpus_file, date_in_text, default_source, slugify, validate_date,
                       validate_id, write_atomically)
-from .store import Store, looks_broken, release_client
-from .vocabulary import Vocabulary
+from .library.store import Store, failure_reason, is_store_failure, looks_broken, os_reason, release_client
+from .answer.vocabulary import Vocabulary
 
 
 log = logging.getLogger(__name__)
@@ -131,9 +128,9 @@ class Assistant:
         try:
             return self._recovering(self._load_kit)
         except Exception as exc:
-            if isinstance(exc, AssistantError) or not _store_failure(exc):
+            if isinstance(exc, AssistantError) or not is_store_failure(exc):
                 raise
-            raise StoreError(f"The index could not be read ({self._store_reason(exc)}).") from None
+            raise StoreError(f"The index could not be read ({failure_reason(exc, self.settings)}).") from None
 
     def _load_kit(self) -> Kit:
         with self._lock:
@@ -223,8 +220,8 @@ class Assistant:
         ablation. A judge that cannot be loaded is an error here, at start-up, never a silent fallback."""
         if not self.settings.uses("reranker"):
             return None, None
-        from .judge import JudgeModel
-        from .reranker import get_reranker
+        from .answer.judge import JudgeModel
+        from .encoders.reranker import get_reranker
 
         return get_reranker(self.settings.reranker_path), JudgeModel.load()
 
@@ -279,8 +276,8 @@ class Assistant:
 
     def _generate(self, ctx: Context, kit: Kit, answer: Answer):
         """The optional LLM step (``generate.py``); a backend that cannot be made becomes a fallback reason."""
-        from .generate import generate
-        from .llm import LLMError, get_backend
+        from .answer.generate import generate
+        from .answer.llm import LLMError, get_backend
 
         backend, error = None, None
         if answer.status == "answered":
@@ -336,29 +333,12 @@ class Assistant:
             catalog_file.write(self.settings, self.store.documents())
             return report
         except Exception as exc:
-            if isinstance(exc, AssistantError) or looks_broken(exc) or not _store_failure(exc):
+            if isinstance(exc, AssistantError) or looks_broken(exc) or not is_store_failure(exc):
                 raise
-            raise StoreError(f"Indexing stopped: {self._store_reason(exc)}. The documents indexed before this "
+            raise StoreError(f"Indexing stopped: {failure_reason(exc, self.settings)}. The documents indexed before this "
                              "point are live and complete; run `assistant index` again to finish.") from None
         finally:
             self._snapshot_key, self._checked_at = None, 0.0
-
-    def _store_reason(self, exc: BaseException) -> str:
-        """Why reading or writing the index failed, for a person: a full disk is named as such."""
-        s = self.settings
-        try:
-            low = not s.chroma_host and shutil.disk_usage(s.index_dir).free < 1024 * 1024
-        except OSError:
-            low = False
-        if low or _disk_full(exc):
-            return (f"the disk holding {s.index_dir} is full (free some space first: a Chroma index needs a "
-                    "little free space even to be read after an interrupted write)")
-        if resource.getrlimit(resource.RLIMIT_FSIZE)[0] != resource.RLIM_INFINITY:
-            return (f"a file-size limit (ulimit -f) was probably reached ({exc.__class__.__name__}: "
-                    f"{shown(str(exc), 120)})")
-        if isinstance(exc, OSError):
-            return _os_reason(exc)
-        return f"{exc.__class__.__name__}: {shown(str(exc), 200)}"
 
     def _check_writable(self) -> None:
         if self.settings.read_only:
@@ -425,7 +405,7 @@ class Assistant:
                 except Exception:  # e.g. still no disk space: the next `assistant index` tidies up
                     log.exception("re-indexing after a failed add failed")
                 if isinstance(exc, OSError):
-                    raise StoreError(f"The document could not be stored ({_os_reason(exc)}). "
+                    raise StoreError(f"The document could not be stored ({os_reason(exc)}). "
                                      "Nothing was changed.") from None
                 raise
             for _, source in planned:
@@ -475,7 +455,7 @@ class Assistant:
                 source = source.model_copy(update={"date": found, "date_approximate": True})
         except OSError as exc:
             staged.unlink(missing_ok=True)
-            raise StoreError(f"{name}: could not be copied into the library ({_os_reason(exc)}). "
+            raise StoreError(f"{name}: could not be copied into the library ({os_reason(exc)}). "
                              "Nothing was changed.") from None
         except BaseException:
             staged.unlink(missing_ok=True)
@@ -515,11 +495,11 @@ class Assistant:
                 self._bare_snapshot = cached = (key, self._recovering(lambda: Snapshot(self.store)))
             return cached[1]
 
-    # ---- governor training (assistant/training.py) ---------------------------------------------
+    # ---- governor training (assistant/training/materials.py) -----------------------------------
     def training(self):
         """Duty cards, glossary and quiz bank over the live library (rebuilt when it changes)."""
-        from .duties import spec_path
-        from .training import Training
+        from .training.duties import spec_path
+        from .training.materials import Training
 
         snapshot = self._snapshot()
         with self._lock:
@@ -533,7 +513,7 @@ class Assistant:
         """Where the training specification quotes ``doc_id`` (e.g. "duty-to-co-operate / holds / line 3"):
         the lines the duty cards and glossary show as missing once it is removed, so the CLI and the UI
         can say so when it is. Reads the specification only (no index); [] when there is none."""
-        from .duties import lines_quoting, load_spec, spec_path
+        from .training.duties import lines_quoting, load_spec, spec_path
 
         try:
             spec = load_spec(spec_path(self.settings.corpus_dir, self.settings.training_spec))
@@ -551,15 +531,15 @@ class Assistant:
 
     def quiz(self, n: int = 10, seed: int = 1, topic: str | None = None) -> list:
         """``n`` quiz questions (``Question`` objects) about ``topic`` (a duty id or None); same seed, same quiz."""
-        from .quiz import quiz_options
+        from .training.quiz import quiz_options
 
         n, seed, topic = quiz_options(n, seed, topic)
         return self.training().quiz(n=n, seed=seed, topic=topic)
 
     def training_pack(self, out_dir: Path | str, n: int = 10, seed: int = 1, topic: str | None = None) -> dict:
         """Write the training pack (quiz, answers, citations, duty summaries) as Markdown and PDF."""
-        from .quiz import quiz_options
-        from .training_pack import write_pack
+        from .training.quiz import quiz_options
+        from .training.pack import write_pack
 
         n, seed, topic = quiz_options(n, seed, topic)
         training = self.training()
@@ -578,24 +558,6 @@ def unrecorded_notice(source: Source) -> str:
             f"{shown_date}, status {'not recorded' if 'status' in missing else repr(source.status)}, and every "
             "answer quoting it says so. Set them with `assistant add FILE --date YYYY-MM-DD --status \"...\"` "
             f"(remove it first), or edit its entry [{source.id}] in sources.toml and run `assistant index`.")
-
-
-def _store_failure(exc: BaseException) -> bool:
-    """An error from writing the store (chromadb, sqlite, the file system), not a bug of ours."""
-    return isinstance(exc, (OSError, sqlite3.Error)) or type(exc).__module__.split(".")[0] == "chromadb"
-
-
-def _disk_full(exc: BaseException) -> bool:
-    """chromadb reports a full disk from sqlite/Rust as text, not as an OSError."""
-    text = str(exc).lower()
-    return any(m in text for m in ("database or disk is full", "no space left", "file too large",
-                                   "disk quota", "(code: 13)"))
-
-
-def _os_reason(exc: OSError) -> str:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        return "the disk is full or a file-size limit was reached"
-    return exc.strerror or exc.__class__.__name__
 
 
 def _same_text(a: str, b: str) -> bool:

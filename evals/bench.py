@@ -95,8 +95,8 @@ def encode_rate(model, texts: list[str]) -> tuple[float, int, float]:
 # ---- child processes ----------------------------------------------------------------------------
 def child_ours_index(a: dict) -> dict:
     from assistant import Assistant
-    from assistant.embeddings import get_embedder
-    from assistant.ingest import ingest
+    from assistant.encoders.embeddings import get_embedder
+    from assistant.library.ingest import ingest
 
     t = time.perf_counter()
     emb = get_embedder()
@@ -142,7 +142,7 @@ def child_ours_query(a: dict) -> dict:
     for q in questions[:5]:
         assistant.ask(q["question"], history=q.get("history") or [])
     lat, steps, statuses = [], defaultdict(list), Counter()
-    from assistant.reranker import get_reranker
+    from assistant.encoders.reranker import get_reranker
 
     reranker = get_reranker(assistant.settings.reranker_path)
     pairs_before = reranker.pairs

@@ -31,8 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from assistant import Assistant
-    from assistant.generate import ordinary_words
-    from assistant.verify import Evidence, check
+    from assistant.answer.generate import ordinary_words
+    from assistant.answer.verify import Evidence, check
 
     index_dir = args.index_dir or Path(tempfile.mkdtemp(prefix="calibrate-index-"))
     a = Assistant(index_dir=index_dir)

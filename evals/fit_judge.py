@@ -9,7 +9,7 @@ pair. A candidate is labelled 1 when it is related to a gold passage (the evalua
 unanswerable question is labelled 0. The held-out questions (``split = "heldout"``, and every
 question of ``questions_fresh.jsonl``) are never read here.
 
-Fitted: a logistic regression on ``assistant.judge.FEATURES`` (cross-encoder logit, sentence cosine to
+Fitted: a logistic regression on ``assistant.answer.judge.FEATURES`` (cross-encoder logit, sentence cosine to
 the question, heading line); then the abstention
 threshold from a second logistic regression, over questions: answerable or not, from the log-odds of
 the best candidate's p (classes weighted equally; the threshold is where it gives one half), and the share of the best probability a
@@ -27,7 +27,7 @@ import numpy as np
 
 from .harness import load_questions
 from .metrics import has_fact, related
-from assistant.judge import FEATURES
+from assistant.answer.judge import FEATURES
 
 HERE = Path(__file__).resolve().parent
 
@@ -42,10 +42,10 @@ def training_questions() -> list[dict]:
 def collect(questions: list[dict], rerank_k: int, context: str, index_dir: Path) -> list[dict]:
     """For each question: its candidates' features and label, and whether it is answerable."""
     from assistant import Assistant
-    from assistant.judge import JudgeModel
+    from assistant.answer.judge import JudgeModel
     from assistant.models import Turn
-    from assistant.pipeline import Context, run
-    from assistant.pipeline import STEPS
+    from assistant.answer.pipeline import Context, run
+    from assistant.answer.pipeline import STEPS
 
     a = Assistant(index_dir=index_dir)
     a.index()
@@ -149,7 +149,7 @@ context = "{context}"  # what the cross-encoder sees before the sentence
 
 
 def main(argv: list[str] | None = None) -> int:
-    from assistant.judge import JUDGE_FILE
+    from assistant.answer.judge import JUDGE_FILE
 
     p = argparse.ArgumentParser(prog="python -m evals.fit_judge", description=__doc__.split("\n")[0])
     p.add_argument("--rerank-k", type=int, default=12)

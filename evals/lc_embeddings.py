@@ -21,7 +21,7 @@ class OfflineEmbeddings(Embeddings):
 
     def __init__(self, model=None, batch_size: int = 64):
         if model is None:
-            from assistant.embeddings import get_embedder
+            from assistant.encoders.embeddings import get_embedder
 
             model = get_embedder(kind="sentence-transformers")
         self.model = model

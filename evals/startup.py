@@ -84,7 +84,7 @@ def _child_encode(args: dict) -> dict:
     from sentence_transformers import SentenceTransformer
 
     from assistant import get_settings
-    from assistant.embeddings import default_model_path, get_embedder
+    from assistant.encoders.embeddings import default_model_path, get_embedder
 
     s = get_settings()
     ours = get_embedder(s.model_path, s.embedder)

@@ -96,12 +96,12 @@ class Ours:
     def _trace(self, q: dict) -> tuple[dict, list[tuple[str, str]]]:
         """Re-run the pipeline on a ``Context`` we keep, to see the retrieved passages and scores.
 
-        Uses ``assistant.pipeline`` internals read-only; if they change shape this degrades to
+        Uses ``assistant.answer.pipeline`` internals read-only; if they change shape this degrades to
         citations-only ranking and no diagnosis rather than failing the evaluation.
         """
         try:
             from assistant.models import Turn
-            from assistant.pipeline import Context, run
+            from assistant.answer.pipeline import Context, run
 
             kit = self.env.assistant._kit_ready()
             snap = kit.snapshot
@@ -190,7 +190,7 @@ class BM25Only:
     def setup(self) -> None:
         from rank_bm25 import BM25Okapi
 
-        from assistant.retrieval import Snapshot
+        from assistant.library.retrieval import Snapshot
         from assistant.text import tokens
 
         self.tokens = tokens

@@ -24,7 +24,7 @@ def _sentences(assistant, n: int = 300) -> list[str]:
 def reference(assistant):
     from sentence_transformers import SentenceTransformer
 
-    from assistant.embeddings import default_model_path
+    from assistant.encoders.embeddings import default_model_path
 
     texts = _sentences(assistant)
     model = SentenceTransformer(str(default_model_path()), device="cpu")
@@ -33,7 +33,7 @@ def reference(assistant):
 
 def test_onnx_gives_sentence_transformers_vectors(reference):
     """The fp32 export is the same model: cosine ≥ 0.999 to sentence-transformers for every text."""
-    from assistant.embeddings import get_embedder
+    from assistant.encoders.embeddings import get_embedder
 
     texts, ref = reference
     got = get_embedder(kind="onnx").encode(texts)
@@ -48,7 +48,7 @@ def test_onnx_int8_is_close_and_ranks_alike(reference):
     evaluation question, int8's nearest sentence is among the reference's three nearest for ≥ 90% of
     the questions. The index is built and searched with the same encoder; it is opt-in because on the
     evaluation sets it still moved some answers (README, "Start-up")."""
-    from assistant.embeddings import get_embedder
+    from assistant.encoders.embeddings import get_embedder
 
     texts, ref = reference
     got = get_embedder(kind="onnx-int8").encode(texts)
@@ -70,7 +70,7 @@ def test_onnx_int8_is_close_and_ranks_alike(reference):
 def test_a_vector_depends_only_on_its_text(kind):
     """Encoded alone or among others (of any length), a text gets the same vector: the index is
     reproducible whatever documents are indexed together."""
-    from assistant.embeddings import get_embedder
+    from assistant.encoders.embeddings import get_embedder
 
     texts = ["Schools Forums", "Which bodies are bound by the duty to co-operate?",
              "Children’s secretary Ed Balls yesterday proposed to place schools under a duty to co-operate. " * 9]
@@ -83,8 +83,8 @@ def test_a_vector_depends_only_on_its_text(kind):
 def test_export_is_named_by_the_weights_hash():
     """The cached export is keyed by the SHA-256 of the weights it came from, so other weights can never
     be read through a stale file; the encoder id recorded by the index carries the same hash."""
-    from assistant.embeddings import default_model_path, encoder_id
-    from assistant.onnx_embedder import onnx_path
+    from assistant.encoders.embeddings import default_model_path, encoder_id
+    from assistant.encoders.onnx_embedder import onnx_path
 
     model = default_model_path()
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(model.glob("*.safetensors")))).hexdigest()
@@ -96,9 +96,9 @@ def test_export_is_named_by_the_weights_hash():
 
 
 def test_a_damaged_export_is_reported_and_made_again(tmp_path, monkeypatch):
-    from assistant.embeddings import default_model_path
+    from assistant.encoders.embeddings import default_model_path
     from assistant.errors import StoreError
-    from assistant.onnx_embedder import OnnxEmbedder, onnx_path
+    from assistant.encoders.onnx_embedder import OnnxEmbedder, onnx_path
 
     monkeypatch.setenv("ASSISTANT_ENCODER_CACHE", str(tmp_path / "cache"))
     path, _ = onnx_path(default_model_path(), "fp32")

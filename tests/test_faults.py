@@ -240,7 +240,7 @@ def test_full_disk_tmpfs(library):
 # ---- one request that throws does not affect the others -------------------------------------------------
 FAULTY_APP = r"""
 import runpy, sys
-import assistant.pipeline as pipeline
+import assistant.answer.pipeline as pipeline
 
 def explode(ctx, kit):
     if "explode" in ctx.question:

@@ -17,7 +17,7 @@ import tomllib
 
 import pytest
 
-from assistant.units import depends_on_previous, dialogue
+from assistant.answer.units import depends_on_previous, dialogue
 from conftest import run_cli
 
 SEEDS = range(1, 31)
@@ -108,8 +108,8 @@ def test_definition_lines_define_their_term_on_their_own(assistant, spec):
 def test_a_line_that_leans_back_is_refused_when_the_spec_is_built(assistant, tmp_path):
     """The rule is enforced, not only tested: a spec naming a leaning or term-less definition fails to
     build, with a message naming the line (a changed spec cannot bring the old lines back)."""
-    from assistant.quotes import SpecError
-    from assistant.training import Training
+    from assistant.training.quotes import SpecError
+    from assistant.training.materials import Training
 
     snapshot = assistant._kit_ready().snapshot
     text = (assistant.settings.corpus_dir / "training.toml").read_text("utf-8")
@@ -206,7 +206,7 @@ def test_each_document_shows_one_date_everywhere(assistant, quizzes, env_dirs):
 def test_a_date_written_into_a_label_gives_way_to_the_recorded_date():
     """An older manifest (or an index built from one) still has labels with their own dates ("autumn
     2008" for a report recorded as October): the recorded date is the one shown, once."""
-    from assistant.sources import Source
+    from assistant.library.sources import Source
 
     def label(text: str, date: str = "2008-09-25", approx: bool = True) -> str:
         return Source(id="x", file="x.txt", title="T", publisher="Community Care", date=date,

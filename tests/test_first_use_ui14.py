@@ -236,7 +236,7 @@ def test_a_follow_up_can_be_asked_again_as_a_new_question(page, app):
 
 def test_history_starts_again_at_a_question_asked_as_new():
     """Follow-ups after a re-asked question build on it, not on the turns before it."""
-    from assistant.ui import history_of
+    from assistant.interfaces.web import history_of
 
     done = {"answer": "A.", "abstained": False}
     turns = [{"question": "Q1", "answer": done}, {"question": "Q2", "answer": done},
@@ -345,7 +345,7 @@ def test_llm_mode_enables_the_save_buttons_with_the_verified_answer(llm_assistan
     shows the verified answer enables both, with files that hold it (the real local model server)."""
     import gradio as gr
 
-    from assistant.ui import UI
+    from assistant.interfaces.web import UI
 
     ui = UI(llm_assistant)
     updates = list(ui.answer_stream_with_exports([{"question": "When do the consultations close?", "pending": True}]))

@@ -251,7 +251,7 @@ def test_cli_answer_stays_within_a_small_budget(lib):
 
 
 def test_long_sentences_are_split_at_clause_boundaries():
-    from assistant.chunking import split_sentences
+    from assistant.library.chunking import split_sentences
     from assistant.config import Settings
     from assistant.text import words
 
@@ -294,7 +294,7 @@ ROWS = [["Role", "Responsibility"],
 
 
 def test_docx_tables_and_headers_are_read_in_order(tmp_path):
-    from assistant.loaders import load_text
+    from assistant.library.loaders import load_text
 
     path = _docx(tmp_path / "policy.docx", "Oakfield Primary School attendance policy",
                  ["This policy explains how the school follows up absence."], ROWS,
@@ -319,7 +319,7 @@ def test_table_only_docx_is_added_and_answers(lib, tmp_path):
 
 
 def test_html_keeps_div_text_in_order_and_drops_blobs(tmp_path):
-    from assistant.loaders import load_text
+    from assistant.library.loaders import load_text
 
     blob = base64.b64encode(os.urandom(150_000)).decode()
     page = f"""<html><body>

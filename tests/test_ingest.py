@@ -5,11 +5,11 @@ import zipfile
 
 import pytest
 
-from assistant.chunking import chunk_document, split_sentences
-from assistant.cleaning import clean
+from assistant.library.chunking import chunk_document, split_sentences
+from assistant.library.cleaning import clean
 from assistant.errors import LoadError
-from assistant.loaders import load_text
-from assistant.sources import Manifest
+from assistant.library.loaders import load_text
+from assistant.library.sources import Manifest
 
 from conftest import CORPUS, FURNITURE
 
@@ -169,7 +169,7 @@ def test_embedder_vectors_equal_sentence_transformers():
     import numpy as np
     from sentence_transformers import SentenceTransformer
 
-    from assistant.embeddings import default_model_path, get_embedder
+    from assistant.encoders.embeddings import default_model_path, get_embedder
 
     texts = ["Which bodies are bound by the duty to co-operate?", "Schools Forums",
              "Children’s secretary Ed Balls yesterday proposed to place schools under a duty to co-operate. " * 12]

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.followup import kind, substitute
-from assistant.units import depends_on_previous, quotes_balance
+from assistant.answer.followup import kind, substitute
+from assistant.answer.units import depends_on_previous, quotes_balance
 
 EVALS = Path(__file__).parent.parent / "evals"
 ALL_QUESTIONS = [json.loads(line) for name in ("questions.jsonl", "questions_everyday.jsonl", "questions_fresh.jsonl")
@@ -24,14 +24,14 @@ ALL_QUESTIONS = [json.loads(line) for name in ("questions.jsonl", "questions_eve
 
 @pytest.fixture(scope="module")
 def reranker():
-    from assistant.reranker import get_reranker
+    from assistant.encoders.reranker import get_reranker
 
     return get_reranker()
 
 
 def test_reranker_loads_from_the_installed_package_without_network(monkeypatch):
     """Loading and scoring never opens a socket: a connection attempt fails the test."""
-    from assistant import reranker as module
+    from assistant.encoders import reranker as module
 
     def refuse(*args, **kwargs):
         raise AssertionError("the reranker tried to use the network")
@@ -73,7 +73,7 @@ def test_judge_probability_drives_abstention_and_choice(assistant):
     assert a.status == "answered"
     scores = [c.score for c in a.citations]
     assert scores[0] == max(scores)  # the most direct answer first
-    from assistant.judge import JudgeModel
+    from assistant.answer.judge import JudgeModel
 
     assert min(scores) >= JudgeModel.load().threshold
 
@@ -161,7 +161,7 @@ def test_the_judge_file_is_what_the_fitting_script_writes(tmp_path):
     never edited by hand: fitting again gives the same coefficients and threshold."""
     import tomllib
 
-    from assistant.judge import JUDGE_FILE
+    from assistant.answer.judge import JUDGE_FILE
     from evals.fit_judge import main
 
     out = tmp_path / "judge.toml"

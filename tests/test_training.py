@@ -12,11 +12,11 @@ import tomllib
 
 import pytest
 
-from assistant.duties import FIELD_KEYS
+from assistant.training.duties import FIELD_KEYS
 from assistant.errors import InputError
-from assistant.quotes import SpecError
+from assistant.training.quotes import SpecError
 from assistant.text import tokens
-from assistant.training import Training
+from assistant.training.materials import Training
 
 DUTY_IDS = ["duty-to-co-operate", "duty-to-promote-well-being", "children-and-young-peoples-plans",
             "childrens-trust-boards", "formal-warning-notices"]

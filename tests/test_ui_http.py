@@ -190,7 +190,7 @@ def _answer_dump(quote_text: str = "Schools will <b>co-operate</b> & more.") -> 
 
 def test_feedback_is_stored_and_exported_as_csv(tmp_path):
     from assistant import get_settings
-    from assistant.feedback import export_csv, record, rows
+    from assistant.interfaces.feedback import export_csv, record, rows
 
     settings = get_settings(data_dir=tmp_path / "data")
     record(_answer_dump(), "up", "Useful", settings)
@@ -230,7 +230,7 @@ def test_export_markdown_and_pdf(tmp_path):
 
 
 def test_html_escapes_user_and_document_text():
-    from assistant.ui import render_conversation, render_source
+    from assistant.interfaces.web import render_conversation, render_source
 
     html = render_conversation([{"question": "<img src=x onerror=alert(1)>", "answer": _answer_dump()}])
     assert "<img" not in html and "<script>" not in html and "<i>x</i>" not in html and "<b>co" not in html

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from assistant.errors import InputError
-from assistant.vocabulary import Vocabulary
+from assistant.answer.vocabulary import Vocabulary
 from tests.conftest import CORPUS
 
 

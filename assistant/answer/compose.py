@@ -1,0 +1,94 @@
+"""The compose step: which quotes make the answer, in which order, each one standing on its own."""
+from __future__ import annotations
+
+from ..library.retrieval import Snapshot
+from ..text import words
+from .context import NO_EVIDENCE, Context, Kit, Scored, threshold
+from .units import Unit, unit_for
+
+def compose(ctx: Context, kit: Kit) -> None:
+    """Pick the quotes: the best-judged sentence first, then others close to it that add something new,
+    within the sentence and word budgets (a quote longer than the whole word budget is never given, so
+    ``max_answer_words`` holds for every answer). Each becomes a quote that stands on its own (``units.py``);
+    quotes already given earlier in the conversation are not repeated unless nothing else answers.
+    Stops with ``no_evidence`` when no sentence above the threshold can open an answer on its own."""
+    snap, s = kit.snapshot, kit.settings
+    floor = threshold(ctx, kit)
+    keep = kit.judge.keep if ctx.threshold is not None and kit.judge else s.relative_keep
+    given = " ".join(t.content for t in ctx.history if t.role == "assistant")
+    pool = [c for c in ctx.ranked if c.score >= floor]
+    fresh = [c for c in pool if snap.sentence_text(c.sentence) not in given]
+    pool = fresh or pool
+    units: list[tuple[Scored, Unit]] = []
+    budget = 0
+
+    def unit_of(c: Scored) -> Unit | None:
+        return (unit_for(snap, c.sentence) if s.uses("standalone_quotes")
+                else Unit(*snap.sentence_span[c.sentence], (c.sentence,)))
+
+    def take(c: Scored, opening: bool = False) -> bool:
+        nonlocal budget
+        unit = unit_of(c)
+        if unit is None or (opening and unit.leans) or any(u.start < unit.end and unit.start < u.end for _, u in units):
+            return False
+        n = words(snap.docs[_doc(snap, c)].text[unit.start:unit.end])
+        if n > s.max_answer_words:  # not even as the only quote: the budget holds for every answer
+            return False
+        if units and (_repeats(snap, c.sentence, [x for x, _ in units], s.dedup_threshold)
+                      or budget + n > s.max_answer_words
+                      or sum(len(u.sentences) for _, u in units) + len(unit.sentences) > s.max_sentences + 1):
+            return False
+        units.append((c, unit))
+        budget += n
+        return True
+
+    for c in pool:  # the first quote: the best sentence that stands on its own (does not lean back)
+        if take(c, opening=True):
+            break
+    if not units:
+        return ctx.stop("no_evidence", NO_EVIDENCE)
+    best = units[0][0]
+    for part in ctx.part_best:  # a two-part question gets an answer to each part
+        if part.score >= floor and part in pool:
+            take(part)
+    for cand in pool:
+        if len(units) >= s.max_sentences or cand.score < max(floor, keep * best.score):
+            break
+        take(cand)
+    # Most direct first: by score, except that quotes from one passage that touch are joined in text order.
+    units[1:] = sorted(units[1:], key=lambda cu: cu[0].score, reverse=True)  # the opening quote stays first
+    merged: list[tuple[Scored, Unit]] = []
+    for c, u in units:
+        for k, (mc, mu) in enumerate(merged):
+            if _doc(snap, c) == _doc(snap, mc) and _touch(snap, mu, u):
+                lo, hi = (mu, u) if mu.start <= u.start else (u, mu)
+                merged[k] = (mc, Unit(lo.start, hi.end, lo.sentences + hi.sentences))
+                break
+        else:
+            merged.append((c, u))
+    ctx.chosen = [c for c, _ in merged]
+    ctx.units = [u for _, u in merged]
+    ctx.answer = " ".join(f"{snap.docs[_doc(snap, c)].text[u.start:u.end]} [{n}]"
+                          for n, (c, u) in enumerate(merged, start=1))
+
+
+def _doc(snap: Snapshot, c: Scored) -> str:
+    return snap.passages[snap.sentence_passage[c.sentence]].doc_id
+
+
+def _touch(snap: Snapshot, a: Unit, b: Unit) -> bool:
+    """Two quotes of one document with nothing but white space between them read as one."""
+    lo, hi = (a, b) if a.start <= b.start else (b, a)
+    text = snap.docs[snap.passages[snap.sentence_passage[lo.sentences[0]]].doc_id].text
+    return lo.end >= hi.start or not text[lo.end:hi.start].strip()
+
+
+def _repeats(snap: Snapshot, j: int, chosen: list[Scored], threshold: float) -> bool:
+    v = snap.sentence_vectors[j]
+    for c in chosen:
+        if float(v @ snap.sentence_vectors[c.sentence]) > min(threshold, 0.85):
+            return True
+        a, b = snap.sentence_tokens[j], snap.sentence_tokens[c.sentence]
+        if a and b and len(a & b) / len(a | b) > 0.6:
+            return True
+    return False

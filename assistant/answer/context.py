@@ -1,0 +1,92 @@
+"""What the answer steps share: the ``Context`` each step reads and writes, the ``Kit`` it works with
+(settings, the models, the live index), the ``Scored`` candidates, and the messages a step stops with.
+
+A step is a function ``step(ctx, kit)`` (``pipeline.STEPS`` lists them in order). It may stop the run
+with ``ctx.stop(status, message)``; the status is part of the public result.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..config import Settings
+from ..encoders.embeddings import Embedder
+from ..library.retrieval import Hit, Retriever, Snapshot
+from ..models import Citation, Turn
+from .units import Unit
+from .vocabulary import Vocabulary
+
+COVERAGE = ("2008 proposals to extend the Children Act 2004 \"duty to co-operate\" to schools, children's "
+            "trusts and Children's Trust Boards, Children and Young People's Plans, and schools' duty to "
+            "promote pupils' well-being")
+NO_EVIDENCE = ("The documents in this library don't cover that. They cover " + COVERAGE + ". For anything "
+               "else, or for the law as it stands today, please ask your local authority or your clerk to governors.")
+NOT_ENGLISH = ("The library's documents are in English, so I can only search them for questions asked in "
+               "English. Please ask in English, for example: \"Which bodies are bound by the duty to co-operate?\"")
+NOTICE_PROPOSALS = ("Based on 2008 proposals and news reports of them, not law in force; not legal advice. "
+                    "Check the current position with your local authority or clerk.")
+NOTICE_GENERAL = "Quoted from the library's documents; not legal advice."
+
+
+@dataclass
+class Kit:
+    """What the steps need: settings, the model and the live index."""
+
+    settings: Settings
+    embedder: Embedder
+    snapshot: Snapshot
+    retriever: Retriever
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
+    reranker: object | None = None  # reranker.Reranker; None when the judge is switched off (ablation)
+    judge: JudgeModel | None = None  # judge.JudgeModel (not imported: judge.py imports this module)
+
+
+@dataclass
+class Scored:
+    sentence: int
+    score: float
+    dense: float
+    lexical: float
+    first: float = 0.0  # the first stage's score (``select``), kept when the judge replaces ``score``
+    logit: float | None = None  # the cross-encoder's logit, when it read this sentence
+    p: float = 0.0  # the judge's probability that this sentence answers the question
+
+
+@dataclass
+class Context:
+    question: str
+    history: list[Turn] = field(default_factory=list)
+    id: str | None = None
+    status: str | None = None
+    message: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    shown_question: str | None = None  # the question as echoed back, when it differs from what is searched
+    query: str = ""
+    follow_up: bool = False  # the question was joined to the previous one (condense)
+    focus: list[str] = field(default_factory=list)  # the follow-up's own (spelling-mended) words
+    query_tokens: list[str] = field(default_factory=list)
+    context_tokens: set[str] = field(default_factory=set)  # names carried over from earlier turns
+    parts: list[tuple[str, np.ndarray, list[str]]] = field(default_factory=list)  # sub-questions
+    vector: np.ndarray | None = None
+    hits: list[Hit] = field(default_factory=list)
+    ranked: list[Scored] = field(default_factory=list)
+    part_best: list[Scored] = field(default_factory=list)
+    part_top: list[tuple[str, list[Scored]]] = field(default_factory=list)  # each part's text and best few
+    chosen: list[Scored] = field(default_factory=list)
+    units: list[Unit] = field(default_factory=list)  # the span each chosen sentence is quoted with
+    threshold: float | None = None  # abstain under this ``score`` (the judge's, else settings.abstain_threshold)
+    answer: str = ""
+    citations: list[Citation] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def stop(self, status: str, message: str) -> None:
+        self.status, self.message = status, message
+
+
+Step = Callable[[Context, Kit], None]
+
+
+def threshold(ctx: Context, kit: Kit) -> float:
+    return ctx.threshold if ctx.threshold is not None else kit.settings.abstain_threshold

@@ -1,0 +1,152 @@
+"""The condense step (``condense``): a follow-up's own words decide what is searched; earlier turns fill its gaps.
+
+Two kinds of follow-up, told apart by grammar words from ``data/dialogue.toml`` (no topic words):
+
+* **ellipsis** — "What about GPs?", "And the unions?": the new words take the place of the phrase of
+  the previous question they are most like (chosen by the sentence encoder), so "Do academies have
+  to co-operate?" + "What about GPs?" searches "Do GPs have to co-operate?".
+* **reference** — "Why did they say no to it?": the question is searched as asked, with the previous
+  question and the start of the previous answer added in brackets, as what its pronouns point at.
+
+A question with neither (no opening "and"/"what about", no pronoun pointing back) stands on its own
+and is searched alone, whatever came before it.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import numpy as np
+
+from ..text import STOPWORDS, entities, tokens
+from .context import NO_EVIDENCE, Context, Kit
+from .units import dialogue
+
+# MiniLM's cosine between short phrases of one kind ("academies" / "schools", "primary schools" /
+# "secondary schools") measured 0.58-0.84; between unrelated ones, and for acronyms it does not know
+# ("GPs", "LGA"), 0.1-0.4. Under this, a guess at which phrase to replace is worse than none.
+SUBSTITUTE_MIN_COSINE = 0.45
+_NO_EVIDENCE_START = "The documents in this library don't cover that"
+_WORDS = re.compile(r"[\w’'-]+")
+# The first version's test (ablation ``follow_up``): a follow-up word or a pronoun anywhere.
+_FOLLOW_UP = re.compile(
+    r"^\s*(and|but|also|so|what about|how about|what of|and what|does (that|it|this)|do (they|those)|is (that|it|this)|"
+    r"are (they|those|these)|why|when|who else|which)\b|\b(it|they|them|this|that|those|these|there)\b", re.I)
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
+    d = dialogue()
+    openers = sorted(d["ellipsis_openers"], key=len, reverse=True)
+    ellipsis = re.compile(r"^\W*(?:" + "|".join(re.escape(o) for o in openers) + r")\b[\s,]*(.*)$", re.I | re.S)
+    refer = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in d["referring_words"]) + r")\b", re.I)
+    demonstratives = "|".join(re.escape(w) for w in d["demonstratives"])
+    demo = re.compile(r"\b(?:" + demonstratives + r")\b(?=\s*(?:[?.!,;]|$|(?:"
+                      + "|".join(re.escape(w) for w in d["demonstrative_followers"]) + r")\b))"
+                      + r"|\b(?:" + "|".join(re.escape(w) for w in d["demonstrative_after"]) + r")\s+(?:"
+                      + demonstratives + r")\b", re.I)
+    return ellipsis, refer, demo
+
+
+def kind(question: str) -> tuple[str | None, str]:
+    """("ellipsis", the new words) | ("reference", question) | (None, question) for a question that stands alone."""
+    ellipsis, refer, demo = _patterns()
+    m = ellipsis.match(question)
+    if m:
+        rest = m.group(1).strip().rstrip("?.! ")
+        return "ellipsis", rest
+    if refer.search(question) or demo.search(question):
+        return "reference", question
+    return None, question
+
+
+def _phrases(text: str) -> list[tuple[int, int]]:
+    """Spans of the noun phrases of ``text`` that an elliptical follow-up can replace: runs of content
+    words, kept only where they follow a noun marker ("the", "which", "for", ...) when any does."""
+    markers = {w.lower() for w in dialogue()["noun_markers"]}
+    spans, start, end, after_marker, marked = [], None, None, True, []
+    for m in _WORDS.finditer(text):
+        word = m.group(0).lower().strip("'’")
+        if word in STOPWORDS or word in markers:
+            if start is not None:
+                spans.append((start, end))
+                marked.append(after_marker)
+            start, after_marker = None, word in markers
+            continue
+        if start is None:
+            start = m.start()
+        end = m.end()
+    if start is not None:
+        spans.append((start, end))
+        marked.append(after_marker)
+    nouns = [s for s, ok in zip(spans, marked) if ok]
+    return nouns or spans
+
+
+def substitute(previous: str, new: str, embedder) -> str | None:
+    """``previous`` with the phrase most like ``new`` (cosine of the sentence encoder) replaced by it;
+    None when no phrase is clearly like it (then the follow-up is read with the previous turn as context)."""
+    spans = _phrases(previous)
+    if not spans:
+        return None
+    vectors = embedder.encode([new] + [previous[a:b] for a, b in spans])
+    similarity = vectors[1:] @ vectors[0]
+    best = int(np.argmax(similarity))
+    if similarity[best] < SUBSTITUTE_MIN_COSINE:
+        return None
+    a, b = spans[best]
+    if re.match(r"(?i)(the|an?)\s", new) and re.search(r"(?i)\b(the|an?|our|their|its)\s+$", previous[:a]):
+        new = new.split(None, 1)[1]  # "the" once, not "the the"
+    return previous[:a] + new + previous[b:]
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at a word boundary where there is one: what one
+    earlier turn may add to the searched question. (An earlier turn may be ten times the question
+    limit; uncut, it would make the searched question that long.)"""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit + 1].rsplit(" ", 1)[0] if " " in text[:limit + 1] else text[:limit]
+    return cut[:limit].rstrip()
+
+
+def resolve(ctx: Context, kit: Kit) -> None:
+    """Make a follow-up stand alone (``ctx.query``); ``ctx.focus`` keeps the follow-up's own words."""
+    ctx.query = ctx.question
+    ctx.focus = kit.snapshot.correct(tokens(ctx.question))
+    bound = kit.settings.history_context_chars
+    previous = [clip(t.content, bound) for t in ctx.history if t.role == "user" and t.content.strip()]
+    if not previous:
+        return
+    answers = [t.content for t in ctx.history if t.role == "assistant" and not t.content.startswith(_NO_EVIDENCE_START)]
+    found, words = kind(ctx.question)
+    if found is None:
+        return
+    ctx.follow_up = True
+    resolved = substitute(previous[-1], words, kit.embedder) if found == "ellipsis" and tokens(words) else None
+    if resolved:
+        ctx.query = resolved
+    else:
+        said = re.sub(r"\s*\[\d+\]", "", answers[-1]) if answers and answers[-1].strip() else ""
+        said = clip(" ".join(said.split()[:30]), bound)
+        ctx.query = f"{ctx.question} ({previous[-1]}{' ' + said if said else ''})"
+        last_turns = " ".join(t.content for t in ctx.history[-2:] if not t.content.startswith(_NO_EVIDENCE_START))
+        ctx.context_tokens = {t for t in entities(last_turns) if t in kit.snapshot.idf}
+
+
+def condense(ctx: Context, kit: Kit) -> None:
+    """What is searched for a follow-up: the question made to stand alone (``resolve``, above); with
+    ``follow_up`` switched off (ablation), the first version: join the previous question to anything
+    short or with a follow-up word. A question that stands alone is searched as asked. Stops nothing."""
+    if kit.settings.uses("follow_up"):
+        return resolve(ctx, kit)
+    ctx.query = ctx.question
+    ctx.focus = kit.snapshot.correct(tokens(ctx.question))
+    previous = [t.content for t in ctx.history if t.role == "user" and t.content.strip()]
+    if previous and (_FOLLOW_UP.search(ctx.question) or len(ctx.focus) <= 3):
+        ctx.query = f"{clip(previous[-1], kit.settings.history_context_chars)} {ctx.question}"
+        ctx.follow_up = True
+        last_turns = " ".join(t.content for t in ctx.history[-2:]
+                              if not t.content.startswith(NO_EVIDENCE[:40]))  # not our abstention text
+        ctx.context_tokens = {t for t in entities(last_turns) if t in kit.snapshot.idf}

@@ -1,0 +1,70 @@
+"""The guard and scope steps: may this question be searched for at all?
+
+Both run before anything is searched. ``guard`` checks the question itself (and the service runs its
+``check_question`` before the model and the index are loaded, so a bad question is refused at once);
+``scope`` checks it against the years the library covers.
+"""
+from __future__ import annotations
+
+import re
+
+from ..config import Settings
+from ..safety import privacy
+from ..safety.inputs import clean_question, mostly_non_latin, shown
+from .context import NO_EVIDENCE, NOT_ENGLISH, Context, Kit
+
+_INJECTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules?|guidelines?|above|previous|system)\b"
+    r"|\b(system prompt|your prompt|jailbreak|developer mode|you are now|act as|pretend (to be|you are))\b"
+    r"|^\s*(system|assistant)\s*:"
+    r"|</?\s*(context|system|instructions?|prompt|documents?)\s*>"  # fake markup closing "our" context
+    r"|\bnew (instructions?|rules?|task)\b|\b(administrator|admin|developer|operator)\s*(says|:)",
+    re.I)
+_YEAR = re.compile(r"(?<![\d-])((?:19|20)\d\d)(?![\d])")
+_PRESENT_DAY = re.compile(r"\b(today|nowadays|these days|as of now|in force now|still in force|"
+                          r"(this|next) (academic |school |financial )?(year|term))\b", re.I)
+
+
+def guard(ctx: Context, kit: Kit) -> None:
+    """Refuse what is not a question we can search for; the message says exactly why.
+
+    Stops with ``invalid_input`` (empty, too long, control characters, no words), ``unsafe_input`` (an
+    instruction to the assistant rather than a question) or ``no_evidence`` (not in the Latin alphabet:
+    the documents are in English). Personal details are removed first, with a warning, and never stop it."""
+    check_question(ctx, kit.settings)
+
+
+def check_question(ctx: Context, settings: Settings) -> None:
+    """``guard`` without the index: the service runs it before loading the model, so a bad
+    question is refused at once. Idempotent (``guard`` runs it again inside the pipeline)."""
+    q, problem = clean_question(ctx.question if isinstance(ctx.question, str) else "", settings.max_question_chars)
+    if problem:
+        q = shown(q, settings.max_question_chars)  # echoed back: safe to print and to store
+    found = privacy.find(q)
+    if found:  # removed before anything is searched, echoed, logged or stored
+        ctx.warnings = [privacy.warning(found)]
+        ctx.shown_question = privacy.redact(q, found)
+        q = privacy.searchable(q, found) or ctx.shown_question
+    ctx.history = [t.model_copy(update={"content": privacy.redact(t.content)}) for t in ctx.history]
+    ctx.question = q
+    if problem:
+        return ctx.stop("invalid_input", problem)
+    if _INJECTION.search(q):
+        return ctx.stop("unsafe_input", "That reads as an instruction to the assistant, not a question about the "
+                        "documents. I only quote the library's sources; please ask about the duty to co-operate, "
+                        "children's trusts or pupils' well-being.")
+    if mostly_non_latin(q):
+        return ctx.stop("no_evidence", NOT_ENGLISH)
+
+
+def scope(ctx: Context, kit: Kit) -> None:
+    """Questions about what happened after the sources were written cannot be answered from them: a
+    year after the newest document, or "today"/"this year". Stops with ``no_evidence``."""
+    latest = kit.snapshot.latest_year
+    if latest is None:
+        return
+    later = sorted({int(y) for y in _YEAR.findall(ctx.question) if int(y) > latest})
+    if later or _PRESENT_DAY.search(ctx.question):
+        when = f"in {later[0]}" if later else "today"
+        ctx.stop("no_evidence", f"The library's documents date from {latest} or earlier, so they cannot say what "
+                 f"happened or applies {when}. " + NO_EVIDENCE.split(". ", 1)[1])

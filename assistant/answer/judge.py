@@ -1,0 +1,137 @@
+"""The judge and decide steps: does this sentence answer the question? One calibrated probability per
+candidate, and no answer when the best one is under the fitted threshold.
+
+The hybrid first stage (``select.py``) is cheap and recall-minded: it ranks every sentence of
+the retrieved passages by cosine and word overlap. The judge reads only its best ``rerank_k``
+candidates with a cross-encoder (``reranker.py``) and combines the cross-encoder's logit with the
+sentence encoder's cosine to the question, and whether the candidate is a heading line (a date line
+or "LETTER FROM ... TO ...", which answers only questions about its document), in a logistic regression:
+
+    p = sigmoid(intercept + sum(coef[i] * feature[i]))
+
+The coefficients, the abstention threshold and how many candidates are read live in
+``data/judge.toml``, written by ``python -m evals.fit_judge`` from labelled (question, sentence)
+pairs of the original and the everyday *dev* questions only; the held-out questions are never read
+by the fit. The first stage's hand-set weights only decide which sentences are read, not the
+verdict (in the fit they carried over worse to new wording). ``p`` then drives both which sentences are quoted (``compose``) and whether to abstain
+(``decide``): one learned judgement instead of a pile of hand-set weights.
+"""
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import StoreError
+from .context import NO_EVIDENCE, Context, Kit, threshold
+from .units import unit_for
+
+JUDGE_FILE = Path(__file__).resolve().parents[1] / "data" / "judge.toml"
+FEATURES = ("logit", "dense", "heading")  # cross-encoder logit; sentence cosine to the question; 1 for a heading line
+
+
+@dataclass(frozen=True)
+class JudgeModel:
+    coef: tuple[float, ...]
+    intercept: float
+    threshold: float  # abstain when the best candidate's p is below this
+    keep: float  # a further sentence is quoted only when its p is at least this share of the best p
+    rerank_k: int  # candidates read by the cross-encoder per question
+    context: str  # what the cross-encoder sees besides the sentence: "title" or "none"
+
+    @classmethod
+    def load(cls, path: Path = JUDGE_FILE) -> "JudgeModel":
+        try:
+            data = tomllib.loads(Path(path).read_text("utf-8"))
+            features = tuple(data["features"])
+            if features != FEATURES:
+                raise ValueError(f"features {features} are not {FEATURES}; re-fit with python -m evals.fit_judge")
+            return cls(tuple(float(c) for c in data["coef"]), float(data["intercept"]), float(data["threshold"]),
+                       float(data.get("keep", 0.5)), int(data.get("rerank_k", 12)), str(data.get("context", "title")))
+        except (OSError, KeyError, ValueError, TypeError, tomllib.TOMLDecodeError) as exc:
+            raise StoreError(f"{path}: the answer judge's coefficients could not be read ({exc}).") from None
+
+    def probability(self, logit: float, dense: float, heading: bool = False) -> float:
+        """A heading line's cosine is not counted: a title is always *on* the topic of its document, which
+        says nothing about whether it answers; only the cross-encoder's reading (and the heading's own
+        coefficient) does."""
+        dense = 0.0 if heading else dense
+        z = self.intercept + self.coef[0] * logit + self.coef[1] * dense + self.coef[2] * float(heading)
+        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+
+
+def judge_text(source, sentence: str, context: str) -> str:
+    """What the cross-encoder reads for one candidate: the sentence, after (``context = "source"``) who
+    wrote its document and its title, so "I enclose ..." in a letter or "the association said" in a
+    report can be judged with the speaker in view; or after the title alone; or alone ("none")."""
+    if context == "speaker":
+        who = source.author or source.publisher
+        return f"{who}: {sentence}" if who else sentence
+    if context == "source":
+        who = source.author or source.publisher
+        return f"{who}, {source.title}: {sentence}" if who else f"{source.title}: {sentence}"
+    if context == "title":
+        return f"{source.title}. {sentence}"
+    return sentence
+
+
+def _as_quoted(snap, j: int, standalone: bool) -> str:
+    """The sentence as it would be quoted: with the sentence it leans on ("The duty will also apply to
+    ..." is judged after the sentence that says which duty), so the judge reads what the reader reads."""
+    unit = unit_for(snap, j) if standalone else None
+    if unit is None:
+        return snap.sentence_text(j)
+    return snap.docs[snap.passages[snap.sentence_passage[j]].doc_id].text[unit.start:unit.end]
+
+
+def judge(ctx: Context, kit: Kit) -> None:
+    """Read the first stage's best ``rerank_k`` sentences with the cross-encoder and give each its
+    calibrated probability of answering the question (``Scored.p``); ``ctx.ranked`` is re-ordered by it.
+
+    The query is the question as searched (``ctx.query``: follow-ups resolved, everyday words mapped),
+    so the judge and the retrievers see the same words. Sentences the cross-encoder did not read keep
+    p = 0 and can never be quoted. Stops nothing: ``decide`` abstains on the result.
+    """
+    if kit.reranker is None or not ctx.ranked:
+        return
+    model, snap = kit.judge, kit.snapshot
+    standalone = kit.settings.uses("standalone_quotes")
+
+    def read(query: str, candidates) -> dict[int, tuple[float, float]]:
+        """sentence → (p, logit) for ``candidates`` read against ``query``."""
+        texts = [judge_text(snap.docs[snap.passages[snap.sentence_passage[c.sentence]].doc_id].source,
+                            _as_quoted(snap, c.sentence, standalone), model.context) for c in candidates]
+        logits = kit.reranker.score(snap.correct_text(query), texts)  # misspellings mended, as for retrieval
+        return {c.sentence: (model.probability(float(x), c.dense, snap.sentence_heading[c.sentence]), float(x))
+                for c, x in zip(candidates, logits)}
+
+    judged = read(ctx.query, ctx.ranked[:model.rerank_k])
+    # A two-part question: each part's best few are also read against that part alone; a sentence
+    # answers the question if it answers a part ("Are schools bound now, and what is proposed?").
+    part_best = []
+    for text, top in ctx.part_top:
+        verdicts = read(text, top)
+        for j, verdict in verdicts.items():
+            if verdict[0] > judged.get(j, (-1.0, 0.0))[0]:
+                judged[j] = verdict
+        part_best.append(max(verdicts, key=lambda j: verdicts[j][0]))
+    for c in ctx.ranked:
+        c.first = c.score
+        c.p, c.logit = judged.get(c.sentence, (0.0, None))
+        c.score = c.p
+    if kit.settings.uses("judge_order"):
+        ctx.ranked.sort(key=lambda c: c.p, reverse=True)
+    else:  # ablation: the judge only gates; the first stage orders the sentences it accepts
+        ctx.ranked.sort(key=lambda c: (c.p >= model.threshold, c.first), reverse=True)
+    by_sentence = {c.sentence: c for c in ctx.ranked}
+    ctx.part_best = [by_sentence[j] for j in part_best if j in by_sentence]
+    ctx.threshold = model.threshold
+
+
+def decide(ctx: Context, kit: Kit) -> None:
+    """Abstain when no sentence answers well enough: the judge's probability (or, with the judge
+    switched off, the first-stage score) of the best sentence is under the threshold (fitted, in
+    ``data/judge.toml``). Stops with ``no_evidence``."""
+    if not ctx.ranked or ctx.ranked[0].score < threshold(ctx, kit):
+        ctx.stop("no_evidence", NO_EVIDENCE)

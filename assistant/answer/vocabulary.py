@@ -1,0 +1,66 @@
+"""Everyday wording: a reader's words mapped to the documents' words, from ``corpus/vocabulary.toml``.
+
+Why a data file: which everyday word stands for which term depends on the documents a school keeps
+("family doctors" → "GPs" here; something else in a safeguarding library). The code knows no word.
+The documents' words are *added* after the reader's, in brackets, so both the retrievers and the
+judge see them and nothing the person asked is lost.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+
+FILENAME = "vocabulary.toml"
+
+
+def _fold(text: str) -> str:
+    return text.replace("’", "'").replace("‘", "'")
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    terms: tuple[tuple[re.Pattern, str], ...] = ()
+
+    @classmethod
+    def load(cls, corpus_dir: Path) -> "Vocabulary":
+        """The corpus's vocabulary file; none is an empty vocabulary. A damaged file is a clear error."""
+        path = Path(corpus_dir) / FILENAME
+        if not path.is_file():
+            return cls()
+        try:
+            data = tomllib.loads(path.read_text("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: not valid TOML ({exc}).") from None
+        terms = []
+        for i, entry in enumerate(data.get("term", []), start=1):
+            say, documents = entry.get("say"), entry.get("documents")
+            if not (isinstance(say, list) and say and all(isinstance(s, str) and s.strip() for s in say)
+                    and isinstance(documents, str) and documents.strip()):
+                raise InputError(f"{path}: term {i} needs `say` (a list of words) and `documents` (text).")
+            alternatives = sorted({re.escape(_fold(s.strip())) for s in say}, key=len, reverse=True)
+            pattern = re.compile(r"(?<![\w'-])(" + "|".join(alternatives) + r")(?![\w-])", re.I)
+            terms.append((pattern, documents.strip()))
+        return cls(tuple(terms))
+
+    def expand(self, question: str) -> str:
+        """``question`` with the documents' words added after each everyday phrase it uses."""
+        text = _fold(question)
+        low = text.lower()
+        found: list[tuple[int, int, str]] = []  # (start, end, documents' words)
+        for pattern, documents in self.terms:
+            if _fold(documents).lower() in low:
+                continue  # already in the documents' words
+            match = pattern.search(text)
+            if match and not any(s <= match.start() < e for s, e, _ in found):
+                found.append((match.start(), match.end(), documents))
+        if not found:
+            return question
+        out, last = [], 0
+        for _, end, documents in sorted(found):
+            out.append(text[last:end] + f" ({documents})")
+            last = end
+        return "".join(out) + text[last:]

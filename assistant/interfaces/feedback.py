@@ -1,0 +1,103 @@
+"""Reader feedback on answers: a local SQLite file under ``settings.data_dir``, exportable as CSV.
+
+    from assistant.interfaces.feedback import record, export_csv
+    record(answer, rating="up", comment="Useful")      # from the UI
+    export_csv("feedback.csv")                          # -> number of rows written
+
+Each row keeps what the reader saw (question, answer text, citations as JSON), the rating
+("up" / "down"), the optional comment and the time (UTC, ISO 8601). Personal details (e-mail
+addresses, phone numbers, a child's name with details, ...) are removed before a row is written.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+from ..safety import privacy
+from ..config import Settings, get_settings
+from ..errors import InputError
+
+DB_NAME = "feedback.sqlite3"
+RATINGS = ("up", "down")
+MAX_COMMENT_CHARS = 2000
+COLUMNS = ("id", "created_at", "rating", "comment", "question", "answer", "status", "answer_id", "citations")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feedback (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at  TEXT NOT NULL,
+    rating      TEXT NOT NULL CHECK (rating IN ('up', 'down')),
+    comment     TEXT NOT NULL DEFAULT '',
+    question    TEXT NOT NULL,
+    answer      TEXT NOT NULL,
+    status      TEXT NOT NULL DEFAULT '',
+    answer_id   TEXT,
+    citations   TEXT NOT NULL DEFAULT '[]'
+)
+"""
+
+
+def db_path(settings: Settings | None = None) -> Path:
+    return (settings or get_settings()).data_dir / DB_NAME
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=10)
+    conn.execute(_SCHEMA)
+    return conn
+
+
+def record(answer, rating: str, comment: str = "", settings: Settings | None = None) -> int:
+    """Store one rating of ``answer`` (an ``Answer`` or its ``model_dump()``); returns the row id."""
+    data = answer.model_dump() if hasattr(answer, "model_dump") else dict(answer)
+    if rating not in RATINGS:
+        raise InputError(f"Rating must be 'up' or 'down', not {rating!r}.")
+    comment = privacy.redact((comment or "").strip())
+    if len(comment) > MAX_COMMENT_CHARS:
+        raise InputError(f"The comment is {len(comment):,} characters long; the limit is {MAX_COMMENT_CHARS:,}.")
+    citations = [{k: c.get(k) for k in ("n", "doc_id", "title", "display_date", "status", "location", "quote",
+                                        "start", "end")} for c in data.get("citations") or []]
+    row = (dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), rating, comment,
+           privacy.redact(str(data.get("question") or "")), privacy.redact(str(data.get("answer") or "")),
+           str(data.get("status") or ""),
+           data.get("id"), json.dumps(citations, ensure_ascii=False))
+    with closing(_connect(db_path(settings))) as conn, conn:
+        cur = conn.execute("INSERT INTO feedback (created_at, rating, comment, question, answer, status, answer_id, "
+                           "citations) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+        return int(cur.lastrowid)
+
+
+def rows(settings: Settings | None = None) -> list[dict]:
+    """Every feedback row, oldest first."""
+    path = db_path(settings)
+    if not path.exists():
+        return []
+    with closing(_connect(path)) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute(f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY id")]
+
+
+def export_csv(path: str | Path, settings: Settings | None = None) -> int:
+    """Write all feedback to ``path`` as CSV (UTF-8 with BOM, so Excel reads it); returns the row count.
+
+    Cells that a spreadsheet would run as a formula (starting with = + - @) are prefixed with '.
+    """
+    path = Path(path)
+    data = rows(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(COLUMNS)
+        for r in data:
+            writer.writerow([_cell(r[c]) for c in COLUMNS])
+    return len(data)
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

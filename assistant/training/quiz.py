@@ -1,0 +1,345 @@
+"""Quiz questions generated from the library's sentences: fill-in-the-blank multiple choice and
+true/false, each with its answer key (the quoted source sentence).
+
+How a question is made:
+
+* a sentence that stands on its own (no leading "This"/"They": the openers answers use, from
+  ``data/dialogue.toml``, and the spec's own ``skip_openers``; a sensible length) and that states a
+  duty, how strong it is, or a proposal (it contains one of the spec's ``about`` words) contains a
+  term of a type the quiz asks about (``ask_types``: who is bound or proposed, how strong, under
+  which law). People, organisations and dates are known too, but only so that a wrong choice is never
+  one that is also right: a quiz about the duties does not ask who said something, whom a speaker
+  represents, or in which month it was announced;
+* multiple choice blanks the term out; the wrong choices are terms of the same type found in
+  *other* sentences; true/false shows the sentence either as it is (true) or with the term swapped
+  for one of those (false);
+* a wrong choice is only offered when it cannot also be right: it is not the same thing as the
+  answer (spellings of one thing are grouped), it is not named in the same sentence, the sentence
+  with it swapped in appears in no document, and no other sentence that names it makes a similar
+  claim (shared context words, the same list of bodies, or close sentence vectors).
+
+The answer is always stated in the quoted sentence, so there is no question the sources do not
+answer. The answer key's explanation (``[quiz.explain]``) adds what the answer does not already say
+(the source's wording and status), never the answer again. Questions are drawn with
+``random.Random(seed)`` from a pool in a fixed order, so one seed always gives one quiz.
+"""
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from .duties import DutyCard
+from ..errors import InputError
+from ..safety.inputs import whole_number
+from .quotes import Library, Quote, Sentence
+from ..text import tokens
+from ..answer.units import depends_on_previous
+
+BLANK = "_____"
+TF_SHARE = 0.3  # share of true/false questions when both kinds are possible
+MC_CHOICES = 4
+MAX_QUESTIONS = 50
+# The largest quiz number (seed): the largest whole number JavaScript keeps exactly, so a browser or a
+# JSON client gets back the number it sent (and it fits the 64-bit integers Gradio's JSON writer takes).
+MAX_SEED = 2 ** 53 - 1
+# A wrong choice is refused when another sentence naming it shares this much of the question's
+# context words, also names this many of the answer and the terms listed beside it, or is this
+# close in meaning.
+CONTEXT_OVERLAP = 0.45
+SHARED_SIBLINGS = 2
+SIMILAR_COSINE = 0.72
+ACTOR_TYPES = ("person", "organisation")
+ASK = "Which words complete this sentence from {source}?"  # when a type has no `ask` of its own
+EXPLAIN = {"choice": "These are the source’s own words ({status}); the other choices are not what it says.",
+           "true": "The statement is the source’s own sentence, word for word ({status}).",
+           "false": "The source ({status}) says “{said}”, not “{shown}”."}
+_SMALL_WORDS = {"and", "of", "the", "for", "in", "to"}
+
+
+class Question(BaseModel):
+    id: str
+    number: int
+    kind: Literal["multiple_choice", "true_false"]
+    topic: str | None = Field(None, description="The duty this question is mainly about (a duty id).")
+    topics: list[str] = []
+    question: str = Field(description="The question as shown to governors.")
+    statement: str | None = Field(None, description="True/false only: the statement judged.")
+    choices: list[str]
+    answer: str = Field(description="The correct choice (for multiple choice, as written in the quote).")
+    answer_index: int
+    key_term: str = Field(description="The term the question turns on, verbatim in the quote.")
+    term_start: int = Field(description="Where key_term starts in citation.quote.")
+    term_type: str
+    explanation: str
+    citation: Quote
+    seed: int
+
+
+@dataclass(frozen=True)
+class Entity:
+    type: str
+    key: str
+    forms: tuple[str, ...]
+    also: tuple[str, ...] = ()  # other words for it that are never blanked ("the association")
+    affiliations: tuple[str, ...] = ()  # keys of the organisations a person speaks for
+
+
+@dataclass(frozen=True)
+class Mention:
+    entity: Entity
+    start: int  # offsets within the sentence text
+    end: int
+    surface: str
+
+
+@dataclass
+class Candidate:
+    sentence: Sentence
+    mention: Mention
+    distractors: list[Entity]
+    topics: list[str] = field(default_factory=list)
+
+
+def _norm(text: str) -> str:
+    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def quiz_options(n: Any, seed: Any, topic: Any) -> tuple[int, int, str | None]:
+    """The quiz arguments as given by any channel (API, HTTP, form), checked: a plain ``InputError``
+    saying what is allowed, never ``int()``'s or JSON's own messages."""
+    n = whole_number(n, 1, MAX_QUESTIONS, "number of questions")
+    seed = whole_number(seed, 0, MAX_SEED, "quiz number")
+    if topic is not None and not isinstance(topic, str):
+        raise InputError("The topic must be one duty id as text (see the duty cards), or empty for all duties.")
+    return n, seed, topic
+
+
+class QuizBank:
+    """Every question the library supports, ready to be drawn from by seed and topic."""
+
+    def __init__(self, library: Library, spec: dict, cards: list[DutyCard]):
+        self.library = library
+        conf = spec.get("quiz") or {}
+        self.min_chars = int(conf.get("min_chars", 50))
+        self.max_chars = int(conf.get("max_chars", 330))
+        self.skip_openers = tuple(conf.get("skip_openers", []))
+        self.skip_after = [w.lower() for w in conf.get("skip_after", [])]
+        self.ask_types = set(conf.get("ask_types") or [t["name"] for t in conf.get("types", [])])
+        about = conf.get("about", [])
+        self._about = re.compile("|".join(rf"(?<![\w-]){re.escape(w)}" for w in about)) if about else None
+        self.ask = {t["name"]: t.get("ask", ASK) for t in conf.get("types", [])}
+        self.after_type = {t["name"]: t["after"] for t in conf.get("types", []) if t.get("after")}
+        self.explain = {**EXPLAIN, **(conf.get("explain") or {})}
+        self.types: dict[str, list[Entity]] = {}
+        self._patterns: list[tuple[re.Pattern, Entity]] = []
+        for t in conf.get("types", []):
+            flags = 0 if t.get("case_sensitive", t["name"] not in ("body", "number")) else re.I
+            entities = []
+            for term in t.get("terms", []):
+                forms = tuple(term["forms"])
+                entity = Entity(t["name"], forms[0], forms, tuple(term.get("also", [])), tuple(term.get("with", [])))
+                entities.append(entity)
+                for form in forms + entity.also:
+                    also = re.I if form in entity.also else 0
+                    self._patterns.append((re.compile(rf"(?<![\w‐-]){re.escape(form)}(?![\w‐-])", flags | also), entity))
+            self.types[t["name"]] = sorted(entities, key=lambda e: e.key)
+        self.case_style = {t["name"]: bool(t.get("case_style")) for t in conf.get("types", [])}
+        self.topic_names = {c.id: c.name for c in cards}
+        self._topic_terms = {c.id: [_norm(x) for x in c.topic_terms] for c in cards}
+        self._card_quotes = {c.id: {(q.doc_id, q.start) for q in c.quotes()} for c in cards}
+        self._doc_texts = {d: _norm(v.text) for d, v in sorted(library.docs.items())}
+        self.mentions: dict[Sentence, list[Mention]] = {s: self._find(s.text) for s in library.sentences}
+        self._tokens: dict[Sentence, set[str]] = {s: set(tokens(s.text)) for s in library.sentences}
+        self.candidates: list[Candidate] = self._candidates()
+
+    # ---- terms ---------------------------------------------------------------------------------
+    def _find(self, text: str) -> list[Mention]:
+        """Known terms in ``text``, leftmost-longest, never overlapping."""
+        found = sorted(((m.start(), -(m.end() - m.start()), m.end(), e) for p, e in self._patterns
+                        for m in p.finditer(text)), key=lambda x: (x[0], x[1], x[3].key))
+        out: list[Mention] = []
+        for start, _, end, entity in found:
+            if out and start < out[-1].end:
+                continue
+            out.append(Mention(entity, start, end, text[start:end]))
+        return out
+
+    def _usable(self, s: Sentence) -> bool:
+        """A sentence a question may quote: it stands on its own and states a duty, a strength or a proposal."""
+        text = s.text
+        return (self.min_chars <= len(text) <= self.max_chars and not text.startswith(self.skip_openers)
+                and not depends_on_previous(text) and not text.rstrip().endswith(("?", ":"))
+                and (self._about is None or bool(self._about.search(text))))
+
+    def _blankable(self, s: Sentence, m: Mention, mentions: list[Mention]) -> bool:
+        if m.entity.type not in self.ask_types:
+            return False  # known so that wrong choices are safe, never asked (who said it, when)
+        if m.entity.type in self.after_type:  # "Local authorities may ...": the word binds the body before it
+            if not any(x.entity.type == self.after_type[m.entity.type] and x.end <= m.start
+                       and not s.text[x.end:m.start].strip() for x in mentions):
+                return False
+        elif self._about is not None and not self._about.search(s.text[:m.start] + " " + s.text[m.end:]):
+            return False  # the blank is the sentence's only duty word: it is not about a duty
+        if m.surface.lower() in {a.lower() for a in m.entity.also}:
+            return False
+        if sum(1 for x in mentions if x.entity == m.entity) != 1:
+            return False  # named twice: a blank would give it away or be ambiguous
+        before = s.text[:m.start].rstrip().lower()
+        if m.entity.type == "body" and any(before.endswith(w) for w in self.skip_after):
+            return False
+        return len(self.types.get(m.entity.type, [])) > 1
+
+    # ---- wrong choices that cannot also be right ---------------------------------------------------
+    def _context(self, s: Sentence, m: Mention) -> set[str]:
+        ctx = set(tokens(s.text[:m.start] + " " + s.text[m.end:]))
+        return ctx - set(tokens(" ".join(m.entity.forms)))
+
+    def swapped(self, s: Sentence, m: Mention, form: str) -> str:
+        return s.text[:m.start] + form + s.text[m.end:]
+
+    def refuted(self, s: Sentence, m: Mention, other: Entity) -> str | None:
+        """Why ``other`` might also be a right answer for the blank (None when it cannot be)."""
+        if other == m.entity or other.type != m.entity.type:
+            return "same thing as the answer"
+        mine = self.mentions[s]
+        if any(x.entity == other for x in mine):
+            return "named in the same sentence"
+        for form in other.forms:
+            claim = _norm(self.swapped(s, m, form))
+            if any(claim in text for text in self._doc_texts.values()):
+                return "the swapped sentence is in a document"
+        ctx = self._context(s, m)
+        listed = {x.entity for x in mine if x.entity.type == m.entity.type}  # the answer and its siblings
+        actors = {x.entity.key for x in mine if x.entity.type in ACTOR_TYPES and x.entity != m.entity}
+        actors |= {a for x in mine if x.entity.key in actors for a in x.entity.affiliations}
+        for s2, mentions in self.mentions.items():
+            if s2 == s or not any(x.entity == other for x in mentions):
+                continue
+            if ctx and len(ctx & self._tokens[s2]) / len(ctx) >= CONTEXT_OVERLAP:
+                return f"a similar claim names it ({s2.doc_id}, {s2.start})"
+            if len(listed & {x.entity for x in mentions}) >= SHARED_SIBLINGS:
+                return f"a list with the answer or its neighbours names it ({s2.doc_id}, {s2.start})"
+            if actors & {a for x in mentions for a in (x.entity.key, *x.entity.affiliations)}:
+                return f"the same people or bodies are reported on it ({s2.doc_id}, {s2.start})"
+            if self.library.similarity(s, s2) >= SIMILAR_COSINE:
+                return f"a sentence close in meaning names it ({s2.doc_id}, {s2.start})"
+        return None
+
+    def _candidates(self) -> list[Candidate]:
+        out = []
+        for s in self.library.sentences:  # sorted by document and offset
+            if not self._usable(s):
+                continue
+            mentions = self.mentions[s]
+            for m in mentions:
+                if not self._blankable(s, m, mentions):
+                    continue
+                good = [e for e in self.types[m.entity.type] if self.refuted(s, m, e) is None]
+                if good:
+                    out.append(Candidate(s, m, good, self._topics_of(s)))
+        return out
+
+    def _topics_of(self, s: Sentence) -> list[str]:
+        text = _norm(s.text)
+        return [t for t, terms in self._topic_terms.items()
+                if (s.doc_id, s.start) in self._card_quotes[t] or any(term in text for term in terms)]
+
+    # ---- drawing a quiz ----------------------------------------------------------------------------
+    def supported(self, topic: str | None = None) -> dict[str, int]:
+        """How many questions of each kind the library supports (one per sentence and term)."""
+        pool = [c for c in self.candidates if topic is None or topic in c.topics]
+        return {"multiple_choice": sum(1 for c in pool if len(c.distractors) >= MC_CHOICES - 1),
+                "true_false": len(pool) * 2, "sentences": len({c.sentence for c in pool})}
+
+    def check_topic(self, topic: str | None) -> str | None:
+        if topic in (None, "", "all"):
+            return None
+        if topic not in self.topic_names:
+            raise InputError(f"Unknown topic '{topic}'. Choose one of: {', '.join(self.topic_names)} (or leave it out).")
+        return topic
+
+    def quiz(self, n: int = 10, seed: int = 1, topic: str | None = None) -> list[Question]:
+        """``n`` questions about ``topic`` (a duty id, or None for all), the same for the same seed."""
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_QUESTIONS:
+            raise InputError(f"The number of questions must be a whole number from 1 to {MAX_QUESTIONS}.")
+        topic = self.check_topic(topic)
+        rng = random.Random(seed)
+        pool = [c for c in self.candidates if topic is None or topic in c.topics]
+        rng.shuffle(pool)
+        picked: list[Candidate] = []
+        for fresh_only in (True, False):  # one question per sentence first; reuse sentences if short
+            used = {c.sentence for c in picked}
+            for c in pool:
+                if len(picked) >= n:
+                    break
+                if c in picked or (fresh_only and c.sentence in used):
+                    continue
+                picked.append(c)
+                used.add(c.sentence)
+        return [self._make(c, i, rng, seed, topic) for i, c in enumerate(picked, start=1)]
+
+    def _make(self, c: Candidate, number: int, rng: random.Random, seed: int, topic: str | None) -> Question:
+        s, m = c.sentence, c.mention
+        citation = self.library.quote(s)
+        label = f"{citation.label}"
+        mc_ok = len(c.distractors) >= MC_CHOICES - 1
+        kind = "multiple_choice" if mc_ok and rng.random() >= TF_SHARE else "true_false"
+        common = dict(id=f"q{number}", number=number, topic=topic or (c.topics[0] if c.topics else None),
+                      topics=c.topics, key_term=m.surface, term_start=m.start, term_type=m.entity.type, citation=citation, seed=seed)
+        if kind == "multiple_choice":
+            wrong = [self.display(e, m, s) for e in rng.sample(c.distractors, MC_CHOICES - 1)]
+            choices = [m.surface, *wrong]
+            rng.shuffle(choices)
+            cloze = s.text[:m.start] + BLANK + s.text[m.end:]
+            ask = self.ask.get(m.entity.type, ASK).format(source=label)
+            return Question(kind=kind, question=f"{ask} “{cloze}”",
+                            choices=choices, answer=m.surface, answer_index=choices.index(m.surface),
+                            explanation=self.explain["choice"].format(status=citation.status), **common)
+        if rng.random() < 0.5:
+            statement, answer = s.text, "True"
+            explanation = self.explain["true"].format(status=citation.status)
+        else:
+            other = self.display(rng.choice(c.distractors), m, s)
+            statement, answer = self.swapped(s, m, other), "False"
+            explanation = self.explain["false"].format(status=citation.status, said=m.surface, shown=other)
+        choices = ["True", "False"]
+        return Question(kind=kind, question=f"True or false? {label} says: “{statement}”", statement=statement,
+                        choices=choices, answer=answer, answer_index=choices.index(answer),
+                        explanation=explanation, **common)
+
+    def display(self, entity: Entity, like: Mention, s: Sentence) -> str:
+        """How a wrong choice is written so that it looks like the answer (same spelling style)."""
+        forms = entity.forms
+        alias = like.entity.forms.index(like.surface) if like.surface in like.entity.forms else 0
+        form = forms[alias] if 0 < alias < len(forms) else forms[0]
+        at_start = like.start == 0 or s.text[:like.start].rstrip().endswith((".", "“", "–"))
+        if self.case_style.get(entity.type):
+            style = _style(like.surface, at_start)
+            lower = [f for f in forms if f[:1].islower()]
+            if style == "lower" and lower:
+                form = lower[0]
+            elif style == "title":
+                form = " ".join(w if w.lower() in _SMALL_WORDS or _acronym(w) else w[:1].upper() + w[1:]
+                                for w in form.split())
+        if at_start:
+            form = form[:1].upper() + form[1:]
+        return form
+
+
+def _acronym(word: str) -> bool:
+    return any(ch.isupper() for ch in word[1:])
+
+
+def _style(surface: str, at_start: bool) -> str:
+    """'lower' (councils), 'title' (Primary Care Trusts) or 'keep' (GPs) for a term as written."""
+    words = [w for w in surface.split() if w.lower() not in _SMALL_WORDS]
+    if any(_acronym(w) for w in words):
+        return "keep"
+    if surface[:1].islower() or (at_start and len(words) == 1):
+        return "lower"
+    return "title" if all(w[:1].isupper() for w in words) else "lower"

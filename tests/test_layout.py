@@ -1,0 +1,140 @@
+"""The package layout (issue 15): one subpackage per part of the flow, small modules, imports that
+only point down the layers and never round in a circle. Read from the source with ``ast``: nothing is
+imported, so this runs in well under a second."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "assistant"
+MAX_TOP_LEVEL_MODULES = 12
+MIN_SUBPACKAGES = 3
+MAX_LINES = 600
+
+# Who may import whom: a module imports only from its own layer or the ones before it. The top-level
+# modules other than the service are the shared contract (settings, errors, the Answer model, text
+# helpers, export); the service is the one facade; the interfaces come last. docs/DESIGN.md, "Layout".
+LAYERS = [
+    {"assistant.config", "assistant.errors", "assistant.models", "assistant.markers", "assistant.text",
+     "assistant.export"},
+    {"assistant.safety", "assistant.encoders"},
+    {"assistant.library"},
+    {"assistant.answer"},
+    {"assistant.training"},
+    {"assistant.service", "assistant"},
+    {"assistant.interfaces", "assistant.__main__"},
+]
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _imports(name: str, path: Path, known: set[str], missing: list[str] | None = None) -> set[str]:
+    """Every module of the package that ``name`` imports, at module level or inside a function (a
+    lazy import is still a dependency). Imports of package modules that do not exist go to ``missing``."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            bases = [alias.name for alias in node.names]
+            names: list[str] = []
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[:len(package.split(".")) - node.level + 1]
+                bases = [".".join(base + ([node.module] if node.module else []))]
+            else:
+                bases = [node.module or ""]
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        for base in bases:
+            for sub in names:  # ``from pkg import module`` imports pkg.module
+                if f"{base}.{sub}" in known:
+                    found.add(f"{base}.{sub}")
+            if base in known and (not names or any(f"{base}.{sub}" not in known for sub in names)):
+                found.add(base)
+            if missing is not None and base.split(".")[0] == "assistant" and base not in known:
+                missing.append(f"{name}:{node.lineno} imports {base}")
+    found.discard(name)
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    return {name: _imports(name, path, set(modules)) for name, path in modules.items()}
+
+
+def _layer(name: str) -> int:
+    for i, layer in enumerate(LAYERS):
+        if name in layer or any(name.startswith(prefix + ".") for prefix in layer if prefix != "assistant"):
+            return i
+    raise AssertionError(f"{name} is in no layer of tests/test_layout.py: add it there and to docs/DESIGN.md")
+
+
+def test_top_level_is_small_and_split_into_subpackages():
+    top = sorted(p.name for p in PACKAGE.glob("*.py"))
+    subpackages = sorted(p.parent.name for p in PACKAGE.glob("*/__init__.py"))
+    assert len(top) <= MAX_TOP_LEVEL_MODULES, top
+    assert len(subpackages) >= MIN_SUBPACKAGES, subpackages
+    loose = [p.parent.name for p in PACKAGE.glob("*/*.py") if not (p.parent / "__init__.py").exists()]
+    assert not loose, f"folders of modules without an __init__.py (left out of the wheel): {sorted(set(loose))}"
+
+
+def test_no_module_is_over_600_lines():
+    long = {name: n for name, path in _modules().items()
+            if (n := len(path.read_text("utf-8").splitlines())) > MAX_LINES}
+    assert not long, f"split these modules (over {MAX_LINES} lines): {long}"
+
+
+def test_no_import_cycle():
+    graph = _graph()
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycle = path[path.index(nxt):] + [nxt]
+                raise AssertionError("import cycle: " + " -> ".join(cycle))
+            if nxt not in state:
+                visit(nxt)
+        path.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+
+
+def test_imports_point_down_the_layers():
+    """Nothing below the service imports the service or an interface; the library never imports
+    answering or training; answering never imports training."""
+    upward = sorted(f"{a} -> {b}" for a, targets in _graph().items() for b in targets
+                    if _layer(b) > _layer(a))
+    assert not upward, "imports against the layers: " + "; ".join(upward)
+
+
+def test_every_import_names_a_module_that_exists():
+    """Lazy imports (inside functions) are not run by importing the package, so a wrong path there
+    would only fail when that code runs."""
+    missing: list[str] = []
+    modules = _modules()
+    for name, path in modules.items():
+        _imports(name, path, set(modules), missing)
+    assert not missing, missing
+
+
+def test_the_checker_sees_relative_and_lazy_imports():
+    graph = _graph()
+    assert "assistant.interfaces.web_html" in graph["assistant.interfaces.web_training"]
+    assert "assistant.interfaces.feedback" in graph["assistant.interfaces.web"]  # from . import feedback
+    assert "assistant.training.materials" in graph["assistant.service"]  # imported inside a method
+    assert "assistant" in graph["assistant.interfaces.cli"]  # from .. import Assistant
