@@ -60,7 +60,7 @@ class Assistant:
     # ---- components ----------------------------------------------------------------------------
     @property
     def embedder(self) -> Embedder:
-        return get_embedder(self.settings.model_path, self.settings.embedder)
+        return get_embedder(self.settings.model_path, self.settings.embedder, self.settings.encoder_threads)
 
     @property
     def model_name(self) -> str:

