@@ -160,16 +160,17 @@ class _Printable:
         return "".join(out)
 
 
-def to_pdf(turns: Iterable[dict], exported_at: str | None = None) -> bytes:
-    """The conversation as a PDF document (A4), same content as ``to_markdown``."""
+def new_pdf(title: str):
+    """An A4 document with the body font (DejaVu Sans embedded, else Helvetica), and the filter every text
+    goes through on its way in: it marks the characters that font cannot draw (``_Printable``). Shared by
+    the conversation export and the training pack, so neither drops a character silently.
+    Returns (pdf, font family, filter)."""
     try:
         from fpdf import FPDF
-        from fpdf.enums import XPos, YPos
     except ImportError:  # pragma: no cover - fpdf2 is a dependency
         raise AssistantError("PDF export needs the fpdf2 package: pip install fpdf2") from None
-
     pdf = FPDF(format="A4")
-    pdf.set_title("Conversation export")
+    pdf.set_title(title)
     pdf.set_creator("wellbeing-duties-assistant")
     pdf.set_auto_page_break(True, margin=18)
     pdf.set_margins(18, 18, 18)
@@ -178,11 +179,25 @@ def to_pdf(turns: Iterable[dict], exported_at: str | None = None) -> bytes:
         for style, name in _FONT_FILES.items():
             pdf.add_font("body", style, str(fonts / name))
         glyphs = _glyphs(fonts)
-        family, clean = "body", _Printable(lambda ch: ord(ch) in glyphs, MISSING_GLYPH)
-    else:
-        family = "helvetica"
-        clean = _Printable(lambda ch: ord(ch) < 256, MISSING_GLYPH_PLAIN, lambda s: s.translate(_PLAIN))
+        return pdf, "body", _Printable(lambda ch: ord(ch) in glyphs, MISSING_GLYPH)
+    return pdf, "helvetica", _Printable(lambda ch: ord(ch) < 256, MISSING_GLYPH_PLAIN, lambda s: s.translate(_PLAIN))
 
+
+def replaced_note(clean: _Printable) -> str | None:
+    """The closing line of a PDF in which ``clean`` had to mark characters, or None."""
+    if not clean.replaced:
+        return None
+    one = clean.replaced == 1
+    return (f"{clean.replaced} character{'' if one else 's'} could not be shown in this PDF's font (for example "
+            f"Chinese, Japanese or Korean script, or emoji) and {'is' if one else 'are'} printed as {clean.mark}; "
+            "the Markdown export keeps them.")
+
+
+def to_pdf(turns: Iterable[dict], exported_at: str | None = None) -> bytes:
+    """The conversation as a PDF document (A4), same content as ``to_markdown``."""
+    from fpdf.enums import XPos, YPos
+
+    pdf, family, clean = new_pdf("Conversation export")
     pdf.add_page()
     width = pdf.epw
 
@@ -225,12 +240,10 @@ def to_pdf(turns: Iterable[dict], exported_at: str | None = None) -> bytes:
                      (90, 90, 90), indent=2, gap=0.5)
                 para(f"“{_one_line(c['quote'])}”", 10, "I", (40, 40, 40), indent=6, gap=2.5)
         pdf.ln(2)
-    if clean.replaced:
+    note = replaced_note(clean)
+    if note:
         room(20)
-        one = clean.replaced == 1
-        para(f"{clean.replaced} character{'' if one else 's'} could not be shown in this PDF's font (for example "
-             f"Chinese, Japanese or Korean script, or emoji) and {'is' if one else 'are'} printed as {clean.mark}; "
-             "the Markdown export keeps them.", 9, "I", (120, 70, 0), gap=2)
+        para(note, 9, "I", (120, 70, 0), gap=2)
     return bytes(pdf.output())
 
 

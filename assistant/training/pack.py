@@ -10,8 +10,8 @@ import datetime as dt
 from pathlib import Path
 
 from .duties import NOTICE, DutyCard, GlossaryEntry
-from ..errors import AssistantError, InputError
-from ..export import _FONT_FILES, _PLAIN, _font_dir, _md_inline, _one_line
+from ..errors import InputError
+from ..export import _md_inline, _one_line, new_pdf, replaced_note
 from .quiz import Question
 
 TITLE = "Governor training pack: children's trusts and pupils' well-being (the 2008 proposals)"
@@ -91,25 +91,10 @@ def to_markdown(cards: list[DutyCard], questions: list[Question], topic_name: st
 def to_pdf(cards: list[DutyCard], questions: list[Question], topic_name: str | None = None, seed: int = 1,
            prepared: str | None = None, glossary: list[GlossaryEntry] | None = None) -> bytes:
     """The same content as ``to_markdown``, as an A4 PDF."""
-    try:
-        from fpdf import FPDF
-        from fpdf.enums import XPos, YPos
-    except ImportError:  # pragma: no cover - fpdf2 is a dependency
-        raise AssistantError("PDF export needs the fpdf2 package: pip install fpdf2") from None
+    pdf, family, clean = new_pdf("Governor training pack")
+    from fpdf.enums import XPos, YPos
+
     prepared = prepared or dt.date.today().strftime("%d %B %Y")
-    pdf = FPDF(format="A4")
-    pdf.set_title("Governor training pack")
-    pdf.set_creator("wellbeing-duties-assistant")
-    pdf.set_auto_page_break(True, margin=18)
-    pdf.set_margins(18, 18, 18)
-    fonts = _font_dir()
-    if fonts:
-        for style, name in _FONT_FILES.items():
-            pdf.add_font("body", style, str(fonts / name))
-        family, clean = "body", (lambda s: s or "")
-    else:
-        family = "helvetica"
-        clean = lambda s: (s or "").translate(_PLAIN).encode("latin-1", "replace").decode("latin-1")  # noqa: E731
     pdf.add_page()
     width = pdf.epw
     navy, grey, ink, amber = (25, 45, 90), (90, 90, 90), (20, 20, 20), (120, 70, 0)
@@ -186,6 +171,9 @@ def to_pdf(cards: list[DutyCard], questions: list[Question], topic_name: str | N
     para("Sources", 14, "B", navy, gap=3)
     for q in _sources(cards, questions, glossary):
         para(_full(q), 9.5, gap=1.5)
+    note = replaced_note(clean)
+    if note:
+        para(note, 9, "I", amber, gap=2)
     return bytes(pdf.output())
 
 
