@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import shutil
@@ -62,9 +63,10 @@ class Assistant:
     def embedder(self) -> Embedder:
         return get_embedder(self.settings.model_path, self.settings.embedder, self.settings.encoder_threads)
 
-    @property
+    @functools.cached_property
     def model_name(self) -> str:
-        """The encoder's id as recorded in the index, without loading the model."""
+        """The encoder's id as recorded in the index, without loading the model (once: the settings and the
+        weights' hash do not change under a running Assistant)."""
         return encoder_id(self.settings.model_path, self.settings.embedder)
 
     @property

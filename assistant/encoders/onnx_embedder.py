@@ -46,10 +46,8 @@ def weights_hash(model_dir: Path) -> str:
         raise StoreError(f"No model weights (*.safetensors or *.bin) in {model_dir}.")
     stamp = [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files]
     memo = _cache_dir() / "weights-hashes.json"
-    try:
-        known = json.loads(memo.read_text("utf-8"))
-    except (OSError, ValueError):
-        known = {}
+    known = _json(memo)
+    known = known if isinstance(known, dict) else {}
     entry = known.get(str(model_dir))
     if isinstance(entry, dict) and entry.get("stamp") == stamp:
         return entry["sha256"]
@@ -196,7 +194,9 @@ class OnnxEmbedder:
         return self.encode([text])[0]
 
 
-def _json(path: Path) -> dict:
+def _json(path: Path):
+    """A JSON file's content, or {} when it is missing or unreadable. (embeddings.py has the same five
+    lines; importing them from there would make the two runner modules import each other.)"""
     try:
         return json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
