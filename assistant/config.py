@@ -31,7 +31,7 @@ for _key, _value in {
 
 
 # Answer components that ``ASSISTANT_DISABLE`` can switch off (``python -m evals --ablation`` runs each).
-COMPONENTS = ("reranker", "judge_order", "follow_up", "standalone_quotes", "vocabulary")
+COMPONENTS = ("reranker", "judge_order", "follow_up", "standalone_quotes", "vocabulary", "about")
 
 
 class Settings(BaseSettings):

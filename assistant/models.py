@@ -66,6 +66,8 @@ class Answer(BaseModel):
     status: Status
     message: str | None = Field(None, description="Why the assistant abstained or refused, for a person.")
     notice: str | None = Field(None, description="Caveat about the sources (2008 proposals; not legal advice).")
+    record: str | None = Field(None, description="For a question about a document itself (who wrote it, when): "
+                               "the library's record of that document, which also opens ``answer``. Not a quote.")
     citations: list[Citation] = []
     standalone_question: str | None = Field(None, description="The question as searched, after using the history.")
     mode: Mode = Field("extractive", description="'llm': reworded by a language model, every sentence verified; "

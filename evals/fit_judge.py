@@ -10,7 +10,7 @@ unanswerable question is labelled 0. The held-out questions (``split = "heldout"
 question of ``questions_fresh.jsonl``) are never read here.
 
 Fitted: a logistic regression on ``assistant.answer.judge.FEATURES`` (cross-encoder logit, sentence cosine to
-the question, heading line); then the abstention
+the question, heading line, read with a follow-up's own words); then the abstention
 threshold from a second logistic regression, over questions: answerable or not, from the log-odds of
 the best candidate's p (classes weighted equally; the threshold is where it gives one half), and the share of the best probability a
 further sentence needs (``keep``), chosen for the mean of key-fact recall and citation precision.
@@ -50,7 +50,7 @@ def collect(questions: list[dict], rerank_k: int, context: str, index_dir: Path)
     a = Assistant(index_dir=index_dir)
     a.index()
     kit = a._kit_ready()
-    kit.judge = JudgeModel((1.0, 0.0, 0.0), 0.0, 0.5, 0.5, rerank_k, context)  # raw logits; coefficients unused
+    kit.judge = JudgeModel((1.0, 0.0, 0.0, 0.0), 0.0, 0.5, 0.5, rerank_k, context)  # raw logits; coefficients unused
     steps = STEPS[:STEPS.index(next(s for s in STEPS if s.__name__ == "judge")) + 1]
     snap = kit.snapshot
     out = []
@@ -71,6 +71,7 @@ def collect(questions: list[dict], rerank_k: int, context: str, index_dir: Path)
                                                     or (doc in docs and any(has_fact(text, f) for f in facts)))
             heading = int(snap.sentence_heading[c.sentence])
             rows.append({"logit": c.logit, "dense": 0.0 if heading else c.dense, "heading": heading,  # as JudgeModel
+                         "own_words": int(bool(ctx.judge_queries)),
                          "first": c.first, "label": int(label), "gold_doc": int(doc in docs), "text": text,
                          "doc": doc})
         out.append({"id": q["id"], "answerable": bool(q.get("answerable")), "stopped": ctx.status, "rows": rows,
@@ -133,7 +134,7 @@ def fit(data: list[dict]) -> dict:
 
 def write(path: Path, result: dict, rerank_k: int, context: str) -> None:
     auc = ", ".join(f"{k} {v:.3f}" for k, v in result["auc"].items())
-    path.write_text(f"""# The answer judge: p = sigmoid(intercept + coef . (cross-encoder logit, sentence cosine to the question, heading line)).
+    path.write_text(f"""# The answer judge: p = sigmoid(intercept + coef . (cross-encoder logit, sentence cosine to the question, heading line, read with a follow-up's own words)).
 # Written by `python -m evals.fit_judge` on {date.today().isoformat()}; do not edit by hand, re-fit.
 # Fitted on {result['n_pairs']} (question, sentence) pairs ({result['n_positive']} answering) from {result['n_questions']}
 # questions: evals/questions.jsonl and the dev half of evals/questions_everyday.jsonl. No held-out question was read.

@@ -188,6 +188,7 @@ ABLATION_NOTES = {
     "judge_order": "the judge only gates (p >= threshold); the first stage's score orders what it accepts",
     "follow_up": "the first version's condense: the previous question joined to any short or follow-up-worded question",
     "standalone_quotes": "sentences quoted alone, even when they lean on the one before or leave a quotation open",
+    "about": "questions about a document itself (who wrote it, when) get no record line and may abstain",
 }
 
 

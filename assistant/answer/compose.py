@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..library.retrieval import Snapshot
 from ..text import words
 from .context import NO_EVIDENCE, Context, Kit, Scored, threshold
+from .select import _is_title, _quotable
 from .units import Unit, unit_for
 
 def compose(ctx: Context, kit: Kit) -> None:
@@ -42,21 +43,28 @@ def compose(ctx: Context, kit: Kit) -> None:
         budget += n
         return True
 
+    if ctx.about:  # a question about a document itself: its heading lines first ("3 July 2008", "LETTER FROM ...")
+        doc_id, fields = ctx.about
+        for j in headings(snap, doc_id, with_title=bool({"title", "author", "recipient"} & set(fields))):
+            take(Scored(j, 1.0, 0.0, 0.0, p=1.0))
+    opening = len(units)
     for c in pool:  # the first quote: the best sentence that stands on its own (does not lean back)
-        if take(c, opening=True):
+        if take(c, opening=not units):
             break
     if not units:
         return ctx.stop("no_evidence", NO_EVIDENCE)
-    best = units[0][0]
-    for part in ctx.part_best:  # a two-part question gets an answer to each part
-        if part.score >= floor and part in pool:
-            take(part)
-    for cand in pool:
-        if len(units) >= s.max_sentences or cand.score < max(floor, keep * best.score):
-            break
-        take(cand)
+    if len(units) > opening:  # content quotes (a question about a document may have none above the floor)
+        best = units[opening][0]
+        for part in ctx.part_best:  # a two-part question gets an answer to each part
+            if part.score >= floor and part in pool:
+                take(part)
+        for cand in pool:
+            if len(units) >= s.max_sentences + opening or cand.score < max(floor, keep * best.score):
+                break
+            take(cand)
     # Most direct first: by score, except that quotes from one passage that touch are joined in text order.
-    units[1:] = sorted(units[1:], key=lambda cu: cu[0].score, reverse=True)  # the opening quote stays first
+    first = opening + 1  # the heading lines (about a document) and the opening quote stay first
+    units[first:] = sorted(units[first:], key=lambda cu: cu[0].score, reverse=True)
     merged: list[tuple[Scored, Unit]] = []
     for c, u in units:
         for k, (mc, mu) in enumerate(merged):
@@ -70,6 +78,19 @@ def compose(ctx: Context, kit: Kit) -> None:
     ctx.units = [u for _, u in merged]
     ctx.answer = " ".join(f"{snap.docs[_doc(snap, c)].text[u.start:u.end]} [{n}]"
                           for n, (c, u) in enumerate(merged, start=1))
+    if ctx.record:  # the library's record of the document asked about, labelled, before the quotes
+        ctx.answer = f"{ctx.record}\n\n{ctx.answer}"
+
+
+def headings(snap: Snapshot, doc_id: str, with_title: bool = False) -> list[int]:
+    """A document's heading lines (date line, "LETTER FROM ... TO ..."), in text order: what a question
+    about the document itself quotes. Lines that repeat its recorded title ("LETTER FROM ... TO ...", when
+    the title has it) only when the title, author or recipient is asked (the record line names the title). Only lines ``select._quotable`` accepts as headings (3 words or more, not
+    addressed to an AI)."""
+    found = [j for p in snap.passages if p.doc_id == doc_id for j in p.sentences
+             if snap.sentence_heading[j] and _quotable(snap.sentence_text(j), True)
+             and (with_title or not _is_title(snap, j))]
+    return sorted(set(found), key=lambda j: snap.sentence_span[j][0])
 
 
 def _doc(snap: Snapshot, c: Scored) -> str:

@@ -66,6 +66,7 @@ class Context:
     query: str = ""
     follow_up: bool = False  # the question was joined to the previous one (condense)
     focus: list[str] = field(default_factory=list)  # the follow-up's own (spelling-mended) words
+    judge_queries: list[str] = field(default_factory=list)  # what the judge reads against, when not ``query``
     query_tokens: list[str] = field(default_factory=list)
     context_tokens: set[str] = field(default_factory=set)  # names carried over from earlier turns
     parts: list[tuple[str, np.ndarray, list[str]]] = field(default_factory=list)  # sub-questions
@@ -76,6 +77,8 @@ class Context:
     part_top: list[tuple[str, list[Scored]]] = field(default_factory=list)  # each part's text and best few
     chosen: list[Scored] = field(default_factory=list)
     units: list[Unit] = field(default_factory=list)  # the span each chosen sentence is quoted with
+    about: tuple[str, list[str]] | None = None  # a question about a document itself: (its id, the details asked)
+    record: str | None = None  # the library's record of that document, shown as such (``about.py``)
     threshold: float | None = None  # abstain under this ``score`` (the judge's, else settings.abstain_threshold)
     answer: str = ""
     citations: list[Citation] = field(default_factory=list)

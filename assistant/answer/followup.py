@@ -7,6 +7,8 @@ Two kinds of follow-up, told apart by grammar words from ``data/dialogue.toml`` 
   to co-operate?" + "What about GPs?" searches "Do GPs have to co-operate?".
 * **reference** — "Why did they say no to it?": the question is searched as asked, with the previous
   question and the start of the previous answer added in brackets, as what its pronouns point at.
+  The judge reads the candidates with the follow-up's own words (alone, and with the previous
+  question only), so its own words, not the previous topic, decide which sentence answers.
 
 A question with neither (no opening "and"/"what about", no pronoun pointing back) stands on its own
 and is searched alone, whatever came before it.
@@ -131,6 +133,10 @@ def resolve(ctx: Context, kit: Kit) -> None:
         said = re.sub(r"\s*\[\d+\]", "", answers[-1]) if answers and answers[-1].strip() else ""
         said = clip(" ".join(said.split()[:30]), bound)
         ctx.query = f"{ctx.question} ({previous[-1]}{' ' + said if said else ''})"
+        # The judge reads with the follow-up's own words: alone, and with the previous question as what
+        # its pronouns point at (its logits averaged). The previous answer helps find the passages but,
+        # read by the judge, pulls it back to the sentences already given.
+        ctx.judge_queries = [ctx.question, f"{ctx.question} ({previous[-1]})"]
         last_turns = " ".join(t.content for t in ctx.history[-2:] if not t.content.startswith(_NO_EVIDENCE_START))
         ctx.context_tokens = {t for t in entities(last_turns) if t in kit.snapshot.idf}
 

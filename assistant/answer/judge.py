@@ -23,12 +23,15 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import StoreError
 from .context import NO_EVIDENCE, Context, Kit, threshold
 from .units import unit_for
 
 JUDGE_FILE = Path(__file__).resolve().parents[1] / "data" / "judge.toml"
-FEATURES = ("logit", "dense", "heading")  # cross-encoder logit; sentence cosine to the question; 1 for a heading line
+# cross-encoder logit; sentence cosine to the question; 1 for a heading line; 1 when read with a follow-up's own words
+FEATURES = ("logit", "dense", "heading", "own_words")
 
 
 @dataclass(frozen=True)
@@ -52,12 +55,15 @@ class JudgeModel:
         except (OSError, KeyError, ValueError, TypeError, tomllib.TOMLDecodeError) as exc:
             raise StoreError(f"{path}: the answer judge's coefficients could not be read ({exc}).") from None
 
-    def probability(self, logit: float, dense: float, heading: bool = False) -> float:
+    def probability(self, logit: float, dense: float, heading: bool = False, own_words: bool = False) -> float:
         """A heading line's cosine is not counted: a title is always *on* the topic of its document, which
         says nothing about whether it answers; only the cross-encoder's reading (and the heading's own
-        coefficient) does."""
+        coefficient) does. ``own_words``: read with a follow-up's own words, which are fewer and share
+        fewer words with the answer than a whole question, so its scores run lower; its coefficient
+        (fitted like the rest) puts them on one scale with the others."""
         dense = 0.0 if heading else dense
-        z = self.intercept + self.coef[0] * logit + self.coef[1] * dense + self.coef[2] * float(heading)
+        z = (self.intercept + self.coef[0] * logit + self.coef[1] * dense + self.coef[2] * float(heading)
+             + self.coef[3] * float(own_words))
         return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
 
@@ -90,7 +96,8 @@ def judge(ctx: Context, kit: Kit) -> None:
     calibrated probability of answering the question (``Scored.p``); ``ctx.ranked`` is re-ordered by it.
 
     The query is the question as searched (``ctx.query``: follow-ups resolved, everyday words mapped),
-    so the judge and the retrievers see the same words. Sentences the cross-encoder did not read keep
+    so the judge and the retrievers see the same words; except for a follow-up that points back
+    ("Did they support any of it?"), read with its own words (``ctx.judge_queries``, ``followup.py``). Sentences the cross-encoder did not read keep
     p = 0 and can never be quoted. Stops nothing: ``decide`` abstains on the result.
     """
     if kit.reranker is None or not ctx.ranked:
@@ -98,27 +105,37 @@ def judge(ctx: Context, kit: Kit) -> None:
     model, snap = kit.judge, kit.snapshot
     standalone = kit.settings.uses("standalone_quotes")
 
-    def read(query: str, candidates) -> dict[int, tuple[float, float]]:
-        """sentence → (p, logit) for ``candidates`` read against ``query``."""
+    def read(queries: list[str], candidates, own: bool = False) -> dict[int, tuple[float, float, float]]:
+        """sentence → (p, logit, cosine) for ``candidates`` read against ``queries``, their logits (and, with
+        ``own``, their cosines, instead of the searched question's) averaged."""
         texts = [judge_text(snap.docs[snap.passages[snap.sentence_passage[c.sentence]].doc_id].source,
                             _as_quoted(snap, c.sentence, standalone), model.context) for c in candidates]
-        logits = kit.reranker.score(snap.correct_text(query), texts)  # misspellings mended, as for retrieval
-        return {c.sentence: (model.probability(float(x), c.dense, snap.sentence_heading[c.sentence]), float(x))
-                for c, x in zip(candidates, logits)}
+        corrected = [snap.correct_text(q) for q in queries]  # misspellings mended, as for retrieval
+        logits = np.mean([kit.reranker.score(q, texts) for q in corrected], axis=0)
+        if own:
+            vectors = kit.embedder.encode(corrected)
+            dense = (snap.sentence_vectors[[c.sentence for c in candidates]] @ vectors.T).mean(axis=1)
+        else:
+            dense = [c.dense for c in candidates]
+        return {c.sentence: (model.probability(float(x), float(d), snap.sentence_heading[c.sentence], own), float(x), float(d))
+                for c, x, d in zip(candidates, logits, dense)}
 
-    judged = read(ctx.query, ctx.ranked[:model.rerank_k])
+    if ctx.judge_queries:
+        judged = read(ctx.judge_queries, ctx.ranked[:model.rerank_k], own=True)
+    else:
+        judged = read([ctx.query], ctx.ranked[:model.rerank_k])
     # A two-part question: each part's best few are also read against that part alone; a sentence
     # answers the question if it answers a part ("Are schools bound now, and what is proposed?").
     part_best = []
     for text, top in ctx.part_top:
-        verdicts = read(text, top)
+        verdicts = read([text], top)
         for j, verdict in verdicts.items():
-            if verdict[0] > judged.get(j, (-1.0, 0.0))[0]:
+            if verdict[0] > judged.get(j, (-1.0, 0.0, 0.0))[0]:
                 judged[j] = verdict
         part_best.append(max(verdicts, key=lambda j: verdicts[j][0]))
     for c in ctx.ranked:
         c.first = c.score
-        c.p, c.logit = judged.get(c.sentence, (0.0, None))
+        c.p, c.logit, c.dense = judged.get(c.sentence, (0.0, None, c.dense))  # the cosine as judged
         c.score = c.p
     if kit.settings.uses("judge_order"):
         ctx.ranked.sort(key=lambda c: c.p, reverse=True)
@@ -132,6 +149,9 @@ def judge(ctx: Context, kit: Kit) -> None:
 def decide(ctx: Context, kit: Kit) -> None:
     """Abstain when no sentence answers well enough: the judge's probability (or, with the judge
     switched off, the first-stage score) of the best sentence is under the threshold (fitted, in
-    ``data/judge.toml``). Stops with ``no_evidence``."""
+    ``data/judge.toml``). Stops with ``no_evidence``; not for a question about a document itself
+    (``about.py``), which the library's record of it answers."""
+    if ctx.about:
+        return
     if not ctx.ranked or ctx.ranked[0].score < threshold(ctx, kit):
         ctx.stop("no_evidence", NO_EVIDENCE)

@@ -10,9 +10,10 @@ CLI exit code, the UI and the evaluation all read the same thing. Otherwise the 
     condense  followup.py  what a follow-up means on its own           -
     reword    retrieve.py  the documents' words for everyday ones      -
     retrieve  retrieve.py  which passages might answer                 -
+    about     about.py     is it about a document itself (who, when)?  -
     select    select.py    which sentences the judge reads             -
     judge     judge.py     how likely each one answers (p)             -
-    decide    judge.py     whether the best one answers well enough    no_evidence
+    decide    judge.py     whether the best one answers well enough    no_evidence (not for ``about``)
     compose   compose.py   which quotes, in which order                no_evidence
     cite      cite.py      each [n] as a verbatim quote of its source  -
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 import time
 
 from ..models import Answer
+from .about import about
 from .cite import cite
 from .compose import compose
 from .context import NOTICE_GENERAL, NOTICE_PROPOSALS, Context, Kit, Step
@@ -33,7 +35,7 @@ from .judge import decide, judge
 from .retrieve import retrieve, reword
 from .select import select
 
-STEPS: list[Step] = [guard, scope, condense, reword, retrieve, select, judge, decide, compose, cite]
+STEPS: list[Step] = [guard, scope, condense, reword, retrieve, about, select, judge, decide, compose, cite]
 
 
 def run(ctx: Context, kit: Kit, steps: list[Step] = STEPS) -> Answer:
@@ -64,7 +66,7 @@ def to_answer(ctx: Context, kit: Kit) -> Answer:
                                      "may not be current or official." for title, what in unknown.items())
     return Answer(id=ctx.id, question=ctx.shown_question or ctx.question, answer=ctx.answer if answered else (ctx.message or ""),
                   abstained=not answered, status=status, message=None if answered else ctx.message,
-                  notice=notice, citations=ctx.citations if answered else [],
+                  notice=notice, citations=ctx.citations if answered else [], record=ctx.record if answered else None,
                   standalone_question=((ctx.shown_question or ctx.query) if ctx.query == ctx.question else ctx.query) or None,
                   warnings=ctx.warnings, timings_ms=ctx.timings)
 

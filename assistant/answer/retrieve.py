@@ -17,6 +17,7 @@ def reword(ctx: Context, kit: Kit) -> None:
     nothing."""
     if kit.settings.uses("vocabulary"):
         ctx.query = kit.vocabulary.expand(ctx.query)
+        ctx.judge_queries = [kit.vocabulary.expand(q) for q in ctx.judge_queries]
 
 
 def retrieve(ctx: Context, kit: Kit) -> None:

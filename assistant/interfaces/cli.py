@@ -248,7 +248,7 @@ def render(answer) -> str:
     width = 100
     if answer.abstained:
         return textwrap.fill(answer.message or answer.answer, width)
-    out = [textwrap.fill(answer.answer, width), ""]
+    out = [textwrap.fill(part, width) + "\n" for part in answer.answer.split("\n\n")]  # the record line apart
     if answer.notice:
         out += [textwrap.fill(f"Note: {answer.notice}", width), ""]
     if answer.mode == "extractive-fallback":

@@ -140,6 +140,7 @@ CSS = r"""
      color: var(--ink); max-width: 100%; }
 .a-head { font-size: .85rem; margin: 0 0 .35rem; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
 .a-text { font-size: 1.05rem; line-height: 1.55; margin: 0 0 .5rem; overflow-wrap: anywhere; }
+.a-record { font-size: .95rem; margin: 0 0 .5rem; padding: .4rem .6rem; background: var(--amber-soft); border-radius: 4px; }
 .a-answered { border-left: 5px solid var(--accent); }
 .a-abstained { background: var(--abst); border: 2px dashed #8c96aa; }
 .a-abstained .a-head { color: var(--ink); font-size: 1rem; text-transform: none; letter-spacing: 0;
