@@ -322,13 +322,13 @@ def category_table(cats: dict, systems: list[str]) -> str:
 
 
 MODES = {
-    "abstained": "abstained on an answerable question: best sentence score below `abstain_threshold` (lever: threshold, sentence scoring)",
+    "abstained": "abstained on an answerable question: best sentence's p below the judge's threshold (lever: the judge's features and fit, `evals/fit_judge.py`)",
     "refused": "refused by the input guard (lever: guard patterns)",
     "retrieval miss": "no gold passage among the fused passages (lever: dense_k/bm25_k/fused_k, query expansion)",
     "selection miss": "gold passage retrieved but its sentence not quoted (lever: sentence scoring weights, relative_keep, max_sentences)",
     "non-gold first citation": "first citation from a document outside gold_doc_ids (lever: sentence scoring, doc ordering in compose)",
     "key facts missing": "answer lacks some key facts (often in a neighbouring sentence or another document; lever: max_sentences, relative_keep)",
-    "false answer": "answered an unanswerable question (lever: abstain_threshold)",
+    "false answer": "answered an unanswerable question (lever: the judge's threshold and features)",
 }
 
 

@@ -101,6 +101,7 @@ class Ours:
         """
         try:
             from assistant.models import Turn
+            from assistant.answer.context import threshold
             from assistant.answer.pipeline import Context, run
 
             kit = self.env.assistant._kit_ready()
@@ -117,7 +118,7 @@ class Ours:
                     gold_rank, gold_score = i, round(s.score, 4)
                     break
             diag = {"best_score": round(ctx.ranked[0].score, 4) if ctx.ranked else None,
-                    "threshold": kit.settings.abstain_threshold,
+                    "threshold": threshold(ctx, kit),  # the judge's fitted one, or the first stage's
                     "n_retrieved": len(passages),
                     "gold_retrieved": any(covers(p.text, g) for p in passages for g in gold) if gold else None,
                     "gold_sentence_rank": gold_rank, "gold_sentence_score": gold_score}

@@ -138,3 +138,77 @@ def test_a_reference_follow_up_is_judged_with_its_own_words(assistant):
     assert ctx.follow_up and ctx.judge_queries[0] == "And are schools and GPs included?"
     top = kit.snapshot.sentence_text(ctx.ranked[0].sentence)
     assert "GPs" in top and "schools" in top, top
+
+
+def test_a_question_that_stands_alone_is_not_joined_to_the_previous_one(assistant):
+    history = [{"role": "user", "content": "Will academies be covered by the duty to co-operate?"},
+               {"role": "assistant", "content": "..."}]
+    a = assistant.ask("How much pupil premium does a school get?", history=history)
+    assert "academ" not in (a.standalone_question or a.question).lower()
+
+
+@pytest.mark.parametrize("sentence, depends", [
+    ("However, the consultations will not formally close until 25 September.", True),
+    ("He said: “We welcome this.”", True),
+    ("The association also called for GPs to come under the duty.", True),
+    ("These include extending responsibility for plans.", True),
+    ("Forums are local partnerships of schools.", False),
+    ("Both the ADCS and the NCB agreed on key proposals.", False),
+])
+def test_dependent_sentences_are_recognised(sentence, depends):
+    assert depends_on_previous(sentence) is depends
+
+
+@pytest.fixture(scope="module")
+def eval_answers(assistant):
+    return [assistant.ask(q["question"], history=q.get("history")) for q in ALL_QUESTIONS]
+
+
+def test_no_answer_opens_with_a_dependent_sentence(eval_answers):
+    for a in eval_answers:
+        if a.citations:
+            assert not depends_on_previous(a.citations[0].quote), a.citations[0].quote
+
+
+def test_quotation_marks_balance_in_every_answer_of_the_evaluation(eval_answers):
+    answered = [a for a in eval_answers if a.citations]
+    assert len(answered) > len(eval_answers) // 2
+    for a in answered:
+        for c in a.citations:
+            assert quotes_balance(c.quote) == 0, c.quote
+        assert not re.search(r"\[\d+\]\s*”", a.answer)  # no marker inside a speech
+
+
+def test_a_wider_quote_is_still_one_verbatim_slice(eval_answers, assistant):
+    wide = [c for a in eval_answers for c in a.citations if re.search(r"[.!?”]\s+\S", c.quote)]
+    assert wide, "no answer quoted a sentence with the one it depends on"
+    for c in wide:
+        assert assistant.document_text(c.doc_id)[c.start:c.end] == c.quote
+
+
+def test_the_judge_file_is_what_the_fitting_script_writes(tmp_path):
+    """data/judge.toml is re-fitted by evals/fit_judge.py (from the original and dev questions only),
+    never edited by hand: fitting again gives the same coefficients and threshold."""
+    import tomllib
+
+    from assistant.answer.judge import JUDGE_FILE
+    from evals.fit_judge import main
+
+    out = tmp_path / "judge.toml"
+    assert main(["--index-dir", str(tmp_path / "index"), "--out", str(out)]) == 0
+    shipped, again = (tomllib.loads(p.read_text("utf-8")) for p in (JUDGE_FILE, out))
+    assert shipped["features"] == again["features"]
+    assert shipped["coef"] == pytest.approx(again["coef"], abs=0.02)
+    assert shipped["intercept"] == pytest.approx(again["intercept"], abs=0.05)
+    assert shipped["threshold"] == pytest.approx(again["threshold"], abs=0.01)
+    assert shipped["keep"] == pytest.approx(again["keep"], abs=0.051)
+
+
+def test_the_fit_never_reads_held_out_questions():
+    from evals.fit_judge import training_questions
+
+    ids = {q["id"] for q in training_questions()}
+    held_out = {json.loads(line)["id"] for name in ("questions_everyday.jsonl", "questions_fresh.jsonl")
+                for line in (EVALS / name).open(encoding="utf-8")
+                if line.strip() and json.loads(line).get("split") == "heldout"}
+    assert held_out and not ids & held_out
