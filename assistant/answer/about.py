@@ -62,7 +62,9 @@ def named_document(question: str, snap: Snapshot) -> str | None:
     """The document ``question`` names: the one whose details share the most words with it, each word
     weighted by how few documents' details have it (so "letter" names the one letter, while "children's
     trusts", in several titles, counts little). None when no document's details share a word, or two tie."""
-    described = {doc_id: _describing_tokens(view.source) for doc_id, view in snap.docs.items()}
+    if "_described" not in snap.__dict__:  # once per snapshot
+        snap._described = {doc_id: _describing_tokens(view.source) for doc_id, view in snap.docs.items()}
+    described = snap._described
     asked = set(tokens(question))
     n = len(described)
     df: dict[str, int] = {}
