@@ -24,16 +24,19 @@ FLOOR_ABSTAIN_INJECTION = 1.00        # measured 1.00: injection attempts refuse
 FLOOR_ANSWERED_RATE = 0.98            # measured 1.00: answerable questions answered (not abstained)
 FLOOR_VERBATIM = 1.00                 # every quote == document_text[start:end]; never lower this
 FLOOR_ONLY_QUOTES = 1.00              # answers are cited quotes and [n] markers only; never lower this
-# Questions worded as heads and governors talk (issue 11), floors just under what the judge measured;
+# Questions worded as heads and governors talk (issue 11), floors just under what the judge measured
+# (raised after follow-ups were judged with their own words and document questions got the about step);
 # "abstention_recall_offtopic": off-topic school questions refused; "follow_up_correct": answered from a
 # gold document with at least half the key facts.
 FLOOR_EVERYDAY = {
-    "everyday-dev": {"first_cite_gold": 0.55, "key_fact_recall": 0.38, "abstention_recall_offtopic": 0.80,
-                     "cite_precision": 0.48, "verbatim": 1.00},  # measured 0.61, 0.43, 0.85, 0.53
-    "everyday-heldout": {"first_cite_gold": 0.75, "key_fact_recall": 0.27, "abstention_recall_offtopic": 0.85,
-                         "cite_precision": 0.40, "verbatim": 1.00},  # measured 0.80, 0.30, 1.00, 0.44
-    "fresh-heldout": {"first_cite_gold": 0.40, "key_fact_recall": 0.20,  # measured 0.45, 0.25, 1.00
-                      "abstention_recall_offtopic": 0.90, "verbatim": 1.00},
+    "everyday-dev": {"first_cite_gold": 0.55, "key_fact_recall": 0.48, "abstention_recall_offtopic": 0.80,
+                     "cite_precision": 0.55, "follow_up_correct": 0.39, "verbatim": 1.00},
+    # measured 0.61, 0.52, 0.85, 0.59, 0.40 (2 of 5)
+    "everyday-heldout": {"first_cite_gold": 0.75, "key_fact_recall": 0.48, "abstention_recall_offtopic": 0.85,
+                         "cite_precision": 0.55, "verbatim": 1.00},  # measured 0.80, 0.53, 0.86, 0.61
+    "fresh-heldout": {"first_cite_gold": 0.50, "key_fact_recall": 0.35, "abstention_recall_offtopic": 0.90,
+                      "cite_precision": 0.48, "follow_up_correct": 0.32, "verbatim": 1.00},
+    # measured 0.55, 0.40, 1.00, 0.53, 0.33 (2 of 6)
 }
 
 
