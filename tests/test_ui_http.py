@@ -257,3 +257,20 @@ def test_upload_without_date_or_status_says_how_to_set_them(app, client, tmp_pat
         assert row["display_date"] == "undated" and row["status"] == "unspecified"
     finally:
         client.predict("harbour-rota", PASSWORD, api_name="/remove_document")
+
+
+def test_a_question_about_a_document_gets_its_record_apart_from_the_quotes(client):
+    """Over HTTP: the record is its own field and opens the answer; rendered, it is a labelled line of
+    its own, and the quotes after it keep their source buttons."""
+    from assistant.interfaces.web_html import render_conversation
+
+    result = client.predict("Who signed the government letter, and when was it sent?", api_name="/ask")
+    assert result["status"] == "answered"
+    assert result["record"].startswith("Library record (not a quote):") and "Ed Balls" in result["record"]
+    assert result["answer"].startswith(result["record"])
+    assert all("Library record" not in c["quote"] for c in result["citations"])
+    html = render_conversation([{"question": result["question"], "answer": result}])
+    record_line = html.split('<p class="a-record">', 1)[1].split("</p>", 1)[0]
+    assert "Ed Balls" in record_line and 'data-action="cite"' not in record_line
+    quotes = html.split('<p class="a-text">', 1)[1].split("</p>", 1)[0]
+    assert "Library record" not in quotes and 'data-n="1"' in quotes
