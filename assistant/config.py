@@ -69,7 +69,8 @@ class Settings(BaseSettings):
     disable: str = Field("", description="Comma-separated answer components to switch off, for ablations: "
                          "reranker, judge_order, follow_up, standalone_quotes, vocabulary.")
     max_sentences: int = Field(4, ge=1, le=10, description="Most sentences quoted in one answer.")
-    max_answer_words: int = Field(80, ge=10, le=400, description="Word budget of an answer.")
+    max_answer_words: int = Field(80, ge=10, le=400, description="Word budget of an answer's quotes (the record "
+                                  "line that opens an answer about a document itself is not counted).")
     abstain_threshold: float = Field(0.44, ge=0, le=1, description="Abstain when the best sentence scores below this.")
     relative_keep: float = Field(0.80, ge=0, le=1, description="Keep a further sentence only if it scores at least this share of the best.")
     refresh_seconds: float = Field(5.0, ge=0, description="How often to check whether another process changed the index.")

@@ -246,7 +246,10 @@ def test_cli_answer_stays_within_a_small_budget(lib):
     assert len(answers) == len(questions)
     for got in answers:
         if got["status"] == "answered":
-            assert _ask_words(got["answer"]) <= 25, (got["question"], _ask_words(got["answer"]))
+            # the budget is the quotes': a question about a document itself also gets the library's record
+            # of it (its catalogue details, labelled, like the notice), which is not quoted text
+            quotes = got["answer"][len(got["record"]):] if got.get("record") else got["answer"]
+            assert _ask_words(quotes) <= 25, (got["question"], _ask_words(quotes))
     assert any(got["status"] == "answered" for got in answers), [got["status"] for got in answers]
 
 
