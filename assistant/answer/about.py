@@ -23,8 +23,6 @@ from ..text import tokens
 from .context import Context, Kit
 
 ABOUT_FILE = Path(__file__).resolve().parents[1] / "data" / "about.toml"
-FIELD_NAMES = {"author": "written by", "recipient": "addressed to", "date": "dated", "title": "titled",
-               "publisher": "published by"}
 
 
 def _phrase(words: list[str]) -> re.Pattern:
@@ -99,8 +97,8 @@ def record_line(source: Source, fields: list[str]) -> str:
 def about(ctx: Context, kit: Kit) -> None:
     """Notice a question about a document itself: ``ctx.about`` = (document id, the details asked) and
     ``ctx.record`` = the library's record of it. ``compose`` then quotes that document's heading lines
-    first and ``decide`` does not abstain (the record answers). Read from the question's own words
-    (``ctx.focus`` words, not what a follow-up borrowed). Stops nothing."""
+    first and ``decide`` does not abstain (the record answers). Read from the question as asked
+    (``ctx.question``), not what a follow-up borrowed from earlier turns. Stops nothing."""
     if not kit.settings.uses("about"):
         return
     fields = asked_fields(ctx.question)

@@ -85,8 +85,8 @@ def compose(ctx: Context, kit: Kit) -> None:
 def headings(snap: Snapshot, doc_id: str, with_title: bool = False) -> list[int]:
     """A document's heading lines (date line, "LETTER FROM ... TO ..."), in text order: what a question
     about the document itself quotes. Lines that repeat its recorded title ("LETTER FROM ... TO ...", when
-    the title has it) only when the title, author or recipient is asked (the record line names the title). Only lines ``select._quotable`` accepts as headings (3 words or more, not
-    addressed to an AI)."""
+    the title has it) only when the title, author or recipient is asked (the record line names the
+    title). Only lines ``select._quotable`` accepts as headings (3 words or more, not addressed to an AI)."""
     found = [j for p in snap.passages if p.doc_id == doc_id for j in p.sentences
              if snap.sentence_heading[j] and _quotable(snap.sentence_text(j), True)
              and (with_title or not _is_title(snap, j))]

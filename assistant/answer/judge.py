@@ -97,8 +97,8 @@ def judge(ctx: Context, kit: Kit) -> None:
 
     The query is the question as searched (``ctx.query``: follow-ups resolved, everyday words mapped),
     so the judge and the retrievers see the same words; except for a follow-up that points back
-    ("Did they support any of it?"), read with its own words (``ctx.judge_queries``, ``followup.py``). Sentences the cross-encoder did not read keep
-    p = 0 and can never be quoted. Stops nothing: ``decide`` abstains on the result.
+    ("Did they support any of it?"), read with its own words (``ctx.judge_queries``, ``followup.py``).
+    Sentences the cross-encoder did not read keep p = 0 and can never be quoted. Stops nothing: ``decide`` abstains on the result.
     """
     if kit.reranker is None or not ctx.ranked:
         return
@@ -120,10 +120,7 @@ def judge(ctx: Context, kit: Kit) -> None:
         return {c.sentence: (model.probability(float(x), float(d), snap.sentence_heading[c.sentence], own), float(x), float(d))
                 for c, x, d in zip(candidates, logits, dense)}
 
-    if ctx.judge_queries:
-        judged = read(ctx.judge_queries, ctx.ranked[:model.rerank_k], own=True)
-    else:
-        judged = read([ctx.query], ctx.ranked[:model.rerank_k])
+    judged = read(ctx.judge_queries or [ctx.query], ctx.ranked[:model.rerank_k], own=bool(ctx.judge_queries))
     # A two-part question: each part's best few are also read against that part alone; a sentence
     # answers the question if it answers a part ("Are schools bound now, and what is proposed?").
     part_best = []
