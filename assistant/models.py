@@ -79,6 +79,16 @@ class Answer(BaseModel):
                                 description="Gentle notes for the person asking, e.g. that personal details were removed.")
     timings_ms: dict[str, float] = {}
 
+    @computed_field(description="The quoted part of ``answer``: without the library's record line that opens an "
+                    "answer about a document itself (``record``), which is not a quote. What a word budget counts.")
+    @property
+    def quotes(self) -> str:
+        if self.abstained:
+            return ""
+        if self.record and self.answer.startswith(self.record):
+            return self.answer[len(self.record):].lstrip()
+        return self.answer
+
     @computed_field(description="Where the answer's citation markers are, in text order. A quote may contain a "
                     "bracketed number of its own (a footnote mark such as \"[2]\"): that is document text, not a "
                     "marker. Use these offsets rather than searching the answer for \"[n]\".")

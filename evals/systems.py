@@ -84,7 +84,7 @@ class Ours:
                               verbatim=bool(c.quote) and text[c.start:c.end] == c.quote and c.quote in text))
         only_quotes = None
         if not ans.abstained:
-            rest = ans.answer.replace(ans.record, "", 1) if ans.record else ans.answer  # labelled, not a quote
+            rest = ans.quotes  # the record line of an answer about a document is labelled, not a quote
             for c in ans.citations:
                 rest = rest.replace(f"{c.quote} [{c.n}]", "", 1)
             only_quotes = rest.strip() == ""

@@ -88,3 +88,35 @@ def test_everyday_floors(report, name):
     got = report["by_set"]["ours"][name]
     for metric, floor in FLOOR_EVERYDAY[name].items():
         assert got[metric] is not None and got[metric] >= floor, f"{name} {metric} = {got[metric]} < {floor}"
+
+
+def test_each_set_figure_comes_with_its_count_and_interval(report):
+    """A held-out figure is over 7 to 30 questions, so the report gives each one its count and a 95%
+    interval: a yes/no share is exactly k/n inside a Wilson interval, a mean inside its bootstrap one."""
+    for name, got in report["by_set"]["ours"].items():
+        ci = got["intervals"]
+        assert {"first_cite_gold", "answered_rate", "key_fact_recall", "cite_precision"} <= set(ci), name
+        for metric, c in ci.items():
+            assert c["low"] - 1e-9 <= got[metric] <= c["high"] + 1e-9, (name, metric, got[metric], c)
+            if "k" in c:
+                assert c["k"] / c["n"] == pytest.approx(got[metric]), (name, metric)
+        assert ci["answered_rate"]["n"] == got["n_answerable"], name
+    off = report["by_set"]["ours"]["everyday-heldout"]["intervals"]["abstention_recall_offtopic"]
+    assert off["n"] == 7 and off["high"] - off["low"] > 0.2  # seven questions cannot pin a rate down
+
+
+def test_a_share_gets_the_wilson_interval():
+    """6 of 7 refused: 0.86, whose Wilson 95% interval is 0.487-0.974 (by the formula, worked here)."""
+    from evals.harness import _with_interval, intervals
+
+    questions = [{"id": str(i), "answerable": False, "category": "off-topic"} for i in range(7)]
+    scores = [{"answered": i == 0} for i in range(7)]
+    c = intervals(questions, scores)["abstention_recall_offtopic"]
+    z, n, p = 1.959964, 7, 6 / 7
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    assert (c["k"], c["n"]) == (6, 7)
+    assert c["low"] == pytest.approx(centre - half, abs=1e-4) and c["high"] == pytest.approx(centre + half, abs=1e-4)
+    cell = _with_interval({"abstention_recall_offtopic": 6 / 7, "intervals": {"abstention_recall_offtopic": c}},
+                          "abstention_recall_offtopic")
+    assert cell == "0.86 (6/7; 0.49–0.97)"

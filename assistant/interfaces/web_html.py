@@ -97,12 +97,6 @@ def _answer_text_html(text: str, turn: int, cites: dict[int, dict]) -> str:
     return "".join(out)
 
 
-def _quotes_of(a: dict) -> str:
-    """The answer's quotes: its text without the library-record line it may open with (shown apart)."""
-    text, record = a.get("answer", ""), a.get("record")
-    return text[len(record):].lstrip() if record and text.startswith(record) else text
-
-
 def _record_html(record: str | None) -> str:
     """The library's record of a document asked about: a labelled line of its own, never styled as a quote."""
     return f'<p class="a-record">{e(record)}</p>' if record else ""
@@ -198,7 +192,7 @@ def render_turn(t: dict, i: int) -> str:
   {warnings}
   <h3 class="a-head">{_MODE_HEADINGS.get(a.get("mode"), _MODE_HEADINGS["extractive"])}</h3>
   {_mode_note(a)}{searched_html}
-  {_record_html(a.get('record'))}<p class="a-text">{_answer_text_html(_quotes_of(a), i, cites)}</p>
+  {_record_html(a.get('record'))}<p class="a-text">{_answer_text_html(a.get('quotes', a.get('answer', '')), i, cites)}</p>
   {notice}
   <h4 class="cites-head">{len(cites)} source{plural}</h4>
   <ol class="cites">{''.join(_citation_html(c, i) for c in cites.values())}</ol>
