@@ -2,8 +2,8 @@
 
     python -m evals.fit_judge [--rerank-k 12] [--context title|none] [--dry-run]
 
-Pairs come from the pipeline itself: every question of ``questions.jsonl`` and the **dev** half of
-``questions_everyday.jsonl`` is run up to the judge, and each candidate the cross-encoder reads is one
+Pairs come from the pipeline itself: every question of ``questions.jsonl`` and the **dev** part of
+``questions_everyday.jsonl`` and of ``questions_blind.jsonl`` is run up to the judge, and each candidate the cross-encoder reads is one
 pair. A candidate is labelled 1 when it is related to a gold passage (the evaluation's own rule,
 ``metrics.related``) or comes from a gold document and holds a key fact; every candidate of an
 unanswerable question is labelled 0. The held-out questions (``split = "heldout"``, and every
@@ -35,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 def training_questions() -> list[dict]:
     qs = load_questions(HERE / "questions.jsonl")
     qs += [q for q in load_questions(HERE / "questions_everyday.jsonl") if q.get("split") == "dev"]
+    qs += [q for q in load_questions(HERE / "questions_blind.jsonl") if q.get("split") == "dev"]
     assert not any(q.get("split") == "heldout" for q in qs)
     return qs
 
@@ -137,7 +138,7 @@ def write(path: Path, result: dict, rerank_k: int, context: str) -> None:
     path.write_text(f"""# The answer judge: p = sigmoid(intercept + coef . (cross-encoder logit, sentence cosine to the question, heading line, read with a follow-up's own words)).
 # Written by `python -m evals.fit_judge` on {date.today().isoformat()}; do not edit by hand, re-fit.
 # Fitted on {result['n_pairs']} (question, sentence) pairs ({result['n_positive']} answering) from {result['n_questions']}
-# questions: evals/questions.jsonl and the dev half of evals/questions_everyday.jsonl. No held-out question was read.
+# questions: evals/questions.jsonl and the dev parts of evals/questions_everyday.jsonl and evals/questions_blind.jsonl. No held-out question was read.
 # ROC AUC on those pairs: {auc}. Abstention balanced accuracy {result['balanced_accuracy']:.3f}; answer quality at keep {result['keep_quality']:.3f}.
 features = {json.dumps(list(FEATURES))}
 coef = [{", ".join(f"{c:.6f}" for c in result["coef"])}]

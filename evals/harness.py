@@ -30,7 +30,8 @@ import numpy as np
 from .metrics import OVERLAP, has_fact, score
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_QUESTIONS = [HERE / "questions.jsonl", HERE / "questions_everyday.jsonl", HERE / "questions_fresh.jsonl"]
+DEFAULT_QUESTIONS = [HERE / "questions.jsonl", HERE / "questions_everyday.jsonl", HERE / "questions_blind.jsonl",
+                     HERE / "questions_fresh.jsonl"]
 DEFAULT_OUT = HERE / "out"
 ORDER = ["bm25", "dense", "ours", "llm"]
 
@@ -638,9 +639,11 @@ def main(argv: list[str] | None = None) -> int:
           "## Side by side\n", table, "\n(Ratios are baseline ÷ ours.)\n", "![chart](chart.png)\n",
           "## By question set\n",
           "`original`: the team's first questions; `everyday-dev` / `everyday-heldout`: questions worded as head "
-          "teachers and governors talk; `fresh-heldout`: a second such set, written after the judge was designed. "
-          "**Nothing was fitted on `everyday-heldout` or `fresh-heldout`** (`evals/fit_judge.py` reads only "
-          "`original` and `everyday-dev`). Each cell: the figure, then how many questions it is over (k/n for a "
+          "teachers and governors talk; `fresh-heldout`: a second such set, written after the judge was designed; "
+          "`blind-heldout` / `blind-dev`: a third (48), written by a helper that read only the documents, all held out "
+          "but one question (d39, after which a dialogue rule was written). "
+          "**Nothing was fitted on `everyday-heldout`, `blind-heldout` or `fresh-heldout`** (`evals/fit_judge.py` reads only "
+          "`original`, `everyday-dev` and `blind-dev`). Each cell: the figure, then how many questions it is over (k/n for a "
           "share of questions, n for a mean of per-question fractions), then its 95% interval (Wilson for a "
           "share, a percentile bootstrap over the questions for a mean): with 7 to 30 questions, one question "
           "moves a figure by 0.03 to 0.14.\n", stable, "",

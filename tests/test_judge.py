@@ -85,6 +85,10 @@ def test_judge_probability_drives_abstention_and_choice(assistant):
     ("Is that law yet?", "reference"),
     ("How much pupil premium does a school get?", None),
     ("Will schools that refuse be fined?", None),  # "that" here qualifies, it does not point back
+    ("Like what, though?", "reference"),  # a request to say more about the last answer
+    ("How so?", "reference"),
+    ("In what way?", "reference"),
+    ("Which schools would be like the ones already bound?", None),  # "like" alone is not a request for more
 ])
 def test_follow_up_or_stand_alone(question, expected):
     assert kind(question)[0] == expected
@@ -208,7 +212,9 @@ def test_the_fit_never_reads_held_out_questions():
     from evals.fit_judge import training_questions
 
     ids = {q["id"] for q in training_questions()}
-    held_out = {json.loads(line)["id"] for name in ("questions_everyday.jsonl", "questions_fresh.jsonl")
+    held_out = {json.loads(line)["id"] for name in ("questions_everyday.jsonl", "questions_blind.jsonl",
+                                                    "questions_fresh.jsonl")
                 for line in (EVALS / name).open(encoding="utf-8")
                 if line.strip() and json.loads(line).get("split") == "heldout"}
-    assert held_out and not ids & held_out
+    assert len(held_out) == 17 + 47 + 30 and not ids & held_out
+    assert "d39" in ids  # the one blind question a rule was written after (dialogue.toml's "like what")
