@@ -42,6 +42,9 @@ def test_a_question_about_a_document_is_answered_from_its_record_and_heading_lin
     assert a.record and a.answer.startswith(a.record + "\n\n")
     assert "written by Ed Balls, Secretary of State" in a.record and "dated 3 July 2008" in a.record
     assert a.citations[0].quote.startswith("3 July 2008")  # the letter's own date line, quoted first
+    # the quoted part alone, as the UI shows it and the word budget counts it
+    assert a.quotes == a.answer[len(a.record) + 2:] and "Library record" not in a.quotes
+    assert a.quotes.startswith(a.citations[0].quote) and a.model_dump()["quotes"] == a.quotes
     for c in a.citations:  # the record is never a quote; every quote is verbatim in its document
         assert "Library record" not in c.quote
         assert assistant.document_text(c.doc_id)[c.start:c.end] == c.quote
@@ -50,3 +53,4 @@ def test_a_question_about_a_document_is_answered_from_its_record_and_heading_lin
 def test_a_question_about_the_text_gets_no_record(assistant):
     a = assistant.ask("Which bodies are bound by the duty to co-operate?")
     assert a.record is None and not a.answer.startswith("Library record")
+    assert a.quotes == a.answer  # nothing to take off
