@@ -3,10 +3,10 @@
     python -m evals.fit_judge [--rerank-k 12] [--context title|none] [--dry-run]
 
 Pairs come from the pipeline itself: every question of ``questions.jsonl`` and the **dev** part of
-``questions_everyday.jsonl`` and of ``questions_blind.jsonl`` is run up to the judge, and each candidate the cross-encoder reads is one
-pair. A candidate is labelled 1 when it is related to a gold passage (the evaluation's own rule,
-``metrics.related``) or comes from a gold document and holds a key fact; every candidate of an
-unanswerable question is labelled 0. The held-out questions (``split = "heldout"``, and every
+``questions_everyday.jsonl`` and of ``questions_blind.jsonl`` is run up to the judge, and each candidate
+the cross-encoder reads is one pair. A candidate is labelled 1 when it is related to a gold passage (the
+evaluation's own rule, ``metrics.related``) or comes from a gold document and holds a key fact; every
+candidate of an unanswerable question is labelled 0. The held-out questions (``split = "heldout"``, and every
 question of ``questions_fresh.jsonl``) are never read here.
 
 Fitted: a logistic regression on ``assistant.answer.judge.FEATURES`` (cross-encoder logit, sentence cosine to

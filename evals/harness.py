@@ -199,7 +199,7 @@ FRACTIONS = {"key_fact_recall", "cite_precision", "cite_recall"}
 
 def intervals(questions: list[dict], scores: list[dict], level: float = 0.95) -> dict:
     """``{metric: {"n", "k" (yes/no metrics), "low", "high"}}``: how far a set's figure could move with other
-    questions like these. Why: the held-out sets have 7 to 30 questions per metric, where one question
+    questions like these. Why: the held-out sets have 7 to 31 questions per metric, where one question
     moves a rate by 0.03 to 0.14, so a target read off one figure needs its interval beside it."""
     from scipy import stats
 
@@ -645,7 +645,7 @@ def main(argv: list[str] | None = None) -> int:
           "**Nothing was fitted on `everyday-heldout`, `blind-heldout` or `fresh-heldout`** (`evals/fit_judge.py` reads only "
           "`original`, `everyday-dev` and `blind-dev`). Each cell: the figure, then how many questions it is over (k/n for a "
           "share of questions, n for a mean of per-question fractions), then its 95% interval (Wilson for a "
-          "share, a percentile bootstrap over the questions for a mean): with 7 to 30 questions, one question "
+          "share, a percentile bootstrap over the questions for a mean): with 7 to 31 questions, one question "
           "moves a figure by 0.03 to 0.14.\n", stable, "",
           *(["## Ablation (ours)\n", "Each row switches one component off (`ASSISTANT_DISABLE`); "
              "the change against the shipped pipeline is in brackets.\n", ablation_table(ablated), ""] if ablated else []),

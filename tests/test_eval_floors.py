@@ -96,7 +96,7 @@ def test_everyday_floors(report, name):
 
 
 def test_each_set_figure_comes_with_its_count_and_interval(report):
-    """A held-out figure is over 7 to 30 questions, so the report gives each one its count and a 95%
+    """A held-out figure is over 7 to 31 questions, so the report gives each one its count and a 95%
     interval: a yes/no share is exactly k/n inside a Wilson interval, a mean inside its bootstrap one."""
     from evals.harness import FRACTIONS, YES_NO
 
