@@ -6,8 +6,8 @@ Pairs come from the pipeline itself: every question of ``questions.jsonl`` and t
 ``questions_everyday.jsonl`` and of ``questions_blind.jsonl`` is run up to the judge, and each candidate
 the cross-encoder reads is one pair. A candidate is labelled 1 when it is related to a gold passage (the
 evaluation's own rule, ``metrics.related``) or comes from a gold document and holds a key fact; every
-candidate of an unanswerable question is labelled 0. The held-out questions (``split = "heldout"``, and every
-question of ``questions_fresh.jsonl``) are never read here.
+candidate of an unanswerable question is labelled 0. The held-out questions (``split = "heldout"``, and
+every question of ``questions_fresh.jsonl``) are never read here.
 
 Fitted: a logistic regression on ``assistant.answer.judge.FEATURES`` (cross-encoder logit, sentence cosine to
 the question, heading line, read with a follow-up's own words); then the abstention

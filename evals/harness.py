@@ -110,34 +110,45 @@ def _mean(values) -> float | None:
     return float(np.mean(vals)) if vals else None
 
 
-def aggregate(questions: list[dict], scores: list[dict]) -> dict:
+ABSTAIN_BY_CATEGORY = {"abstention_recall_oos": "out-of-scope", "abstention_recall_injection": "injection",
+                       "abstention_recall_offtopic": "off-topic"}
+
+
+def per_question(questions: list[dict], scores: list[dict], key: str) -> list:
+    """The per-question values a set's metric is the mean of: ``aggregate`` averages them, and ``intervals``
+    resamples the same values, so a figure and its interval cannot drift apart."""
     ans = [(q, s) for q, s in zip(questions, scores) if q.get("answerable")]
     un = [(q, s) for q, s in zip(questions, scores) if not q.get("answerable")]
-    out: dict = {"n": len(questions), "n_answerable": len(ans), "n_unanswerable": len(un)}
+    if key == "answered_rate":
+        return [bool(s["answered"]) for _, s in ans]
+    if key == "abstention_recall":
+        return [not s["answered"] for _, s in un]
+    if key in ABSTAIN_BY_CATEGORY:
+        return [not s["answered"] for q, s in un if q.get("category") == ABSTAIN_BY_CATEGORY[key]]
+    if key == "follow_up_correct":
+        return [_follow_up_correct(s) for q, s in ans if q.get("category") == "follow-up"]
+    return [s.get(key) for _, s in ans if s.get(key) is not None]
+
+
+def aggregate(questions: list[dict], scores: list[dict]) -> dict:
+    n_answerable = sum(bool(q.get("answerable")) for q in questions)
+    out: dict = {"n": len(questions), "n_answerable": n_answerable, "n_unanswerable": len(questions) - n_answerable}
     for key in ("doc_hit@1", "doc_hit@3", "doc_hit@5", "doc_mrr", "psg_hit@1", "psg_hit@3", "psg_hit@5",
-                "psg_mrr", "first_cite_gold", "key_fact_recall", "cite_recall", "cite_precision"):
-        out[key] = _mean(s.get(key) for _, s in ans)
-    out["answered_rate"] = _mean(s["answered"] for _, s in ans) if ans else None
+                "psg_mrr", "first_cite_gold", "key_fact_recall", "cite_recall", "cite_precision", "answered_rate",
+                "abstention_recall", *ABSTAIN_BY_CATEGORY, "follow_up_correct"):
+        out[key] = _mean(per_question(questions, scores, key))
     ok = sum(s["verbatim"][0] for s in scores)
     total = sum(s["verbatim"][1] for s in scores)
     out["verbatim"] = ok / total if total else None
     out["n_citations"] = total
     out["only_quotes"] = _mean(s["only_quotes"] for s in scores if s["only_quotes"] is not None)
-    words = [s["words"] for _, s in ans if s["answered"]]
+    words = [s["words"] for q, s in zip(questions, scores) if q.get("answerable") and s["answered"]]
     out["words_mean"] = float(np.mean(words)) if words else None
     out["words_median"] = float(np.median(words)) if words else None
     abstained = [not s["answered"] for s in scores]
-    unans = [not q.get("answerable") for q in questions]
-    tp = sum(a and u for a, u in zip(abstained, unans))
+    tp = sum(a and not q.get("answerable") for a, q in zip(abstained, questions))
     out["abstention_precision"] = tp / sum(abstained) if sum(abstained) else None
-    out["abstention_recall"] = tp / sum(unans) if sum(unans) else None
-    for cat, key in (("out-of-scope", "abstention_recall_oos"), ("injection", "abstention_recall_injection"),
-                     ("off-topic", "abstention_recall_offtopic")):
-        sub = [not s["answered"] for q, s in un if q.get("category") == cat]
-        out[key] = float(np.mean(sub)) if sub else None
-    follow = [s for q, s in ans if q.get("category") == "follow-up"]
-    out["follow_up_correct"] = _mean(_follow_up_correct(s) for s in follow) if follow else None
-    out["n_follow_up"] = len(follow)
+    out["n_follow_up"] = len(per_question(questions, scores, "follow_up_correct"))
     lat = [s["latency_ms"] for s in scores]
     out["latency_p50_ms"] = float(np.percentile(lat, 50)) if lat else None
     out["latency_p95_ms"] = float(np.percentile(lat, 95)) if lat else None
@@ -176,21 +187,6 @@ def by_set(questions: list[dict], scores: list[dict]) -> dict:
     return out
 
 
-def _per_question(questions: list[dict], scores: list[dict], key: str) -> list:
-    """The per-question values behind one of ``SET_ROWS``' metrics, as ``aggregate`` averages them."""
-    ans = [(q, s) for q, s in zip(questions, scores) if q.get("answerable")]
-    un = [(q, s) for q, s in zip(questions, scores) if not q.get("answerable")]
-    if key == "answered_rate":
-        return [bool(s["answered"]) for _, s in ans]
-    if key == "abstention_recall":
-        return [not s["answered"] for _, s in un]
-    if key == "abstention_recall_offtopic":
-        return [not s["answered"] for q, s in un if q.get("category") == "off-topic"]
-    if key == "follow_up_correct":
-        return [_follow_up_correct(s) for q, s in ans if q.get("category") == "follow-up"]
-    return [s.get(key) for _, s in ans if s.get(key) is not None]
-
-
 # Metrics that are a share of questions (a yes/no each) get a Wilson interval; means of per-question
 # fractions (key facts, citations) a percentile bootstrap over the set's questions.
 YES_NO = {"first_cite_gold", "answered_rate", "abstention_recall", "abstention_recall_offtopic", "follow_up_correct"}
@@ -205,7 +201,7 @@ def intervals(questions: list[dict], scores: list[dict], level: float = 0.95) ->
 
     out = {}
     for key in (*YES_NO, *FRACTIONS):
-        values = _per_question(questions, scores, key)
+        values = per_question(questions, scores, key)
         if not values:
             continue
         if key in YES_NO:

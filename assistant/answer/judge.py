@@ -98,7 +98,8 @@ def judge(ctx: Context, kit: Kit) -> None:
     The query is the question as searched (``ctx.query``: follow-ups resolved, everyday words mapped),
     so the judge and the retrievers see the same words; except for a follow-up that points back
     ("Did they support any of it?"), read with its own words (``ctx.judge_queries``, ``followup.py``).
-    Sentences the cross-encoder did not read keep p = 0 and can never be quoted. Stops nothing: ``decide`` abstains on the result.
+    Sentences the cross-encoder did not read keep p = 0 and can never be quoted. Stops nothing: ``decide``
+    abstains on the result.
     """
     if kit.reranker is None or not ctx.ranked:
         return
