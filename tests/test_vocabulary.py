@@ -58,3 +58,15 @@ def test_without_the_vocabulary_the_same_question_misses(tmp_path):
     a.index()
     answer = a.ask("Should family doctors come under the duty to co-operate?")
     assert answer.abstained or "GPs" not in answer.citations[0].quote
+
+
+def test_only_words_that_are_not_english_are_mended(assistant):
+    """A misspelling is mended to the closest word of the documents; an everyday English word the
+    documents happen not to use is left as it is (it was once "mended": meals → means, policy → police)."""
+    snap = assistant._kit_ready().snapshot
+    assert snap.correct_text("Which acadamies did the goverment mean?") == "Which academies did the government mean?"
+    for q in ("Do free school meals count?", "What is our policy on talking to parents?",
+              "I heard the minister wanted that"):
+        assert snap.correct_text(q) == q
+    assert snap.correct_text("Forum or forum?") == "Forum or forum?"  # a word keeps its own capitals
+    assert "academy" in snap.search_tokens("acadamies") and "mean" not in snap.search_tokens("school meals")

@@ -8,6 +8,7 @@ catalog changes, so several processes sharing one Chroma server stay consistent.
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
 from collections import Counter
@@ -106,8 +107,7 @@ class Snapshot:
         self.surface = sorted({w for d in self.docs.values() for w in _SURFACE.findall(normalise(d.text))})
         self._surface_set = set(self.surface)
         self._surface_buckets = _buckets(self.surface)
-        self._vocabulary_buckets = _buckets(self.vocabulary)
-        self._fixes: dict[str, str] = {}  # memo: misspelt word → correction (itself when none)
+        self._fixes: dict[str, str | None] = {}  # memo: misspelt word → correction (None: none)
         years = [int(v.source.date[:4]) for v in self.docs.values() if v.source.date[:4].isdigit()]
         self.latest_year = max(years) if years else None
 
@@ -128,31 +128,41 @@ class Snapshot:
 
     def correct_text(self, text: str) -> str:
         """The question with misspelt words replaced by the closest word in the documents, so the
-        embedding sees "bodies ... co-operate", not "bodys ... co-operat"."""
+        embedding sees "bodies ... co-operate", not "bodys ... co-operat".
+
+        Only a word that is neither in the documents nor an English word (``english_word``) is a
+        misspelling. Without that check every everyday word the documents happen not to use was
+        "mended" into one they do, changing the question: meals → means, policy → police, heard →
+        head, talking → taking, wanted → warned."""
         def fix(m: re.Match) -> str:
             w = m.group(0)
             low = normalise(w)
             if len(low) < 5 or low in self._surface_set or low in STOPWORDS:
                 return w
             if low not in self._fixes:
-                close = _closest(low, self._surface_buckets)
-                self._fixes[low] = close[0] if close else w
-            return self._fixes[low]
+                close = None if english_word(low) else _closest(low, self._surface_buckets)
+                self._fixes[low] = close[0] if close else None
+            return self._fixes[low] or w
         return _SURFACE_WORD.sub(fix, text)
 
-    def correct(self, query_tokens: list[str]) -> list[str]:
-        """Map misspelt query words to the closest corpus word ("acadamies" → "academy")."""
-        out = []
-        for t in query_tokens:
-            if t in self.idf or len(t) < 5 or t.isdigit():
-                out.append(t)
-                continue
-            key = "\0" + t  # shares the memo with correct_text, in its own key space
-            if key not in self._fixes:
-                close = _closest(t, self._vocabulary_buckets)
-                self._fixes[key] = close[0] if close else t
-            out.append(self._fixes[key])
-        return out
+    def search_tokens(self, text: str) -> list[str]:
+        """BM25's words for ``text``: its stemmed words after ``correct_text``, so a misspelt word finds
+        the passages its correction is in ("acadamies" → academy)."""
+        return tokens(self.correct_text(text))
+
+
+@functools.cache
+def _english():
+    from spellchecker import SpellChecker
+
+    return SpellChecker(language="en", distance=1)
+
+
+def english_word(word: str) -> bool:
+    """Whether ``word`` (lower case) is in pyspellchecker's English word list (~160,000 words with their
+    inflections, from its installed data: no network). A possessive counts as its word (pupils', heads')."""
+    checker = _english()
+    return bool(checker.known([word])) or (word.endswith("'") and bool(checker.known([word[:-1]])))
 
 
 def _buckets(words: list[str]) -> dict[str, list[str]]:
