@@ -250,6 +250,7 @@ ABLATION_NOTES = {
     "follow_up": "the first version's condense: the previous question joined to any short or follow-up-worded question",
     "standalone_quotes": "sentences quoted alone, even when they lean on the one before or leave a quotation open",
     "about": "questions about a document itself (who wrote it, when) get no record line and may abstain",
+    "spelling": "no word of the question mended (shipped: a word neither in the documents nor English becomes its closest document word)",
 }
 
 

@@ -116,7 +116,7 @@ def clip(text: str, limit: int) -> str:
 def resolve(ctx: Context, kit: Kit) -> None:
     """Make a follow-up stand alone (``ctx.query``); ``ctx.focus`` keeps the follow-up's own words."""
     ctx.query = ctx.question
-    ctx.focus = kit.snapshot.search_tokens(ctx.question)
+    ctx.focus = kit.snapshot.search_tokens(ctx.question, kit.settings.uses("spelling"))
     bound = kit.settings.history_context_chars
     previous = [clip(t.content, bound) for t in ctx.history if t.role == "user" and t.content.strip()]
     if not previous:
@@ -148,7 +148,7 @@ def condense(ctx: Context, kit: Kit) -> None:
     if kit.settings.uses("follow_up"):
         return resolve(ctx, kit)
     ctx.query = ctx.question
-    ctx.focus = kit.snapshot.search_tokens(ctx.question)
+    ctx.focus = kit.snapshot.search_tokens(ctx.question, kit.settings.uses("spelling"))
     previous = [t.content for t in ctx.history if t.role == "user" and t.content.strip()]
     if previous and (_FOLLOW_UP.search(ctx.question) or len(ctx.focus) <= 3):
         ctx.query = f"{clip(previous[-1], kit.settings.history_context_chars)} {ctx.question}"

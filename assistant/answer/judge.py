@@ -111,7 +111,7 @@ def judge(ctx: Context, kit: Kit) -> None:
         ``own``, their cosines, instead of the searched question's) averaged."""
         texts = [judge_text(snap.docs[snap.passages[snap.sentence_passage[c.sentence]].doc_id].source,
                             _as_quoted(snap, c.sentence, standalone), model.context) for c in candidates]
-        corrected = [snap.correct_text(q) for q in queries]  # misspellings mended, as for retrieval
+        corrected = [snap.correct_text(q, kit.settings.uses("spelling")) for q in queries]  # as for retrieval
         logits = np.mean([kit.reranker.score(q, texts) for q in corrected], axis=0)
         if own:
             vectors = kit.embedder.encode(corrected)

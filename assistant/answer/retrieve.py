@@ -30,8 +30,9 @@ def retrieve(ctx: Context, kit: Kit) -> None:
     parts = [p for p in _PARTS.split(ctx.query) if p and len(tokens(p)) >= 2] if not ctx.follow_up else []
     if len(parts) >= 2:
         texts += parts[:3]
-    token_lists = [snap.search_tokens(t) for t in texts]
-    vectors = kit.embedder.encode([snap.correct_text(t) for t in texts])
+    mend = kit.settings.uses("spelling")
+    token_lists = [snap.search_tokens(t, mend) for t in texts]
+    vectors = kit.embedder.encode([snap.correct_text(t, mend) for t in texts])
     ctx.query_tokens, ctx.vector = token_lists[0], vectors[0]
     ctx.parts = [(t, v, k) for t, v, k in zip(texts[1:], vectors[1:], token_lists[1:])]
     seen: dict[int, Hit] = {}

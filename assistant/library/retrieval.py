@@ -126,14 +126,17 @@ class Snapshot:
                 scores[rows] += weights
         return scores
 
-    def correct_text(self, text: str) -> str:
+    def correct_text(self, text: str, mend: bool = True) -> str:
         """The question with misspelt words replaced by the closest word in the documents, so the
         embedding sees "bodies ... co-operate", not "bodys ... co-operat".
 
         Only a word that is neither in the documents nor an English word (``english_word``) is a
         misspelling. Without that check every everyday word the documents happen not to use was
         "mended" into one they do, changing the question: meals → means, policy → police, heard →
-        head, talking → taking, wanted → warned."""
+        head, talking → taking, wanted → warned. ``mend=False`` (the ``spelling`` ablation): ``text`` as it is."""
+        if not mend:
+            return text
+
         def fix(m: re.Match) -> str:
             w = m.group(0)
             low = normalise(w)
@@ -145,10 +148,10 @@ class Snapshot:
             return self._fixes[low] or w
         return _SURFACE_WORD.sub(fix, text)
 
-    def search_tokens(self, text: str) -> list[str]:
+    def search_tokens(self, text: str, mend: bool = True) -> list[str]:
         """BM25's words for ``text``: its stemmed words after ``correct_text``, so a misspelt word finds
         the passages its correction is in ("acadamies" → academy)."""
-        return tokens(self.correct_text(text))
+        return tokens(self.correct_text(text, mend))
 
 
 @functools.cache
