@@ -384,7 +384,7 @@ def category_table(cats: dict, systems: list[str]) -> str:
 
 
 MODES = {
-    "abstained": "abstained on an answerable question: best sentence's p below the judge's threshold (lever: the judge's features and fit, `evals/fit_judge.py`)",
+    "abstained": "abstained on an answerable question: best sentence's p below the judge's threshold (lever: the judge's features and fit, `evals/fit_judge.py`), or no sentence above it could open the answer on its own (lever: `units.py`, max_answer_words)",
     "refused": "refused by the input guard (lever: guard patterns)",
     "retrieval miss": "no gold passage among the fused passages (lever: dense_k/bm25_k/fused_k, query expansion)",
     "selection miss": "gold passage retrieved but its sentence not quoted (lever: sentence scoring weights, relative_keep, max_sentences)",
@@ -403,7 +403,12 @@ def diagnose(q: dict, s: dict, r) -> list[tuple[str, str]]:
             if r.status != "no_evidence":
                 why.append(("refused", f"refused as {r.status}"))
             else:
-                why.append(("abstained", f"abstained: best sentence {d.get('best_score')} < threshold {d.get('threshold')}"))
+                best, floor = d.get("best_score"), d.get("threshold")
+                if best is not None and floor is not None and best >= floor:  # compose found no opening quote
+                    why.append(("abstained", f"abstained: best sentence {best} >= threshold {floor}, but no sentence "
+                                "above the threshold could open the answer standing on its own within the word budget"))
+                else:
+                    why.append(("abstained", f"abstained: best sentence {best} < threshold {floor}"))
         if d.get("gold_retrieved") is False:
             why.append(("retrieval miss", f"retrieval miss: no gold passage among the {d.get('n_retrieved')} fused passages"))
         elif d.get("gold_retrieved") and not s.get("cite_recall"):
