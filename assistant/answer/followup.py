@@ -2,9 +2,11 @@
 
 Two kinds of follow-up, told apart by grammar words from ``data/dialogue.toml`` (no topic words):
 
-* **ellipsis** — "What about GPs?", "And the unions?": the new words take the place of the phrase of
-  the previous question they are most like (chosen by the sentence encoder), so "Do academies have
-  to co-operate?" + "What about GPs?" searches "Do GPs have to co-operate?".
+* **ellipsis** — "What about secondary schools?", "And colleges?": the new words take the place of the
+  phrase of the previous question they are most like (chosen by the sentence encoder), so "Do primary
+  schools have to co-operate?" + "What about secondary schools?" searches "Do secondary schools have to
+  co-operate?". When no phrase is clearly alike ("What about GPs?": the encoder does not know the
+  acronym) the follow-up is read as a reference, below.
 * **reference** — "Why did they say no to it?": the question is searched as asked, with the previous
   question and the start of the previous answer added in brackets, as what its pronouns point at.
   The judge reads the candidates with the follow-up's own words (alone, and with the previous
