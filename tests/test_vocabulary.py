@@ -70,3 +70,17 @@ def test_only_words_that_are_not_english_are_mended(assistant):
         assert snap.correct_text(q) == q
     assert snap.correct_text("Forum or forum?") == "Forum or forum?"  # a word keeps its own capitals
     assert "academy" in snap.search_tokens("acadamies") and "mean" not in snap.search_tokens("school meals")
+
+
+@pytest.mark.parametrize("question, term", [
+    ("Can the council take over a struggling school?", "schools causing concern"),
+    ("Does the letter say anything about early help?", "early intervention"),
+])
+def test_sector_wording_finds_the_documents_term(assistant, question, term):
+    """Entries written from the documents' own terms (issue 11, fifth pass): today's sector wording for a
+    2008 term is searched with that term, and the answer quotes the sentence that uses it (without the
+    entry both questions were abstained on)."""
+    answer = assistant.ask(question)
+    assert f"({term})" in answer.standalone_question
+    assert answer.status == "answered"
+    assert any(term in c.quote for c in answer.citations)
