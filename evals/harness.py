@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .metrics import OVERLAP, has_fact, score
+from .paired import paired_table
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_QUESTIONS = [HERE / "questions.jsonl", HERE / "questions_everyday.jsonl", HERE / "questions_blind.jsonl",
@@ -254,24 +255,35 @@ ABLATION_NOTES = {
 }
 
 
-def ablation(env, questions: list[dict], components: list[str], progress: bool) -> dict:
-    """Metric with and without each component, on every question set: ``{component: {set: aggregate}}``."""
+def ablation(env, questions: list[dict], components: list[str], progress: bool) -> tuple[dict, dict]:
+    """Metric with and without each component, on every question set: ``{component: {set: aggregate}}``;
+    and each component's paired test over the same questions (``paired.py``): ``{component: {part: ...}}``."""
+    from .paired import paired
     from tqdm import tqdm
 
     from .systems import Ours
 
     a = env.assistant
-    out = {}
+    out, scored = {}, {}
     for component in ["", *components]:
         a.settings.disable = component
         a._kit = None  # the kit is rebuilt with these settings
         ours = Ours(env)
         res = [ours.answer(q) for q in tqdm(questions, desc=f"ablate {component or 'none':>10}", unit="q",
                                            disable=not progress, file=sys.stderr)]
-        out[component] = by_set(questions, [score(q, r) for q, r in zip(questions, res)])
+        scored[component] = [score(q, r) for q, r in zip(questions, res)]
+        out[component] = by_set(questions, scored[component])
     a.settings.disable = ""
     a._kit = None
-    return out
+    held_out = lambda q: question_set(q).endswith("heldout")  # noqa: E731
+    return out, {c: paired(questions, scored[""], scored[c], held_out) for c in components}
+
+
+PAIRED_NOTE = ("A question is *right* when an answerable one is answered from a gold document with at least half of its "
+               "key facts, or an unanswerable one is abstained on. Counted: the questions the shipped pipeline gets "
+               "right and the one without the component gets wrong, and the reverse; p is the exact two-sided sign "
+               "test on those (McNemar's exact test). Training = the questions the judge is fitted on (original, "
+               "dev); held-out = the rest.\n")
 
 
 def ablation_table(results: dict) -> str:
@@ -593,11 +605,11 @@ def main(argv: list[str] | None = None) -> int:
             overall["ours"]["total_s"] = overall["ours"]["setup_s"] + overall["ours"]["questions_s"]
         cats = {s: by_category(questions, scores[s]) for s in systems}
         sets = {s: by_set(questions, scores[s]) for s in systems}
-        ablated = None
+        ablated = tested = None
         if args.ablation and "ours" in systems:
             from assistant.config import COMPONENTS
 
-            ablated = ablation(env, questions, list(COMPONENTS), not args.no_progress)
+            ablated, tested = ablation(env, questions, list(COMPONENTS), not args.no_progress)
         loss_lines, fail_rows = losses(questions, cats, scores, results, systems)
     finally:
         env.close()
@@ -624,7 +636,8 @@ def main(argv: list[str] | None = None) -> int:
     table = side_by_side(overall, systems, labels)
     ctable = category_table(cats, systems)
     stable = set_table(sets, systems, labels)
-    report = {"meta": meta, "overall": overall, "by_set": sets, "ablation": ablated, "by_category": cats, "losses": loss_lines,
+    report = {"meta": meta, "overall": overall, "by_set": sets, "ablation": ablated, "ablation_paired": tested,
+              "by_category": cats, "losses": loss_lines,
               "failures_ours": fail_rows, "per_question": per_q}
     (args.out / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False, default=str), "utf-8")
     chart(overall, systems, labels, args.out / "chart.png")
@@ -650,7 +663,9 @@ def main(argv: list[str] | None = None) -> int:
           "share, a percentile bootstrap over the questions for a mean): with 7 to 31 questions, one question "
           "moves a figure by 0.03 to 0.14.\n", stable, "",
           *(["## Ablation (ours)\n", "Each row switches one component off (`ASSISTANT_DISABLE`); "
-             "the change against the shipped pipeline is in brackets.\n", ablation_table(ablated), ""] if ablated else []),
+             "the change against the shipped pipeline is in brackets.\n", ablation_table(ablated), "",
+             "### Does each component earn its place? (paired, over the same questions)\n", PAIRED_NOTE,
+             paired_table(tested, ABLATION_NOTES), ""] if ablated else []),
           "## By category\n", "Each cell: " + " / ".join(labels[s] for s in systems) + ".\n", ctable, ""]
     if "ours" in systems:
         md += ["## Where ours loses\n",
@@ -670,6 +685,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + stable)
         if ablated:
             print("\n" + ablation_table(ablated))
+            print("\n" + paired_table(tested, ABLATION_NOTES))
         print(f"\nreport: {args.out / 'report.md'}  (wall {wall:.1f} s)")
     return 0
 

@@ -131,6 +131,26 @@ def test_a_share_gets_the_wilson_interval():
     assert cell == "0.86 (6/7; 0.49–0.97)"
 
 
+
+def test_the_paired_test_counts_disagreements_and_gives_the_exact_sign_test_p():
+    """Four questions, two held out. Training: the shipped pipeline right on q1 (ablated wrong), both right on
+    q2. Held out: ablated right and shipped wrong on h1 (abstained on an answerable question), both wrong on
+    h2 (an off-topic question both answered). The exact two-sided sign test of 1 against 0 is p = 1."""
+    from evals.paired import paired, sign_test
+
+    questions = [{"id": "q1", "answerable": True}, {"id": "q2", "answerable": False},
+                 {"id": "h1", "answerable": True, "split": "heldout"}, {"id": "h2", "answerable": False, "split": "heldout"}]
+    good = {"answered": True, "first_cite_gold": True, "key_fact_recall": 1.0}
+    shipped = [good, {"answered": False}, {"answered": False}, {"answered": True}]
+    ablated = [{"answered": True, "first_cite_gold": False, "key_fact_recall": 0.0}, {"answered": False}, good,
+               {"answered": True}]
+    r = paired(questions, shipped, ablated, lambda q: q.get("split") == "heldout")
+    assert r["training"] == {"better": 1, "worse": 0, "n": 2, "p": 1.0}
+    assert r["held-out"] == {"better": 0, "worse": 1, "n": 2, "p": 1.0}
+    # 9 of 10 disagreements one way: 2 * (1 + 10) / 2**10 = 0.0215 (binomial, worked by hand)
+    assert sign_test(9, 1) == pytest.approx(22 / 1024)
+    assert sign_test(0, 0) == 1.0
+
 def test_blind_questions_are_worded_from_meaning_not_copied():
     """The questions written blind to ours (evals/questions_blind.jsonl) share no run of four words
     with any document, two of them content words (case, quote marks and hyphens aside), and their gold passages and key facts are
