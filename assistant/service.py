@@ -268,7 +268,8 @@ class Assistant:
             return
         kit = self._kit_ready()
         ready = (time.perf_counter() - started) * 1000
-        answer = run(ctx, kit)
+        with kit.reranker.question() if kit.reranker else contextlib.nullcontext():  # see Reranker.score
+            answer = run(ctx, kit)
         answer.timings_ms["load"] = round(ready, 2)
         if self.settings.llm_backend == "none":
             yield {"event": "answer", "answer": answer}

@@ -8,10 +8,12 @@ with a sentence that leans on one the reader never sees; quotation marks balance
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.answer.followup import kind, substitute
@@ -60,6 +62,31 @@ def test_reranker_ranks_the_answer_over_an_unrelated_sentence(reranker):
         "Forums are local partnerships of schools who help decide the distribution of schools funding locally.",
     ])
     assert logits[0] > logits[1] + 5
+
+
+
+def test_a_question_judged_on_a_spare_core_gets_the_same_logits(reranker, monkeypatch):
+    """With a core free, half of a question's pairs run on a second thread; each pair is still scored on
+    its own, so the logits are exactly those of one core doing them all (and in the same order)."""
+    from assistant.encoders import reranker as module
+
+    question = "Which bodies are bound by the duty to co-operate?"
+    texts = [f"Sentence {i}: schools, councils and primary care trusts are bound by the duty to co-operate."
+             if i % 3 == 0 else f"Sentence {i} is about schools forums and local funding." for i in range(9)]
+    monkeypatch.setattr(module, "SPLIT_MIN_PAIRS", 10**6)
+    alone = reranker.score(question, texts)
+    monkeypatch.setattr(module, "SPLIT_MIN_PAIRS", 2)
+    monkeypatch.setattr(reranker, "_pool", None)
+    split = reranker.score(question, texts)
+    assert np.array_equal(alone, split)
+    if len(os.sched_getaffinity(0)) > 1:
+        assert reranker._pool is not None  # the second half did go to the helper thread
+    # With another question in flight (a training room), each question keeps to one core.
+    monkeypatch.setattr(reranker, "_pool", None)
+    with reranker.question(), reranker.question():
+        assert np.array_equal(reranker.score(question, texts), alone)
+    assert reranker._pool is None
+    assert split[0] > split[1] and split[3] > split[4]  # in the texts' order, not the halves'
 
 
 def test_off_topic_question_sharing_the_library_words_abstains(assistant):
