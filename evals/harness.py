@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .metrics import OVERLAP, has_fact, score
-from .paired import paired_table
+from .metrics import OVERLAP, answered_correctly, has_fact, score
+from .paired import paired, paired_table
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_QUESTIONS = [HERE / "questions.jsonl", HERE / "questions_everyday.jsonl", HERE / "questions_blind.jsonl",
@@ -127,7 +127,7 @@ def per_question(questions: list[dict], scores: list[dict], key: str) -> list:
     if key in ABSTAIN_BY_CATEGORY:
         return [not s["answered"] for q, s in un if q.get("category") == ABSTAIN_BY_CATEGORY[key]]
     if key == "follow_up_correct":
-        return [_follow_up_correct(s) for q, s in ans if q.get("category") == "follow-up"]
+        return [answered_correctly(s) for q, s in ans if q.get("category") == "follow-up"]
     return [s.get(key) for _, s in ans if s.get(key) is not None]
 
 
@@ -155,12 +155,6 @@ def aggregate(questions: list[dict], scores: list[dict]) -> dict:
     out["latency_p95_ms"] = float(np.percentile(lat, 95)) if lat else None
     out["latency_mean_ms"] = float(np.mean(lat)) if lat else None
     return out
-
-
-def _follow_up_correct(s: dict) -> bool:
-    """A follow-up is answered correctly when it is answered, its first citation is from a gold document,
-    and the answer holds at least half of its key facts (so it answered the follow-up, not the question before)."""
-    return bool(s["answered"] and s.get("first_cite_gold") and (s.get("key_fact_recall") or 0) >= 0.5)
 
 
 def question_set(q: dict) -> str:
@@ -258,7 +252,6 @@ ABLATION_NOTES = {
 def ablation(env, questions: list[dict], components: list[str], progress: bool) -> tuple[dict, dict]:
     """Metric with and without each component, on every question set: ``{component: {set: aggregate}}``;
     and each component's paired test over the same questions (``paired.py``): ``{component: {part: ...}}``."""
-    from .paired import paired
     from tqdm import tqdm
 
     from .systems import Ours

@@ -10,12 +10,12 @@ training questions (the ones the judge is fitted on) and the held-out ones are c
 """
 from __future__ import annotations
 
+from .metrics import answered_correctly
+
 
 def right(question: dict, s: dict) -> bool:
     """One yes/no per question: the right answer (or the right abstention)."""
-    if not question.get("answerable"):
-        return not s["answered"]
-    return bool(s["answered"] and s.get("first_cite_gold") and (s.get("key_fact_recall") or 0) >= 0.5)
+    return answered_correctly(s) if question.get("answerable") else not s["answered"]
 
 
 def sign_test(better: int, worse: int) -> float:

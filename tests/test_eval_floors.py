@@ -131,7 +131,6 @@ def test_a_share_gets_the_wilson_interval():
     assert cell == "0.86 (6/7; 0.49–0.97)"
 
 
-
 def test_the_paired_test_counts_disagreements_and_gives_the_exact_sign_test_p():
     """Four questions, two held out. Training: the shipped pipeline right on q1 (ablated wrong), both right on
     q2. Held out: ablated right and shipped wrong on h1 (abstained on an answerable question), both wrong on
@@ -150,6 +149,7 @@ def test_the_paired_test_counts_disagreements_and_gives_the_exact_sign_test_p():
     # 9 of 10 disagreements one way: 2 * (1 + 10) / 2**10 = 0.0215 (binomial, worked by hand)
     assert sign_test(9, 1) == pytest.approx(22 / 1024)
     assert sign_test(0, 0) == 1.0
+
 
 def test_blind_questions_are_worded_from_meaning_not_copied():
     """The questions written blind to ours (evals/questions_blind.jsonl) share no run of four words
