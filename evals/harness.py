@@ -3,8 +3,9 @@
     python -m evals [--questions FILE ...] [--out evals/out] [--systems bm25,dense,ours] [--ablation]
                     [--index-dir DIR] [--no-progress] [--backend llm [--llm-url URL]]
 
-By default every question file is run (``questions.jsonl``, ``questions_everyday.jsonl``,
-``questions_fresh.jsonl``) and reported per set (original, everyday-dev, everyday-heldout, fresh-heldout). ``--ablation`` re-runs ours with each
+By default every question file is run (``questions.jsonl``, ``questions_everyday.jsonl``, ``questions_blind.jsonl``,
+``questions_fresh.jsonl``, ``questions_unseen.jsonl``) and reported per set (original, everyday-dev, everyday-heldout,
+blind-dev, blind-heldout, fresh-heldout, unseen-heldout). ``--ablation`` re-runs ours with each
 answer component of ``assistant.config.COMPONENTS`` switched off.
 
 ``--backend llm`` adds the optional LLM answers (verified sentence by sentence) beside the extractive
@@ -32,7 +33,7 @@ from .paired import paired, paired_table
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_QUESTIONS = [HERE / "questions.jsonl", HERE / "questions_everyday.jsonl", HERE / "questions_blind.jsonl",
-                     HERE / "questions_fresh.jsonl"]
+                     HERE / "questions_fresh.jsonl", HERE / "questions_unseen.jsonl"]
 DEFAULT_OUT = HERE / "out"
 ORDER = ["bm25", "dense", "ours", "llm"]
 
@@ -530,8 +531,8 @@ def readme_table(overall: dict, systems: list[str], labels: dict, n: int) -> str
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m evals", description=__doc__.split("\n")[0])
     p.add_argument("--questions", type=Path, action="append", default=None,
-                   help="a questions file (repeat for several); default: questions.jsonl, questions_everyday.jsonl "
-                   "and questions_fresh.jsonl")
+                   help="a questions file (repeat for several); default: every questions*.jsonl of evals/ "
+                   "(original, everyday, blind, fresh, unseen)")
     p.add_argument("--ablation", action="store_true",
                    help="also run ours with each answer component switched off and print the ablation table")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -649,11 +650,12 @@ def main(argv: list[str] | None = None) -> int:
           "`original`: the team's first questions; `everyday-dev` / `everyday-heldout`: questions worded as head "
           "teachers and governors talk; `fresh-heldout`: a second such set, written after the judge was designed; "
           "`blind-heldout` / `blind-dev`: a third (48), written by a helper that read only the documents, all held out "
-          "but one question (d39, after which a dialogue rule was written). "
-          "**Nothing was fitted on `everyday-heldout`, `blind-heldout` or `fresh-heldout`** (`evals/fit_judge.py` reads only "
+          "but one question (d39, after which a dialogue rule was written); `unseen-heldout`: a fourth (48), written the "
+          "same way after every change of issue 11's first five passes, all held out. "
+          "**Nothing was fitted on `everyday-heldout`, `blind-heldout`, `fresh-heldout` or `unseen-heldout`** (`evals/fit_judge.py` reads only "
           "`original`, `everyday-dev` and `blind-dev`). Each cell: the figure, then how many questions it is over (k/n for a "
           "share of questions, n for a mean of per-question fractions), then its 95% interval (Wilson for a "
-          "share, a percentile bootstrap over the questions for a mean): with 7 to 31 questions, one question "
+          "share, a percentile bootstrap over the questions for a mean): with 7 to 32 questions, one question "
           "moves a figure by 0.03 to 0.14.\n", stable, "",
           *(["## Ablation (ours)\n", "Each row switches one component off (`ASSISTANT_DISABLE`); "
              "the change against the shipped pipeline is in brackets.\n", ablation_table(ablated), "",

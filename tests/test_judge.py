@@ -20,7 +20,8 @@ from assistant.answer.followup import kind, substitute
 from assistant.answer.units import depends_on_previous, quotes_balance
 
 EVALS = Path(__file__).parent.parent / "evals"
-ALL_QUESTIONS = [json.loads(line) for name in ("questions.jsonl", "questions_everyday.jsonl", "questions_fresh.jsonl")
+ALL_QUESTIONS = [json.loads(line) for name in ("questions.jsonl", "questions_everyday.jsonl", "questions_fresh.jsonl",
+                                              "questions_blind.jsonl", "questions_unseen.jsonl")
                  for line in (EVALS / name).open(encoding="utf-8") if line.strip()]
 
 
@@ -240,8 +241,8 @@ def test_the_fit_never_reads_held_out_questions():
 
     ids = {q["id"] for q in training_questions()}
     held_out = {json.loads(line)["id"] for name in ("questions_everyday.jsonl", "questions_blind.jsonl",
-                                                    "questions_fresh.jsonl")
+                                                    "questions_fresh.jsonl", "questions_unseen.jsonl")
                 for line in (EVALS / name).open(encoding="utf-8")
                 if line.strip() and json.loads(line).get("split") == "heldout"}
-    assert len(held_out) == 17 + 47 + 30 and not ids & held_out
+    assert len(held_out) == 17 + 47 + 30 + 48 and not ids & held_out
     assert "d39" in ids  # the one blind question a rule was written after (dialogue.toml's "like what")
