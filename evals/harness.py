@@ -501,19 +501,6 @@ def chart(overall: dict, systems: list[str], labels: dict, path: Path) -> None:
     plt.close(fig)
 
 
-README_START, README_END = "<!-- eval-table:start -->", "<!-- eval-table:end -->"
-
-
-def update_readme(path: Path, table: str) -> None:
-    """Regenerate the README's evaluation table in place, so the README never drifts from a run."""
-    text = path.read_text("utf-8")
-    if README_START not in text or README_END not in text:
-        raise SystemExit(f"{path}: no {README_START} … {README_END} markers to replace")
-    head, rest = text.split(README_START, 1)
-    tail = rest.split(README_END, 1)[1]
-    path.write_text(f"{head}{README_START}\n{table.strip()}\n{README_END}{tail}", "utf-8")
-
-
 def readme_table(overall: dict, systems: list[str], labels: dict, n: int) -> str:
     lab = {k: (l, kind) for k, l, kind in ROWS}
     lines = [f"| Metric ({n} questions) | " + " | ".join(labels[s] for s in systems) + " |",
@@ -542,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--quiet", action="store_true", help="do not print the table")
     p.add_argument("--readme", type=Path, default=None,
-                   help="also rewrite the evaluation table between the eval-table markers of this README")
+                   help="also rewrite this README's evaluation tables between their markers (evals/readme.py)")
     p.add_argument("--backend", choices=["extractive", "llm"], default="extractive",
                    help="llm: also evaluate the verified LLM answers (system 'llm'; default systems then ours,llm)")
     p.add_argument("--llm-url", default=None, help="OpenAI-compatible endpoint for --backend llm (e.g. a "
@@ -636,8 +623,15 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False, default=str), "utf-8")
     chart(overall, systems, labels, args.out / "chart.png")
     (args.out / "readme_table.md").write_text(readme_table(overall, systems, labels, len(questions)), "utf-8")
-    if args.readme:
-        update_readme(args.readme, readme_table(overall, systems, labels, len(questions)))
+    if args.readme:  # the README's tables, from this run (evals/readme.py)
+        from . import readme
+
+        kept = readme.update(args.readme, {
+            "eval-table": readme_table(overall, systems, labels, len(questions)),
+            "by-set": readme.by_set_block(sets, ablated), "held-out": readme.held_out_block(sets),
+            "paired": readme.paired_block(tested)})
+        if kept:
+            print(f"{args.readme}: left as they were (this run cannot fill them): {', '.join(kept)}", file=sys.stderr)
 
     md = [f"# Evaluation report\n",
           f"{len(questions)} questions from {', '.join(f'`{p.name}`' for p in paths)} ({meta['created']}; {meta['cpus']} CPUs; "

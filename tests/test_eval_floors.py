@@ -201,3 +201,47 @@ def test_the_report_says_truly_why_an_answerable_question_was_abstained_on(repor
     for why in claims:
         best, floor = (float(x) for x in re.findall(r"(?:sentence|threshold) ([0-9.]+)", why))
         assert (best < floor) == (" < threshold" in why), why
+
+
+def test_the_readme_tables_are_rewritten_from_a_run_and_only_those_it_can_fill(report, tmp_path):
+    """``--readme`` rewrites each evaluation table of the README between its markers from the run
+    (evals/readme.py). A run of ours alone fills the overall and held-out tables and leaves the by-set and
+    paired tables (which need the baseline and --ablation) exactly as they were."""
+    from pathlib import Path
+
+    from evals import readme
+
+    shipped = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    for name in ("eval-table", "by-set", "held-out", "paired"):
+        assert readme.has_block(shipped, name), name
+    copy = tmp_path / "README.md"
+    copy.write_text(shipped, "utf-8")
+    blocks = {"by-set": readme.by_set_block(report["by_set"], report["ablation"]),
+              "held-out": readme.held_out_block(report["by_set"]), "paired": readme.paired_block(report["ablation_paired"])}
+    assert readme.update(copy, blocks) == ["by-set", "paired"]
+    text = copy.read_text("utf-8")
+
+    def block(t: str, name: str) -> str:
+        return t.split(f"<!-- {name}:start -->", 1)[1].split(f"<!-- {name}:end -->", 1)[0]
+
+    for name in ("by-set", "paired"):
+        assert block(text, name) == block(shipped, name)
+    held = block(text, "held-out")
+    n = report["by_set"]["ours"]["unseen-heldout"]["intervals"]["first_cite_gold"]
+    assert "| First citation from gold doc |" in held and f"({n['k']}/{n['n']}; " in held
+    assert "blind-dev" not in held and "original" not in held
+
+
+def test_the_by_set_and_paired_tables_are_built_from_their_figures():
+    from evals import readme
+
+    agg = lambda v, n: {"n": n, **{k: v for k, _ in readme.ROWS}}  # noqa: E731
+    sets = {"ours": {"original": agg(0.9, 92), "tiny-dev": agg(0.0, 1)}, "dense": {"original": agg(0.5, 92), "tiny-dev": agg(0.0, 1)}}
+    assert readme.by_set_block(sets, None) is None  # no ablation: nothing to put in the "no judge" column
+    table = readme.by_set_block(sets, {"reranker": {"original": agg(0.7, 92), "tiny-dev": agg(0.0, 1)}})
+    assert table.splitlines()[0] == "| Metric | original (92): judge / no judge / dense |"  # tiny sets left out
+    assert "| First citation from gold doc | **0.90** / 0.70 / 0.50 |" in table
+    paired = readme.paired_block({"about": {"training": {"better": 1, "worse": 0, "p": 1.0},
+                                            "held-out": {"better": 12, "worse": 0, "p": 2 / 2 ** 12}}})
+    assert paired.splitlines()[-1].endswith("| 1 / 0 (1.00) | 12 / 0 (< 0.001) |")
+    assert readme.paired_block(None) is None
