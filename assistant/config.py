@@ -31,7 +31,7 @@ for _key, _value in {
 
 
 # Answer components that ``ASSISTANT_DISABLE`` can switch off (``python -m evals --ablation`` runs each).
-COMPONENTS = ("reranker", "judge_order", "follow_up", "standalone_quotes", "vocabulary", "about", "spelling")
+COMPONENTS = ("reranker", "judge_order", "follow_up", "standalone_quotes", "vocabulary", "about", "spelling", "preface")
 
 
 class Settings(BaseSettings):
@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     weight_dense: float = Field(0.55, ge=0, le=1, description="Sentence score: weight of the sentence's cosine to the question.")
     weight_lexical: float = Field(0.55, ge=0, le=1, description="Sentence score: weight of idf-weighted word overlap.")
     disable: str = Field("", description="Comma-separated answer components to switch off, for ablations: "
-                         "reranker, judge_order, follow_up, standalone_quotes, vocabulary, about, spelling.")
+                         "reranker, judge_order, follow_up, standalone_quotes, vocabulary, about, spelling, preface.")
     max_sentences: int = Field(4, ge=1, le=10, description="Most sentences quoted in one answer.")
     max_answer_words: int = Field(80, ge=10, le=400, description="Word budget of an answer's quotes (the record "
                                   "line that opens an answer about a document itself is not counted).")

@@ -247,6 +247,7 @@ ABLATION_NOTES = {
     "standalone_quotes": "sentences quoted alone, even when they lean on the one before or leave a quotation open",
     "about": "questions about a document itself (who wrote it, when) get no record line and may abstain",
     "spelling": "no word of the question mended (shipped: a word neither in the documents nor English becomes its closest document word)",
+    "preface": "a message's question sentence not also read alone: what is said before it (\"I'm a new governor.\") is read with it",
 }
 
 

@@ -246,3 +246,32 @@ def test_the_fit_never_reads_held_out_questions():
                 if line.strip() and json.loads(line).get("split") == "heldout"}
     assert len(held_out) == 17 + 47 + 30 + 48 and not ids & held_out
     assert "d39" in ids  # the one blind question a rule was written after (dialogue.toml's "like what")
+
+
+def test_a_message_s_question_sentence_is_found():
+    from assistant.answer.judge import asked
+
+    assert asked("I'm a new governor. What is a schools forum?") == "What is a schools forum?"
+    assert asked("We're a small primary. Do we have to co-operate? And are GPs bound?") == \
+        "Do we have to co-operate? And are GPs bound?"
+    assert asked("The Rt. Hon. Ed Balls wrote to us. What did he say?") == "What did he say?"
+    for whole in ("What is a schools forum?", "Is it law? And when?", "Tell me about schools forums."):
+        assert asked(whole) is None  # every sentence asks, or none does: nothing to read apart
+
+
+def test_a_question_after_a_preface_is_answered_as_it_is_without_one(assistant, env_dirs):
+    """A head teacher often says something before asking. Read with the preface only, the judge's
+    scores sink under the threshold (with ``preface`` switched off this question is refused); reading the
+    question sentence alone as well answers it from the same document as the bare question."""
+    from assistant import Assistant
+
+    bare = assistant.ask("Are GPs bound by the duty to co-operate?")
+    prefaced = "This came up at our last full governing body meeting. Are GPs bound by the duty to co-operate?"
+    got = assistant.ask(prefaced)
+    assert bare.status == got.status == "answered"
+    assert got.citations[0].doc_id == bare.citations[0].doc_id
+    without = Assistant(corpus_dir=env_dirs["ASSISTANT_CORPUS_DIR"], index_dir=env_dirs["ASSISTANT_INDEX_DIR"],
+                        data_dir=env_dirs["ASSISTANT_DATA_DIR"], disable="preface")
+    assert without.ask(prefaced).status == "no_evidence"
+    # an off-topic question keeps being refused with a preface in front of it
+    assert assistant.ask("We're a small primary. How much pupil premium does a school get?").status == "no_evidence"

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import StoreError
+from ..library.chunking import split_sentences
 from .context import NO_EVIDENCE, Context, Kit, threshold
 from .units import unit_for
 
@@ -91,6 +92,14 @@ def _as_quoted(snap, j: int, standalone: bool) -> str:
     return snap.docs[snap.passages[snap.sentence_passage[j]].doc_id].text[unit.start:unit.end]
 
 
+def asked(message: str) -> str | None:
+    """The question sentences of a message that also says other things ("We're a small primary. Do we
+    have to co-operate?" → "Do we have to co-operate?"); None when every sentence asks, or none does."""
+    sentences = [message[s.start:s.end] for s in split_sentences(message)]
+    asks = [s for s in sentences if s.rstrip().endswith("?")]
+    return " ".join(asks) if asks and len(asks) < len(sentences) else None
+
+
 def judge(ctx: Context, kit: Kit) -> None:
     """Read the first stage's best ``rerank_k`` sentences with the cross-encoder and give each its
     calibrated probability of answering the question (``Scored.p``); ``ctx.ranked`` is re-ordered by it.
@@ -122,6 +131,15 @@ def judge(ctx: Context, kit: Kit) -> None:
                 for c, x, d in zip(candidates, logits, dense)}
 
     judged = read(ctx.judge_queries or [ctx.query], ctx.ranked[:model.rerank_k], own=bool(ctx.judge_queries))
+    # A message that says something before it asks ("I'm a new governor. What is a schools forum?"): the
+    # question sentence is read alone too, and a sentence's p is its better reading, so a preface that
+    # says nothing about the documents does not drown the question, and one that names what "it" is
+    # still counts (the whole message is the other reading).
+    ask = asked(ctx.query) if kit.settings.uses("preface") and not ctx.judge_queries else None
+    if ask:
+        for j, verdict in read([ask], ctx.ranked[:model.rerank_k]).items():
+            if verdict[0] > judged[j][0]:
+                judged[j] = verdict
     # A two-part question: each part's best few are also read against that part alone; a sentence
     # answers the question if it answers a part ("Are schools bound now, and what is proposed?").
     part_best = []
