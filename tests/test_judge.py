@@ -259,6 +259,16 @@ def test_a_message_s_question_sentence_is_found():
         assert asked(whole) is None  # every sentence asks, or none does: nothing to read apart
 
 
+def test_a_second_reading_keeps_each_sentence_s_better_verdict():
+    """Both the question-sentence reading and a two-part question's parts merge the same way: a sentence
+    takes the reading under which it answers best, and a sentence only the second reading saw is added."""
+    from assistant.answer.judge import keep_better
+
+    judged = {1: (0.40, 2.0, 0.5), 2: (0.10, -1.0, 0.3)}
+    keep_better(judged, {1: (0.20, 0.5, 0.4), 2: (0.30, 1.0, 0.6), 3: (0.05, -3.0, 0.1)})
+    assert judged == {1: (0.40, 2.0, 0.5), 2: (0.30, 1.0, 0.6), 3: (0.05, -3.0, 0.1)}
+
+
 def test_a_question_after_a_preface_is_answered_as_it_is_without_one(assistant, env_dirs):
     """A head teacher often says something before asking. Read with the preface only, the judge's
     scores sink under the threshold (with ``preface`` switched off this question is refused); reading the

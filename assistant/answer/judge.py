@@ -100,6 +100,15 @@ def asked(message: str) -> str | None:
     return " ".join(asks) if asks and len(asks) < len(sentences) else None
 
 
+def keep_better(judged: dict[int, tuple[float, float, float]], verdicts: dict[int, tuple[float, float, float]]) -> None:
+    """Merge a second reading into ``judged``: a sentence keeps whichever verdict has the higher p, so a
+    sentence that answers one reading of the message (its question sentence alone, one part of a two-part
+    question) counts as answering it."""
+    for j, verdict in verdicts.items():
+        if j not in judged or verdict[0] > judged[j][0]:
+            judged[j] = verdict
+
+
 def judge(ctx: Context, kit: Kit) -> None:
     """Read the first stage's best ``rerank_k`` sentences with the cross-encoder and give each its
     calibrated probability of answering the question (``Scored.p``); ``ctx.ranked`` is re-ordered by it.
@@ -137,17 +146,13 @@ def judge(ctx: Context, kit: Kit) -> None:
     # still counts (the whole message is the other reading).
     ask = asked(ctx.query) if kit.settings.uses("preface") and not ctx.judge_queries else None
     if ask:
-        for j, verdict in read([ask], ctx.ranked[:model.rerank_k]).items():
-            if verdict[0] > judged[j][0]:
-                judged[j] = verdict
+        keep_better(judged, read([ask], ctx.ranked[:model.rerank_k]))
     # A two-part question: each part's best few are also read against that part alone; a sentence
     # answers the question if it answers a part ("Are schools bound now, and what is proposed?").
     part_best = []
     for text, top in ctx.part_top:
         verdicts = read([text], top)
-        for j, verdict in verdicts.items():
-            if verdict[0] > judged.get(j, (-1.0, 0.0, 0.0))[0]:
-                judged[j] = verdict
+        keep_better(judged, verdicts)
         part_best.append(max(verdicts, key=lambda j: verdicts[j][0]))
     for c in ctx.ranked:
         c.first = c.score
