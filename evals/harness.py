@@ -630,7 +630,7 @@ def main(argv: list[str] | None = None) -> int:
         kept = readme.update(args.readme, {
             "eval-table": readme_table(overall, systems, labels, len(questions)),
             "by-set": readme.by_set_block(sets, ablated), "held-out": readme.held_out_block(sets),
-            "paired": readme.paired_block(tested)})
+            "paired": readme.paired_block(tested), "acceptance": readme.acceptance_block(sets, overall)})
         if kept:
             print(f"{args.readme}: left as they were (this run cannot fill them): {', '.join(kept)}", file=sys.stderr)
 

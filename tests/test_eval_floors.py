@@ -212,12 +212,13 @@ def test_the_readme_tables_are_rewritten_from_a_run_and_only_those_it_can_fill(r
     from evals import readme
 
     shipped = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
-    for name in ("eval-table", "by-set", "held-out", "paired"):
+    for name in ("eval-table", "by-set", "held-out", "paired", "acceptance"):
         assert readme.has_block(shipped, name), name
     copy = tmp_path / "README.md"
     copy.write_text(shipped, "utf-8")
     blocks = {"by-set": readme.by_set_block(report["by_set"], report["ablation"]),
-              "held-out": readme.held_out_block(report["by_set"]), "paired": readme.paired_block(report["ablation_paired"])}
+              "held-out": readme.held_out_block(report["by_set"]), "paired": readme.paired_block(report["ablation_paired"]),
+              "acceptance": readme.acceptance_block(report["by_set"], report["overall"])}
     assert readme.update(copy, blocks) == ["by-set", "paired"]
     text = copy.read_text("utf-8")
 
@@ -230,6 +231,10 @@ def test_the_readme_tables_are_rewritten_from_a_run_and_only_those_it_can_fill(r
     n = report["by_set"]["ours"]["unseen-heldout"]["intervals"]["first_cite_gold"]
     assert "| First citation from gold doc |" in held and f"({n['k']}/{n['n']}; " in held
     assert "blind-dev" not in held and "original" not in held
+    accepted = block(text, "acceptance")
+    together = sum(report["by_set"]["ours"][n]["intervals"]["first_cite_gold"]["k"] for n in report["by_set"]["ours"]
+                   if n.endswith("-heldout"))
+    assert f"| {together}/" in accepted and "| quotes verbatim, whole set (≥ 1.00) | | 1.00 | **yes** |" in accepted
 
 
 def test_the_by_set_and_paired_tables_are_built_from_their_figures():
@@ -245,3 +250,28 @@ def test_the_by_set_and_paired_tables_are_built_from_their_figures():
                                             "held-out": {"better": 12, "worse": 0, "p": 2 / 2 ** 12}}})
     assert paired.splitlines()[-1].endswith("| 1 / 0 (1.00) | 12 / 0 (< 0.001) |")
     assert readme.paired_block(None) is None
+
+
+def test_the_acceptance_table_pools_the_held_out_sets_and_judges_each_criterion_on_the_pool():
+    """Counts add across held-out sets, a per-question mean is weighted by each set's count, and a criterion is
+    met only when the pooled figure reaches its target; dev and original sets never enter the pool."""
+    from evals import readme
+
+    def agg(fc_k, fc_n, facts, facts_n, off_k, off_n):
+        return {"first_cite_gold": fc_k / fc_n, "key_fact_recall": facts, "answered_rate": None,
+                "abstention_recall_offtopic": off_k / off_n, "follow_up_correct": None,
+                "intervals": {"first_cite_gold": {"n": fc_n, "k": fc_k}, "key_fact_recall": {"n": facts_n},
+                              "abstention_recall_offtopic": {"n": off_n, "k": off_k}}}
+
+    sets = {"ours": {"a-heldout": agg(9, 10, 0.5, 10, 5, 5), "b-heldout": agg(20, 20, 0.8, 30, 9, 10),
+                     "a-dev": agg(0, 10, 0.0, 10, 0, 10)}}
+    overall = {"ours": {"cite_precision": 0.90, "verbatim": 1.0}}
+    lines = readme.acceptance_block(sets, overall).splitlines()
+    assert lines[0] == "| criterion (target) | a / b | held-out together | met |"
+    first = next(line for line in lines if line.startswith("| first citation"))
+    assert "| 0.90 / 1.00 | 29/30 = 0.97 (" in first and first.endswith("| **yes** |")  # 29/30 >= 0.92
+    assert "| 0.50 / 0.80 | 0.72 (n 40) | no |" in next(line for line in lines if line.startswith("| key facts"))
+    off = next(line for line in lines if line.startswith("| off-topic"))
+    assert "14/15 = 0.93" in off and off.endswith("| **yes** |")
+    assert "| citation precision, whole set (≥ 0.88) | | 0.90 | **yes** |" in lines
+    assert readme.acceptance_block({}, {}) is None
