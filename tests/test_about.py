@@ -27,6 +27,9 @@ def test_the_document_meant_is_read_off_the_documents_own_details(assistant):
     assert named_document("Who sent the letter about children's trusts?", snap) == "dcsf-2008-07-03-letter"
     assert named_document("Who published the piece on the ADCS response?", snap) == "cc-2008-09-adcs-wellbeing-duty"
     assert named_document("Who wrote the paper?", snap) is None  # no document's details share a word
+    # "letter" names the kind of document; "want" in another document's headline does not outweigh it
+    assert named_document("How many papers came with the letter, and what did the minister want back?", snap) == \
+        "dcsf-2008-07-03-letter"
 
 
 def test_an_unrecorded_detail_is_said_to_be_unrecorded(assistant):

@@ -31,8 +31,13 @@ def _phrase(words: list[str]) -> re.Pattern:
 
 
 @lru_cache(maxsize=1)
+def _data() -> dict:
+    return tomllib.loads(ABOUT_FILE.read_text("utf-8"))
+
+
+@lru_cache(maxsize=1)
 def _cues() -> tuple[dict[str, tuple[re.Pattern, re.Pattern | None]], re.Pattern]:
-    data = tomllib.loads(ABOUT_FILE.read_text("utf-8"))
+    data = _data()
     fields = {name: (_phrase(f["ask"]), _phrase(f["when_verbs"]) if f.get("when_verbs") else None)
               for name, f in data["fields"].items()}
     return fields, _phrase(data["document_nouns"])
@@ -59,7 +64,9 @@ def _describing_tokens(source: Source) -> set[str]:
 def named_document(question: str, snap: Snapshot) -> str | None:
     """The document ``question`` names: the one whose details share the most words with it, each word
     weighted by how few documents' details have it (so "letter" names the one letter, while "children's
-    trusts", in several titles, counts little). None when no document's details share a word, or two tie."""
+    trusts", in several titles, counts little). A document whose details have the kind of document the
+    question names ("the letter", ``document_nouns``) comes before one that shares only other words ("want"
+    in a headline). None when no document's details share a word, or two tie."""
     if "_described" not in snap.__dict__:  # once per snapshot
         snap._described = {doc_id: _describing_tokens(view.source) for doc_id, view in snap.docs.items()}
     described = snap._described
@@ -69,11 +76,13 @@ def named_document(question: str, snap: Snapshot) -> str | None:
     for toks in described.values():
         for t in toks & asked:
             df[t] = df.get(t, 0) + 1
-    scores = sorted(((sum(math.log(1 + n / df[t]) for t in toks & asked), doc_id) for doc_id, toks in described.items()),
-                    reverse=True)
-    if not scores or scores[0][0] <= 0 or (len(scores) > 1 and math.isclose(scores[0][0], scores[1][0])):
+    kinds = set(tokens(" ".join(_data()["document_nouns"]))) & asked  # "the letter": the kind of document named
+    scores = sorted(((bool(toks & kinds), sum(math.log(1 + n / df[t]) for t in toks & asked), doc_id)
+                     for doc_id, toks in described.items()), reverse=True)
+    if not scores or scores[0][1] <= 0 or (len(scores) > 1 and scores[0][0] == scores[1][0]
+                                           and math.isclose(scores[0][1], scores[1][1])):
         return None
-    return scores[0][1]
+    return scores[0][2]
 
 
 def record_line(source: Source, fields: list[str]) -> str:
