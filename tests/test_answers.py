@@ -64,6 +64,21 @@ def test_later_years_are_out_of_scope(assistant):
     assert answer.status == "no_evidence" and "2008" in answer.message
 
 
+@pytest.mark.parametrize("question, present", [
+    ("Is the duty to co-operate still in force?", True),
+    ("What do schools have to do this   school year?", True),  # any spacing
+    ("Who leads children's trusts nowadays?", True),
+    ("Is the duty to co-operate for schools now law?", False),  # answered: the documents say it is a proposal
+])
+def test_questions_about_the_present_are_told_the_documents_date_from_2008(assistant, question, present):
+    """The phrases come from data/dialogue.toml ("present_day"), which a school can edit."""
+    from assistant.answer.units import dialogue
+
+    assert "still in force" in dialogue()["present_day"]
+    answer = assistant.ask(question)
+    assert (answer.status == "no_evidence" and "cannot say what happened or applies today" in answer.message) == present
+
+
 def test_follow_up_uses_the_history(assistant):
     alone = assistant.ask("What about academies?")
     followed = assistant.ask("What about academies?",

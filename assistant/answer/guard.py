@@ -7,11 +7,13 @@ Both run before anything is searched. ``guard`` checks the question itself (and 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ..config import Settings
 from ..safety import privacy
 from ..safety.inputs import clean_question, mostly_non_latin, shown
 from .context import NO_EVIDENCE, NOT_ENGLISH, Context, Kit
+from .units import dialogue
 
 _INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules?|guidelines?|above|previous|system)\b"
@@ -21,8 +23,13 @@ _INJECTION = re.compile(
     r"|\bnew (instructions?|rules?|task)\b|\b(administrator|admin|developer|operator)\s*(says|:)",
     re.I)
 _YEAR = re.compile(r"(?<![\d-])((?:19|20)\d\d)(?![\d])")
-_PRESENT_DAY = re.compile(r"\b(today|nowadays|these days|as of now|in force now|still in force|"
-                          r"(this|next) (academic |school |financial )?(year|term))\b", re.I)
+
+
+@lru_cache(maxsize=1)
+def _present_day() -> re.Pattern:
+    """The phrases of ``data/dialogue.toml`` that ask about the present ("nowadays", "this school year")."""
+    phrases = sorted(dialogue()["present_day"], key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in phrases) + r")\b", re.I)
 
 
 def guard(ctx: Context, kit: Kit) -> None:
@@ -59,12 +66,13 @@ def check_question(ctx: Context, settings: Settings) -> None:
 
 def scope(ctx: Context, kit: Kit) -> None:
     """Questions about what happened after the sources were written cannot be answered from them: a
-    year after the newest document, or "today"/"this year". Stops with ``no_evidence``."""
+    year after the newest document, or a phrase of ``data/dialogue.toml``'s ``present_day`` ("today", "this
+    year"). Stops with ``no_evidence``."""
     latest = kit.snapshot.latest_year
     if latest is None:
         return
     later = sorted({int(y) for y in _YEAR.findall(ctx.question) if int(y) > latest})
-    if later or _PRESENT_DAY.search(ctx.question):
+    if later or _present_day().search(ctx.question):
         when = f"in {later[0]}" if later else "today"
         ctx.stop("no_evidence", f"The library's documents date from {latest} or earlier, so they cannot say what "
                  f"happened or applies {when}. " + NO_EVIDENCE.split(". ", 1)[1])
