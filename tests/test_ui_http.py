@@ -274,3 +274,22 @@ def test_a_question_about_a_document_gets_its_record_apart_from_the_quotes(clien
     assert "Ed Balls" in record_line and 'data-action="cite"' not in record_line
     quotes = html.split('<p class="a-text">', 1)[1].split("</p>", 1)[0]
     assert "Library record" not in quotes and 'data-n="1"' in quotes
+
+
+def test_a_first_question_in_everyday_words_is_not_called_a_follow_up(client):
+    """A first question whose everyday words were given the documents' words ("family doctors (GPs)") is
+    searched as reworded, and the UI says so, but it is not a follow-up and offers no "Ask as a new
+    question"; the same words after an earlier turn are a follow-up, and say so."""
+    from assistant.interfaces.web_html import render_conversation
+
+    first = client.predict("Do family doctors have to co-operate with schools?", api_name="/ask")
+    assert first["follow_up"] is False and "(GPs)" in first["standalone_question"]
+    html = render_conversation([{"question": first["question"], "answer": first}])
+    assert '<p class="reworded">' in html and "(GPs)" in html.split('<p class="reworded">', 1)[1].split("</p>", 1)[0]
+    assert "Read as a follow-up" not in html and 'data-action="reask"' not in html
+    history = [{"role": "user", "content": "Will schools have a duty to co-operate?"}]
+    later = client.predict("What about family doctors?", history, api_name="/ask")
+    assert later["follow_up"] is True
+    html = render_conversation([{"question": "Will schools have a duty to co-operate?", "answer": first},
+                                {"question": later["question"], "answer": later}])
+    assert "Read as a follow-up" in html.split('id="turn-1"', 1)[1] and 'data-action="reask" data-turn="1"' in html

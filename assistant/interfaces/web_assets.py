@@ -155,7 +155,7 @@ CSS = r"""
            border-radius: 50%; animation: spin 0.8s linear infinite; }
 @keyframes spin { to { transform: rotate(360deg); } }
 @media (prefers-reduced-motion: reduce) { .spinner { animation: none; } }
-.searched { font-size: .85rem; color: var(--muted); margin: 0 0 .4rem; }
+.searched, .reworded { font-size: .85rem; color: var(--muted); margin: 0 0 .4rem; }
 .a-notice { background: var(--amber-soft); color: var(--ink); border-radius: 6px; padding: .35rem .6rem;
             font-size: .9rem; margin: .2rem 0 .6rem; }
 .a-warning { background: var(--accent-soft); color: var(--ink); border-left: 4px solid var(--accent); border-radius: 6px;

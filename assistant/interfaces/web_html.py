@@ -179,11 +179,16 @@ def render_turn(t: dict, i: int) -> str:
         else:
             cites = {c["n"]: c for c in a.get("citations") or []}
             searched = a.get("standalone_question")
-            searched_html = (f'<p class="searched">Read as a follow-up: <q>{e(searched)}</q> '
-                             f'<button type="button" class="ask-new" data-action="reask" data-turn="{i}" '
-                             f'title="Ask this question again on its own, without the earlier conversation">'
-                             f'Ask as a new question</button></p>'
-                             if searched and searched.strip() != t["question"].strip() else "")
+            reworded = bool(searched) and searched.strip() != t["question"].strip()
+            if reworded and a.get("follow_up", True):  # the conversation was used: say how, offer to ask it alone
+                searched_html = (f'<p class="searched">Read as a follow-up: <q>{e(searched)}</q> '
+                                 f'<button type="button" class="ask-new" data-action="reask" data-turn="{i}" '
+                                 f'title="Ask this question again on its own, without the earlier conversation">'
+                                 f'Ask as a new question</button></p>')
+            elif reworded:  # only everyday words given the documents' words (corpus/vocabulary.toml)
+                searched_html = f'<p class="reworded">Searched with the documents\' words: <q>{e(searched)}</q></p>'
+            else:
+                searched_html = ""
             notice = (f'<p class="a-notice"><span class="warn-icon" aria-hidden="true">!</span> {e(a["notice"])}</p>'
                       if a.get("notice") else "")
             plural = "s" if len(cites) != 1 else ""
