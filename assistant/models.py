@@ -72,6 +72,8 @@ class Answer(BaseModel):
     standalone_question: str | None = Field(None, description="The question as searched, after using the history.")
     follow_up: bool = Field(False, description="Whether the earlier conversation was used to read the question "
                             "(a follow-up); false when ``standalone_question`` differs only by the documents' words.")
+    read_with: str | None = Field(None, description="For a follow-up searched with the earlier question as context "
+                                  "(not rewritten into a question of its own): that earlier question.")
     mode: Mode = Field("extractive", description="'llm': reworded by a language model, every sentence verified; "
                        "'extractive-fallback': the model's answer failed verification, so the quotes are shown.")
     support: list[SentenceSupport] = Field([], description="Per generated sentence support scores (LLM modes).")

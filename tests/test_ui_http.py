@@ -279,7 +279,8 @@ def test_a_question_about_a_document_gets_its_record_apart_from_the_quotes(clien
 def test_a_first_question_in_everyday_words_is_not_called_a_follow_up(client):
     """A first question whose everyday words were given the documents' words ("family doctors (GPs)") is
     searched as reworded, and the UI says so, but it is not a follow-up and offers no "Ask as a new
-    question"; the same words after an earlier turn are a follow-up, and say so."""
+    question". A follow-up says so: one searched with the earlier question as context names that question
+    (not the whole search text), one rewritten into a question of its own shows it."""
     from assistant.interfaces.web_html import render_conversation
 
     first = client.predict("Do family doctors have to co-operate with schools?", api_name="/ask")
@@ -287,9 +288,15 @@ def test_a_first_question_in_everyday_words_is_not_called_a_follow_up(client):
     html = render_conversation([{"question": first["question"], "answer": first}])
     assert '<p class="reworded">' in html and "(GPs)" in html.split('<p class="reworded">', 1)[1].split("</p>", 1)[0]
     assert "Read as a follow-up" not in html and 'data-action="reask"' not in html
-    history = [{"role": "user", "content": "Will schools have a duty to co-operate?"}]
-    later = client.predict("What about family doctors?", history, api_name="/ask")
-    assert later["follow_up"] is True
-    html = render_conversation([{"question": "Will schools have a duty to co-operate?", "answer": first},
-                                {"question": later["question"], "answer": later}])
-    assert "Read as a follow-up" in html.split('id="turn-1"', 1)[1] and 'data-action="reask" data-turn="1"' in html
+    earlier = "What did the Local Government Association say about new legislation on children's trusts?"
+    later = client.predict("Did they support any part of it?", [{"role": "user", "content": earlier}], api_name="/ask")
+    assert later["follow_up"] is True and later["read_with"] == earlier  # searched with it as context
+    html = render_conversation([{"question": earlier, "answer": first}, {"question": later["question"], "answer": later}])
+    line = html.split('id="turn-1"', 1)[1].split('<p class="searched">', 1)[1].split("</p>", 1)[0]
+    assert line.startswith("Read as a follow-up to <q>What did the Local Government Association")  # not the search text
+    assert 'data-action="reask" data-turn="1"' in line
+    rewritten = client.predict("What about academies?", [{"role": "user", "content": "Will schools have a duty to co-operate?"}],
+                               api_name="/ask")  # an ellipsis: rewritten into a question of its own, shown as such
+    assert rewritten["follow_up"] is True and rewritten["read_with"] is None
+    html = render_conversation([{"question": "What about academies?", "answer": rewritten}])
+    assert f'Read as a follow-up: <q>{rewritten["standalone_question"]}</q>' in html

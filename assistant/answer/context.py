@@ -65,6 +65,7 @@ class Context:
     shown_question: str | None = None  # the question as echoed back, when it differs from what is searched
     query: str = ""
     follow_up: bool = False  # the question was joined to the previous one (condense)
+    read_with: str | None = None  # a follow-up searched with the earlier question as context, not rewritten: that question
     focus: list[str] = field(default_factory=list)  # the follow-up's own (spelling-mended) words
     judge_queries: list[str] = field(default_factory=list)  # what the judge reads against, when not ``query``
     query_tokens: list[str] = field(default_factory=list)

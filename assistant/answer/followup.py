@@ -135,6 +135,7 @@ def resolve(ctx: Context, kit: Kit) -> None:
         said = re.sub(r"\s*\[\d+\]", "", answers[-1]) if answers and answers[-1].strip() else ""
         said = clip(" ".join(said.split()[:30]), bound)
         ctx.query = f"{ctx.question} ({previous[-1]}{' ' + said if said else ''})"
+        ctx.read_with = previous[-1]
         # The judge reads with the follow-up's own words: alone, and with the previous question as what
         # its pronouns point at (its logits averaged). The previous answer helps find the passages but,
         # read by the judge, pulls it back to the sentences already given.
@@ -155,6 +156,7 @@ def condense(ctx: Context, kit: Kit) -> None:
     if previous and (_FOLLOW_UP.search(ctx.question) or len(ctx.focus) <= 3):
         ctx.query = f"{clip(previous[-1], kit.settings.history_context_chars)} {ctx.question}"
         ctx.follow_up = True
+        ctx.read_with = clip(previous[-1], kit.settings.history_context_chars)
         last_turns = " ".join(t.content for t in ctx.history[-2:]
                               if not t.content.startswith(NO_EVIDENCE[:40]))  # not our abstention text
         ctx.context_tokens = {t for t in entities(last_turns) if t in kit.snapshot.idf}

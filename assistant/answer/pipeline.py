@@ -68,7 +68,7 @@ def to_answer(ctx: Context, kit: Kit) -> Answer:
                   abstained=not answered, status=status, message=None if answered else ctx.message,
                   notice=notice, citations=ctx.citations if answered else [], record=ctx.record if answered else None,
                   standalone_question=((ctx.shown_question or ctx.query) if ctx.query == ctx.question else ctx.query) or None,
-                  follow_up=ctx.follow_up,
+                  follow_up=ctx.follow_up, read_with=ctx.read_with,
                   warnings=ctx.warnings, timings_ms=ctx.timings)
 
 

@@ -181,7 +181,9 @@ def render_turn(t: dict, i: int) -> str:
             searched = a.get("standalone_question")
             reworded = bool(searched) and searched.strip() != t["question"].strip()
             if reworded and a.get("follow_up", True):  # the conversation was used: say how, offer to ask it alone
-                searched_html = (f'<p class="searched">Read as a follow-up: <q>{e(searched)}</q> '
+                how = (f'Read as a follow-up to <q>{e(a["read_with"])}</q>' if a.get("read_with")
+                       else f'Read as a follow-up: <q>{e(searched)}</q>')
+                searched_html = (f'<p class="searched">{how} '
                                  f'<button type="button" class="ask-new" data-action="reask" data-turn="{i}" '
                                  f'title="Ask this question again on its own, without the earlier conversation">'
                                  f'Ask as a new question</button></p>')
