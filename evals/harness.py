@@ -189,6 +189,15 @@ YES_NO = {"first_cite_gold", "answered_rate", "abstention_recall", "abstention_r
 FRACTIONS = {"key_fact_recall", "cite_precision", "cite_recall"}
 
 
+def wilson(k: int, n: int, level: float = 0.95) -> dict:
+    """``{"n", "k", "low", "high"}``: the Wilson interval of ``k`` yes out of ``n`` (a set's, or several
+    sets' together)."""
+    from scipy import stats
+
+    ci = stats.binomtest(k, n).proportion_ci(level, method="wilson")
+    return {"n": n, "k": k, "low": float(ci.low), "high": float(ci.high)}
+
+
 def intervals(questions: list[dict], scores: list[dict], level: float = 0.95) -> dict:
     """``{metric: {"n", "k" (yes/no metrics), "low", "high"}}``: how far a set's figure could move with other
     questions like these. Why: the held-out sets have 7 to 31 questions per metric, where one question
@@ -201,9 +210,7 @@ def intervals(questions: list[dict], scores: list[dict], level: float = 0.95) ->
         if not values:
             continue
         if key in YES_NO:
-            k = sum(bool(v) for v in values)
-            ci = stats.binomtest(k, len(values)).proportion_ci(level, method="wilson")
-            out[key] = {"n": len(values), "k": k, "low": float(ci.low), "high": float(ci.high)}
+            out[key] = wilson(sum(bool(v) for v in values), len(values), level)
             continue
         data = np.asarray(values, dtype=float)
         if len(data) < 2 or np.ptp(data) == 0:  # the bootstrap has nothing to resample

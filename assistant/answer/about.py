@@ -43,6 +43,12 @@ def _cues() -> tuple[dict[str, tuple[re.Pattern, re.Pattern | None]], re.Pattern
     return fields, _phrase(data["document_nouns"])
 
 
+@lru_cache(maxsize=1)
+def _kinds() -> frozenset[str]:
+    """The document nouns as the question's tokens are written ("letters" → the token of "letter")."""
+    return frozenset(tokens(" ".join(_data()["document_nouns"])))
+
+
 def asked_fields(question: str) -> list[str]:
     """The recorded details ``question`` asks for, in the order of ``data/about.toml``; [] for none, or
     when it names no kind of document ("When did the duty start?" asks about the duty, not a paper)."""
@@ -76,7 +82,7 @@ def named_document(question: str, snap: Snapshot) -> str | None:
     for toks in described.values():
         for t in toks & asked:
             df[t] = df.get(t, 0) + 1
-    kinds = set(tokens(" ".join(_data()["document_nouns"]))) & asked  # "the letter": the kind of document named
+    kinds = _kinds() & asked  # "the letter": the kind of document named
     scores = sorted(((bool(toks & kinds), sum(math.log(1 + n / df[t]) for t in toks & asked), doc_id)
                      for doc_id, toks in described.items()), reverse=True)
     if not scores or scores[0][1] <= 0 or (len(scores) > 1 and scores[0][0] == scores[1][0]

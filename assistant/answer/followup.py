@@ -154,9 +154,9 @@ def condense(ctx: Context, kit: Kit) -> None:
     ctx.focus = kit.snapshot.search_tokens(ctx.question, kit.settings.uses("spelling"))
     previous = [t.content for t in ctx.history if t.role == "user" and t.content.strip()]
     if previous and (_FOLLOW_UP.search(ctx.question) or len(ctx.focus) <= 3):
-        ctx.query = f"{clip(previous[-1], kit.settings.history_context_chars)} {ctx.question}"
-        ctx.follow_up = True
         ctx.read_with = clip(previous[-1], kit.settings.history_context_chars)
+        ctx.query = f"{ctx.read_with} {ctx.question}"
+        ctx.follow_up = True
         last_turns = " ".join(t.content for t in ctx.history[-2:]
                               if not t.content.startswith(NO_EVIDENCE[:40]))  # not our abstention text
         ctx.context_tokens = {t for t in entities(last_turns) if t in kit.snapshot.idf}
