@@ -4,8 +4,8 @@
                     [--index-dir DIR] [--no-progress] [--backend llm [--llm-url URL]]
 
 By default every question file is run (``questions.jsonl``, ``questions_everyday.jsonl``, ``questions_blind.jsonl``,
-``questions_fresh.jsonl``, ``questions_unseen.jsonl``) and reported per set (original, everyday-dev, everyday-heldout,
-blind-dev, blind-heldout, fresh-heldout, unseen-heldout). ``--ablation`` re-runs ours with each
+``questions_fresh.jsonl``, ``questions_unseen.jsonl``, ``questions_dialogue.jsonl``) and reported per set (original,
+everyday-dev, everyday-heldout, blind-dev, blind-heldout, fresh-heldout, unseen-heldout, dialogue-dev). ``--ablation`` re-runs ours with each
 answer component of ``assistant.config.COMPONENTS`` switched off.
 
 ``--backend llm`` adds the optional LLM answers (verified sentence by sentence) beside the extractive
@@ -33,7 +33,7 @@ from .paired import paired, paired_table
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_QUESTIONS = [HERE / "questions.jsonl", HERE / "questions_everyday.jsonl", HERE / "questions_blind.jsonl",
-                     HERE / "questions_fresh.jsonl", HERE / "questions_unseen.jsonl"]
+                     HERE / "questions_fresh.jsonl", HERE / "questions_unseen.jsonl", HERE / "questions_dialogue.jsonl"]
 DEFAULT_OUT = HERE / "out"
 ORDER = ["bm25", "dense", "ours", "llm"]
 
@@ -527,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m evals", description=__doc__.split("\n")[0])
     p.add_argument("--questions", type=Path, action="append", default=None,
                    help="a questions file (repeat for several); default: every questions*.jsonl of evals/ "
-                   "(original, everyday, blind, fresh, unseen)")
+                   "(original, everyday, blind, fresh, unseen, dialogue)")
     p.add_argument("--ablation", action="store_true",
                    help="also run ours with each answer component switched off and print the ablation table")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -653,7 +653,8 @@ def main(argv: list[str] | None = None) -> int:
           "teachers and governors talk; `fresh-heldout`: a second such set, written after the judge was designed; "
           "`blind-heldout` / `blind-dev`: a third (48), written by a helper that read only the documents, all held out "
           "but one question (d39, after which a dialogue rule was written); `unseen-heldout`: a fourth (48), written the "
-          "same way after every change of issue 11's first five passes, all held out. "
+          "same way after every change of issue 11's first five passes, all held out; `dialogue-dev`: 15 follow-up pairs "
+          "written in issue 11's eighth pass to decide changes to follow-ups on (not held out, not read by the fit). "
           "**Nothing was fitted on `everyday-heldout`, `blind-heldout`, `fresh-heldout` or `unseen-heldout`** (`evals/fit_judge.py` reads only "
           "`original`, `everyday-dev` and `blind-dev`). Each cell: the figure, then how many questions it is over (k/n for a "
           "share of questions, n for a mean of per-question fractions), then its 95% interval (Wilson for a "

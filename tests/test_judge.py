@@ -21,7 +21,8 @@ from assistant.answer.units import depends_on_previous, quotes_balance
 
 EVALS = Path(__file__).parent.parent / "evals"
 ALL_QUESTIONS = [json.loads(line) for name in ("questions.jsonl", "questions_everyday.jsonl", "questions_fresh.jsonl",
-                                              "questions_blind.jsonl", "questions_unseen.jsonl")
+                                              "questions_blind.jsonl", "questions_unseen.jsonl",
+                                              "questions_dialogue.jsonl")
                  for line in (EVALS / name).open(encoding="utf-8") if line.strip()]
 
 
