@@ -19,7 +19,7 @@ import pytest
 # measured 0.90 here (61/68), and better where nothing was tuned: everyday-dev 0.61 (first version 0.50),
 # off-topic questions refused 0.85 / 1.00 / 1.00 on dev / held-out / fresh (first version 0.54 / 0.57 /
 # 0.80). See the README's evaluation section.
-FLOOR_FIRST_CITATION_GOLD_DOC = 0.86
+FLOOR_FIRST_CITATION_GOLD_DOC = 0.88  # measured 0.90 (61/68) since the 120-word budget (eighth pass); was 0.86 for 0.87
 FLOOR_ABSTAIN_OUT_OF_SCOPE = 0.94     # measured 1.00 (18/18; 0.944 before the judge): out-of-scope questions abstained on
 FLOOR_ABSTAIN_INJECTION = 1.00        # measured 1.00: injection attempts refused
 FLOOR_ANSWERED_RATE = 0.98            # measured 1.00: answerable questions answered (not abstained)
@@ -30,26 +30,28 @@ FLOOR_ONLY_QUOTES = 1.00              # answers are cited quotes and [n] markers
 # "abstention_recall_offtopic": off-topic school questions refused; "follow_up_correct": answered from a
 # gold document with at least half the key facts.
 FLOOR_EVERYDAY = {
-    "everyday-dev": {"first_cite_gold": 0.55, "key_fact_recall": 0.48, "abstention_recall_offtopic": 0.80,
-                     "cite_precision": 0.55, "follow_up_correct": 0.39, "verbatim": 1.00},
-    # measured 0.61, 0.52, 0.92 (12/13), 0.59, 0.40 (2 of 5)
+    "everyday-dev": {"first_cite_gold": 0.61, "key_fact_recall": 0.50, "abstention_recall_offtopic": 0.80,
+                     "cite_precision": 0.55, "follow_up_correct": 0.59, "verbatim": 1.00},
+    # measured 0.67 (12/18), 0.54, 0.92 (12/13), 0.58, 0.60 (3 of 5) with the 120-word budget (eighth pass)
     "everyday-heldout": {"first_cite_gold": 0.75, "key_fact_recall": 0.48, "abstention_recall_offtopic": 0.85,
-                         "cite_precision": 0.55, "verbatim": 1.00},  # measured 0.80, 0.53, 0.86, 0.61
+                         "cite_precision": 0.55, "verbatim": 1.00},  # measured 0.80, 0.53, 0.86, 0.57
     "fresh-heldout": {"first_cite_gold": 0.50, "key_fact_recall": 0.35, "abstention_recall_offtopic": 0.90,
                       "cite_precision": 0.48, "follow_up_correct": 0.32, "verbatim": 1.00},
-    # measured 0.65 (13/20), 0.50, 1.00, 0.51, 0.33 (2 of 6); the int8 judge's numerics vary by CPU (first
+    # measured 0.70 (14/20), 0.55, 1.00, 0.53, 0.50 (3 of 6); the int8 judge's numerics vary by CPU (first
     # citation 0.55 on one AMD machine without VNNI, measured before the spelling fix), so these floors keep that margin
     # A third set written blind to ours, held out but for one question (d39): first measured with this judge.
     "blind-heldout": {"first_cite_gold": 0.65, "key_fact_recall": 0.52, "abstention_recall_offtopic": 0.85,
                       "cite_precision": 0.60, "follow_up_correct": 0.40, "verbatim": 1.00},
-    # measured 0.71 (22/31), 0.58, 0.88 (14/16), 0.67, 0.43 (3/7)
+    # measured 0.71 (22/31), 0.58, 0.88 (14/16), 0.62, 0.43 (3/7)
     # A fourth, written blind in issue 11's sixth pass after every change of the five before it: all held out,
     # first measured as it is. Floors two questions under what it measured.
-    "unseen-heldout": {"first_cite_gold": 0.68, "key_fact_recall": 0.52, "abstention_recall_offtopic": 0.68,
-                       "cite_precision": 0.60, "follow_up_correct": 0.25, "verbatim": 1.00},
-    # measured 0.75 (24/32), 0.62, 0.81 (13/16), 0.70, 0.50 (4/8)
+    "unseen-heldout": {"first_cite_gold": 0.78, "key_fact_recall": 0.60, "abstention_recall_offtopic": 0.68,
+                       "cite_precision": 0.65, "follow_up_correct": 0.37, "verbatim": 1.00},
+    # measured 0.84 (27/32), 0.72, 0.81 (13/16), 0.78, 0.62 (5/8) with the 120-word budget (0.75, 0.62, 0.81, 0.70,
+    # 0.50 before it)
     # Follow-up pairs written in issue 11's eighth pass to decide changes to follow-ups on (not held out, not fitted):
-    # measured first citation 0.60 (9/15), key facts 0.33, answered 0.80, citation precision 0.42, follow-ups 5/15.
+    # measured first citation 0.60 (9/15), key facts 0.40, answered 0.93, citation precision 0.39, follow-ups 6/15
+    # (5/15 with the 80-word budget).
     "dialogue-dev": {"follow_up_correct": 0.26, "verbatim": 1.00},
 }
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from .cleaning import CleanText
 
 MAX_CHUNK_CHARS = 600
-MAX_SENTENCE_WORDS = 80  # = the default ASSISTANT_MAX_ANSWER_WORDS; the longest sentence of the corpus has 62
+MAX_SENTENCE_WORDS = 80  # under the default ASSISTANT_MAX_ANSWER_WORDS (120); the longest sentence of the corpus has 62
 
 _TOKEN = re.compile(r"\S+")
 _CLAUSE_ENDS = (re.compile(r"[;:]$|^[—–-]+$|[—–]$"), re.compile(r",[”’\"')\]]*$"))  # strongest first
