@@ -7,23 +7,19 @@ with a sentence that leans on one the reader never sees; quotation marks balance
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import socket
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from assistant.answer.followup import kind, substitute
 from assistant.answer.units import depends_on_previous, quotes_balance
+from evals.harness import DEFAULT_QUESTIONS, load_questions
 
-EVALS = Path(__file__).parent.parent / "evals"
-ALL_QUESTIONS = [json.loads(line) for name in ("questions.jsonl", "questions_everyday.jsonl", "questions_fresh.jsonl",
-                                              "questions_blind.jsonl", "questions_unseen.jsonl",
-                                              "questions_dialogue.jsonl")
-                 for line in (EVALS / name).open(encoding="utf-8") if line.strip()]
+# Every question the evaluation runs: the harness's own list of files, so a new set is checked here too.
+ALL_QUESTIONS = [q for path in DEFAULT_QUESTIONS for q in load_questions(path)]
 
 
 @pytest.fixture(scope="module")
@@ -241,10 +237,7 @@ def test_the_fit_never_reads_held_out_questions():
     from evals.fit_judge import training_questions
 
     ids = {q["id"] for q in training_questions()}
-    held_out = {json.loads(line)["id"] for name in ("questions_everyday.jsonl", "questions_blind.jsonl",
-                                                    "questions_fresh.jsonl", "questions_unseen.jsonl")
-                for line in (EVALS / name).open(encoding="utf-8")
-                if line.strip() and json.loads(line).get("split") == "heldout"}
+    held_out = {q["id"] for q in ALL_QUESTIONS if q.get("split") == "heldout"}
     assert len(held_out) == 17 + 47 + 30 + 48 and not ids & held_out
     assert "d39" in ids  # the one blind question a rule was written after (dialogue.toml's "like what")
 
