@@ -250,7 +250,8 @@ ABLATION_NOTES = {
     "vocabulary": "everyday words not mapped to the documents' words (corpus/vocabulary.toml)",
     "reranker": "no judge: the first stage's score (cosine + word overlap) chooses and abstains under abstain_threshold",
     "judge_order": "the judge only gates (p >= threshold); the first stage's score orders what it accepts",
-    "follow_up": "the first version's condense: the previous question joined to any short or follow-up-worded question",
+    "follow_up": "the first version's condense: the previous question joined to any short or follow-up-worded question; "
+                 "the judge's 12 places may go to sentences the conversation already quoted",
     "standalone_quotes": "sentences quoted alone, even when they lean on the one before or leave a quotation open",
     "about": "questions about a document itself (who wrote it, when) get no record line and may abstain",
     "spelling": "no word of the question mended (shipped: a word neither in the documents nor English becomes its closest document word)",

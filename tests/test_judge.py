@@ -129,16 +129,17 @@ def test_ellipsis_replaces_the_matching_phrase_of_the_previous_question(assistan
     assert substitute("Will academies be covered by the duty to co-operate?", "GPs", embedder) is None
 
 
-def _judged(assistant, question: str, history: list[dict]):
-    """The pipeline run up to the judge: the candidates as the judge ranked them."""
+def _until(assistant, question: str, history: list[dict], last: str = "judge"):
+    """The pipeline run up to and including the step ``last``; up to the judge: the candidates as it ranked them."""
     from assistant.answer.pipeline import STEPS, Context
     from assistant.models import Turn
 
     kit = assistant._kit_ready()
     ctx = Context(question=question, history=[Turn(**t) for t in history])
-    for step in STEPS[:[s.__name__ for s in STEPS].index("judge") + 1]:
+    for step in STEPS[:[s.__name__ for s in STEPS].index(last) + 1]:
         step(ctx, kit)
     return ctx, kit
+
 
 
 def test_follow_up_answers_the_follow_up_not_the_previous_question(assistant):
@@ -149,7 +150,7 @@ def test_follow_up_answers_the_follow_up_not_the_previous_question(assistant):
     # The judge reads the candidates with the follow-up's own words: a sentence on GPs comes first, not
     # the academies answer. (Whether it clears the threshold is the fitted calibration's call: measured
     # at p 0.074 against 0.074, so either outcome is allowed here; what is answered must be about GPs.)
-    ctx, kit = _judged(assistant, "What about GPs?", history)
+    ctx, kit = _until(assistant, "What about GPs?", history)
     assert ctx.judge_queries[0] == "What about GPs?"
     assert "GP" in kit.snapshot.sentence_text(ctx.ranked[0].sentence)
     assert a.status in ("answered", "no_evidence")
@@ -163,10 +164,32 @@ def test_a_reference_follow_up_is_judged_with_its_own_words(assistant):
     sentence on schools and GPs, not the list of bound agencies the previous question asked for (which,
     read with the whole previous turn, it ranked first before)."""
     history = [{"role": "user", "content": "Which agencies are currently bound by the Children Act duty to co-operate?"}]
-    ctx, kit = _judged(assistant, "And are schools and GPs included?", history)
+    ctx, kit = _until(assistant, "And are schools and GPs included?", history)
     assert ctx.follow_up and ctx.judge_queries[0] == "And are schools and GPs included?"
     top = kit.snapshot.sentence_text(ctx.ranked[0].sentence)
     assert "GPs" in top and "schools" in top, top
+
+
+def test_the_judge_reads_new_sentences_before_those_the_conversation_quoted(assistant):
+    """A follow-up is searched with the earlier turn in view, so what that turn quoted ranks high; the
+    judge's places go to sentences not yet quoted, and the quoted ones are read after them (given again
+    only when nothing new answers)."""
+    from assistant.answer.judge import shortlist
+
+    question = "Which organisations already have to co-operate under the 2004 Act?"
+    ctx, kit = _until(assistant, question, [], "select")
+    k = kit.judge.rerank_k
+    assert shortlist(ctx, kit) == ctx.ranked[:k]  # no conversation: the first stage's best k
+    text = kit.snapshot.sentence_text
+    said = " ".join(text(c.sentence) for c in ctx.ranked[:3])  # an earlier answer quoting the best three
+    history = [{"role": "user", "content": question}, {"role": "assistant", "content": said}]
+    ctx, kit = _until(assistant, "And which ones are only expected to help?", history, "select")
+    read = shortlist(ctx, kit)
+    quoted = [c for c in ctx.ranked[:k] if text(c.sentence) in said]
+    assert quoted, "the earlier quotes should rank among the first stage's best for the follow-up"
+    assert read[:k] == [c for c in ctx.ranked if text(c.sentence) not in said][:k]
+    assert read[k:] == quoted  # still judged, after the new ones
+    assert len(read) == k + len(quoted)
 
 
 def test_a_question_that_stands_alone_is_not_joined_to_the_previous_one(assistant):

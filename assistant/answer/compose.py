@@ -16,7 +16,7 @@ def compose(ctx: Context, kit: Kit) -> None:
     snap, s = kit.snapshot, kit.settings
     floor = threshold(ctx, kit)
     keep = kit.judge.keep if ctx.threshold is not None and kit.judge else s.relative_keep
-    given = " ".join(t.content for t in ctx.history if t.role == "assistant")
+    given = ctx.given()
     pool = [c for c in ctx.ranked if c.score >= floor]
     fresh = [c for c in pool if snap.sentence_text(c.sentence) not in given]
     pool = fresh or pool

@@ -88,6 +88,10 @@ class Context:
     def stop(self, status: str, message: str) -> None:
         self.status, self.message = status, message
 
+    def given(self) -> str:
+        """What the assistant has already said in this conversation: a sentence found in it has been quoted."""
+        return " ".join(t.content for t in self.history if t.role == "assistant")
+
 
 Step = Callable[[Context, Kit], None]
 

@@ -109,6 +109,23 @@ def keep_better(judged: dict[int, tuple[float, float, float]], verdicts: dict[in
             judged[j] = verdict
 
 
+def shortlist(ctx: Context, kit: Kit) -> list:
+    """The candidates the cross-encoder reads: the first stage's best ``rerank_k``. In a conversation, the
+    ``rerank_k`` best that have *not* been quoted already, then those that have: a follow-up is searched
+    with the earlier turns in view, so the sentences they quoted rank high, and ``compose`` gives them again
+    only when nothing new answers; left in the ``rerank_k``, they take the places of new sentences the
+    judge then never reads. (A few more pairs, and only when an earlier quote was among the best.)"""
+    k, top = kit.judge.rerank_k, ctx.ranked[:kit.judge.rerank_k]
+    given = ctx.given() if kit.settings.uses("follow_up") else ""
+    if not given:
+        return top
+    text = kit.snapshot.sentence_text
+    quoted = [c for c in top if text(c.sentence) in given]
+    if not quoted:
+        return top
+    return [c for c in ctx.ranked if text(c.sentence) not in given][:k] + quoted
+
+
 def judge(ctx: Context, kit: Kit) -> None:
     """Read the first stage's best ``rerank_k`` sentences with the cross-encoder and give each its
     calibrated probability of answering the question (``Scored.p``); ``ctx.ranked`` is re-ordered by it.
@@ -139,14 +156,15 @@ def judge(ctx: Context, kit: Kit) -> None:
         return {c.sentence: (model.probability(float(x), float(d), snap.sentence_heading[c.sentence], own), float(x), float(d))
                 for c, x, d in zip(candidates, logits, dense)}
 
-    judged = read(ctx.judge_queries or [ctx.query], ctx.ranked[:model.rerank_k], own=bool(ctx.judge_queries))
+    candidates = shortlist(ctx, kit)
+    judged = read(ctx.judge_queries or [ctx.query], candidates, own=bool(ctx.judge_queries))
     # A message that says something before it asks ("I'm a new governor. What is a schools forum?"): the
     # question sentence is read alone too, and a sentence's p is its better reading, so a preface that
     # says nothing about the documents does not drown the question, and one that names what "it" is
     # still counts (the whole message is the other reading).
     ask = asked(ctx.query) if kit.settings.uses("preface") and not ctx.judge_queries else None
     if ask:
-        keep_better(judged, read([ask], ctx.ranked[:model.rerank_k]))
+        keep_better(judged, read([ask], candidates))
     # A two-part question: each part's best few are also read against that part alone; a sentence
     # answers the question if it answers a part ("Are schools bound now, and what is proposed?").
     part_best = []
