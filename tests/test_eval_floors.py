@@ -50,9 +50,10 @@ FLOOR_EVERYDAY = {
     # measured 0.84 (27/32), 0.72, 0.81 (13/16), 0.78, 0.62 (5/8) with the 120-word budget (0.75, 0.62, 0.81, 0.70,
     # 0.50 before it)
     # Follow-up pairs written in issue 11's eighth pass to decide changes to follow-ups on (not held out, not fitted):
-    # measured first citation 0.60 (9/15), key facts 0.40, answered 0.93, citation precision 0.39, follow-ups 6/15
-    # (5/15 with the 80-word budget).
-    "dialogue-dev": {"follow_up_correct": 0.26, "verbatim": 1.00},
+    # measured first citation 0.67 (10/15), key facts 0.47, answered 0.93, citation precision 0.46, follow-ups 7/15
+    # since the judge reads sentences not yet quoted first (ninth pass; 0.60, 0.40, 0.93, 0.39, 6/15 before it,
+    # 5/15 follow-ups with the 80-word budget). Floors two questions under.
+    "dialogue-dev": {"first_cite_gold": 0.53, "follow_up_correct": 0.33, "verbatim": 1.00},
 }
 
 
