@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import StoreError
 from ..library.chunking import split_sentences
-from .context import NO_EVIDENCE, Context, Kit, threshold
+from .context import NO_EVIDENCE, Context, Kit, Scored, threshold
 from .units import unit_for
 
 JUDGE_FILE = Path(__file__).resolve().parents[1] / "data" / "judge.toml"
@@ -109,7 +109,7 @@ def keep_better(judged: dict[int, tuple[float, float, float]], verdicts: dict[in
             judged[j] = verdict
 
 
-def shortlist(ctx: Context, kit: Kit) -> list:
+def shortlist(ctx: Context, kit: Kit) -> list[Scored]:
     """The candidates the cross-encoder reads: the first stage's best ``rerank_k``. In a conversation, the
     ``rerank_k`` best that have *not* been quoted already, then those that have: a follow-up is searched
     with the earlier turns in view, so the sentences they quoted rank high, and ``compose`` gives them again
