@@ -141,7 +141,6 @@ def _until(assistant, question: str, history: list[dict], last: str = "judge"):
     return ctx, kit
 
 
-
 def test_follow_up_answers_the_follow_up_not_the_previous_question(assistant):
     first = assistant.ask("Will academies be covered by the duty to co-operate?")
     history = [{"role": "user", "content": first.question}, {"role": "assistant", "content": first.answer}]

@@ -16,9 +16,8 @@ def compose(ctx: Context, kit: Kit) -> None:
     snap, s = kit.snapshot, kit.settings
     floor = threshold(ctx, kit)
     keep = kit.judge.keep if ctx.threshold is not None and kit.judge else s.relative_keep
-    given = ctx.given()
     pool = [c for c in ctx.ranked if c.score >= floor]
-    fresh = [c for c in pool if snap.sentence_text(c.sentence) not in given]
+    fresh = [c for c in pool if not ctx.quoted_before(snap.sentence_text(c.sentence))]
     pool = fresh or pool
     units: list[tuple[Scored, Unit]] = []
     budget = 0

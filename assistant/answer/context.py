@@ -7,6 +7,7 @@ with ``ctx.stop(status, message)``; the status is part of the public result.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -88,9 +89,14 @@ class Context:
     def stop(self, status: str, message: str) -> None:
         self.status, self.message = status, message
 
-    def given(self) -> str:
-        """What the assistant has already said in this conversation: a sentence found in it has been quoted."""
+    @cached_property
+    def _said(self) -> str:
         return " ".join(t.content for t in self.history if t.role == "assistant")
+
+    def quoted_before(self, sentence: str) -> bool:
+        """Whether the assistant has already quoted ``sentence`` in this conversation (its earlier answers,
+        joined once per question): the one test for both the judge's shortlist and ``compose``."""
+        return sentence in self._said
 
 
 Step = Callable[[Context, Kit], None]

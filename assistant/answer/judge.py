@@ -116,14 +116,13 @@ def shortlist(ctx: Context, kit: Kit) -> list[Scored]:
     only when nothing new answers; left in the ``rerank_k``, they take the places of new sentences the
     judge then never reads. (A few more pairs, and only when an earlier quote was among the best.)"""
     k, top = kit.judge.rerank_k, ctx.ranked[:kit.judge.rerank_k]
-    given = ctx.given() if kit.settings.uses("follow_up") else ""
-    if not given:
+    if not kit.settings.uses("follow_up"):
         return top
     text = kit.snapshot.sentence_text
-    quoted = [c for c in top if text(c.sentence) in given]
+    quoted = [c for c in top if ctx.quoted_before(text(c.sentence))]
     if not quoted:
         return top
-    return [c for c in ctx.ranked if text(c.sentence) not in given][:k] + quoted
+    return [c for c in ctx.ranked if not ctx.quoted_before(text(c.sentence))][:k] + quoted
 
 
 def judge(ctx: Context, kit: Kit) -> None:
