@@ -31,7 +31,8 @@ for _key, _value in {
 
 
 # Answer components that ``ASSISTANT_DISABLE`` can switch off (``python -m evals --ablation`` runs each).
-COMPONENTS = ("reranker", "judge_order", "follow_up", "standalone_quotes", "vocabulary", "about", "spelling", "preface")
+COMPONENTS = ("reranker", "judge_order", "follow_up", "standalone_quotes", "vocabulary", "about", "spelling", "preface",
+              "bank")
 
 
 class Settings(BaseSettings):
@@ -60,7 +61,7 @@ class Settings(BaseSettings):
 
     dense_k: int = Field(20, ge=1, le=200, description="Passages taken from the dense (Chroma) search.")
     bm25_k: int = Field(20, ge=1, le=200, description="Passages taken from the BM25 search.")
-    fused_k: int = Field(10, ge=1, le=50, description="Passages kept after reciprocal-rank fusion and de-duplication.")
+    fused_k: int = Field(20, ge=1, le=50, description="Passages kept after reciprocal-rank fusion and de-duplication.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     keep_each: int = Field(2, ge=0, le=10, description="Top passages of each retriever (dense, BM25) always kept after fusion.")
     dedup_threshold: float = Field(0.92, ge=0, le=1, description="Cosine above which two passages/sentences count as the same.")

@@ -14,6 +14,7 @@ from typing import Iterable, Iterator
 from .library import catalog_file
 from .config import Settings, get_settings
 from .library.corpus_lock import CorpusLock
+from .library.corrections import BankDesk
 from .encoders.embeddings import Embedder, encoder_id, get_embedder
 from .errors import AssistantError, InputError, StoreError
 from .library.indexer import IndexReport, sync
@@ -122,6 +123,30 @@ class Assistant:
             self._set_aside_broken_index(exc)
         return action()
 
+    @functools.cached_property
+    def bank(self) -> BankDesk:
+        """The question bank and readers' corrections (``library/corrections.py``)."""
+        return BankDesk(self.settings, lambda: self.store, lambda: self.embedder, self._writing)
+
+    def bank_problems(self) -> list[str]:
+        """Bank files that do not parse and anchors that match no live sentence ("file:line: ...")."""
+        from .library import bank as bank_data
+        from .library.indexer import live_sentence_keys
+
+        found = bank_data.load(self.settings.corpus_dir)
+        return found.problems + bank_data.unresolved(found, live_sentence_keys(self.store))
+
+    def sentence_keys(self, doc_id: str) -> set[str]:
+        """The bank keys of one document's live sentences."""
+        from .library.bank import sentence_key
+
+        self._kit_ready()
+        record = self.store.documents(with_text=False).get(doc_id)
+        if record is None:
+            raise InputError(f"No document with id '{doc_id}' in the library.")
+        got = self.store.sentences.get(where={"version": record.version}, include=["documents"])
+        return {sentence_key(t) for t in got["documents"]}
+
     def manifest(self) -> Manifest:
         return Manifest(self.settings.corpus_dir)
 
@@ -229,7 +254,8 @@ class Assistant:
 
     def _catalog_key(self) -> tuple:
         got = self.store.catalog.get(include=["metadatas"])
-        return tuple(sorted((i, m.get("version"), m.get("title"), m.get("status")) for i, m in zip(got["ids"], got["metadatas"])))
+        docs = tuple(sorted((i, m.get("version"), m.get("title"), m.get("status")) for i, m in zip(got["ids"], got["metadatas"])))
+        return docs + (("bank", self.store.bank_version()),)  # an accepted correction reloads every instance
 
     # ---- answering -----------------------------------------------------------------------------
     def ask(self, question: str | None, history: Iterable[Turn | dict | str] | str | None = None,

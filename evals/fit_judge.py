@@ -27,16 +27,17 @@ import numpy as np
 
 from .harness import load_questions
 from .metrics import has_fact, related
-from assistant.answer.judge import FEATURES
+from assistant.answer.judge import FEATURES, REFUSAL
 
 HERE = Path(__file__).resolve().parent
 
 
 def training_questions() -> list[dict]:
-    qs = load_questions(HERE / "questions.jsonl")
-    qs += [q for q in load_questions(HERE / "questions_everyday.jsonl") if q.get("split") == "dev"]
-    qs += [q for q in load_questions(HERE / "questions_blind.jsonl") if q.get("split") == "dev"]
-    assert not any(q.get("split") == "heldout" for q in qs)
+    """Every development question (all of ``DEFAULT_QUESTIONS``); never the sealed set (``evals/sealed/``)."""
+    from .harness import DEFAULT_QUESTIONS
+
+    qs = [q for path in DEFAULT_QUESTIONS for q in load_questions(path)]
+    assert not any(q.get("split") == "sealed" for q in qs)
     return qs
 
 
@@ -47,11 +48,12 @@ def collect(questions: list[dict], rerank_k: int, context: str, index_dir: Path)
     from assistant.models import Turn
     from assistant.answer.pipeline import Context, run
     from assistant.answer.pipeline import STEPS
+    from assistant.answer.bank import has_bank, similarity
 
     a = Assistant(index_dir=index_dir)
     a.index()
     kit = a._kit_ready()
-    kit.judge = JudgeModel((1.0, 0.0, 0.0, 0.0), 0.0, 0.5, 0.5, rerank_k, context)  # raw logits; coefficients unused
+    kit.judge = JudgeModel((1.0,) + (0.0,) * (len(FEATURES) - 1), 0.0, 0.5, 0.5, rerank_k, context)  # raw logits
     steps = STEPS[:STEPS.index(next(s for s in STEPS if s.__name__ == "judge")) + 1]
     snap = kit.snapshot
     out = []
@@ -73,10 +75,12 @@ def collect(questions: list[dict], rerank_k: int, context: str, index_dir: Path)
             heading = int(snap.sentence_heading[c.sentence])
             rows.append({"logit": c.logit, "dense": 0.0 if heading else c.dense, "heading": heading,  # as JudgeModel
                          "own_words": int(bool(ctx.judge_queries)),
+                         "bank": similarity(ctx, kit, c.sentence), "has_bank": int(has_bank(kit, c.sentence)),
                          "first": c.first, "label": int(label), "gold_doc": int(doc in docs), "text": text,
                          "doc": doc})
         out.append({"id": q["id"], "answerable": bool(q.get("answerable")), "stopped": ctx.status, "rows": rows,
-                    "gold": gold, "docs": sorted(docs), "facts": facts})
+                    "gold": gold, "docs": sorted(docs), "facts": facts,
+                    "bank_covered": ctx.bank_covered, "bank_uncovered": ctx.bank_uncovered})
     return out
 
 
@@ -121,6 +125,12 @@ def fit(data: list[dict]) -> dict:
     z0 = -gate.intercept_[0] / gate.coef_[0][0]
     threshold = float(np.round(1 / (1 + np.exp(-z0)), 3))
     balanced = (np.mean(best_p[answerable] >= threshold) + np.mean(best_p[~answerable] < threshold)) / 2
+    # Refusal with the bank: the same regression over questions, reading also how close the bank's nearest
+    # covered and not-covered questions are (assistant.answer.judge.REFUSAL).
+    Z = np.column_stack([z[:, 0], [q["bank_covered"] for q in judged], [q["bank_uncovered"] for q in judged]])
+    refusal = LogisticRegression(class_weight="balanced", max_iter=1000).fit(Z, answerable)
+    says = refusal.decision_function(Z) >= 0
+    refusal_balanced = (np.mean(says[answerable]) + np.mean(~says[~answerable])) / 2
     # keep: the share of the best p a further sentence needs. Chosen for the evaluation's own two answer
     # metrics on these questions: the mean of key-fact recall (more quotes find more facts) and citation
     # precision (more quotes risk wrong ones), as compose would quote (best first, at most 4).
@@ -129,16 +139,19 @@ def fit(data: list[dict]) -> dict:
                for k in keeps]
     keep = float(keeps[int(np.argmax(quality))])
     return {"coef": coef, "intercept": intercept, "threshold": threshold, "keep": keep, "auc": auc,
+            "refusal_coef": refusal.coef_[0].tolist(), "refusal_intercept": float(refusal.intercept_[0]),
+            "refusal_balanced_accuracy": float(refusal_balanced),
             "balanced_accuracy": float(balanced), "keep_quality": float(max(quality)), "n_pairs": len(rows),
             "n_positive": int(y.sum()), "n_questions": len(data)}
 
 
 def write(path: Path, result: dict, rerank_k: int, context: str) -> None:
     auc = ", ".join(f"{k} {v:.3f}" for k, v in result["auc"].items())
-    path.write_text(f"""# The answer judge: p = sigmoid(intercept + coef . (cross-encoder logit, sentence cosine to the question, heading line, read with a follow-up's own words)).
+    path.write_text(f"""# The answer judge: p = sigmoid(intercept + coef . (cross-encoder logit, sentence cosine to the question, heading line,
+# read with a follow-up's own words, cosine to the sentence's nearest bank question, the sentence has a bank)).
 # Written by `python -m evals.fit_judge` on {date.today().isoformat()}; do not edit by hand, re-fit.
 # Fitted on {result['n_pairs']} (question, sentence) pairs ({result['n_positive']} answering) from {result['n_questions']}
-# questions: evals/questions.jsonl and the dev parts of evals/questions_everyday.jsonl and evals/questions_blind.jsonl. No held-out question was read.
+# development questions (every set of evals/ but evals/sealed/, which the fit never reads).
 # ROC AUC on those pairs: {auc}. Abstention balanced accuracy {result['balanced_accuracy']:.3f}; answer quality at keep {result['keep_quality']:.3f}.
 features = {json.dumps(list(FEATURES))}
 coef = [{", ".join(f"{c:.6f}" for c in result["coef"])}]
@@ -147,6 +160,14 @@ threshold = {result['threshold']}  # abstain when the best sentence's p is below
 keep = {result['keep']}  # a further sentence needs p >= max(threshold, keep * best p)
 rerank_k = {rerank_k}  # candidates the cross-encoder reads per question
 context = "{context}"  # what the cross-encoder sees before the sentence
+
+# Whether to answer at all: answer when intercept + coef . (log-odds of the best p, cosine of the nearest bank
+# question the documents answer, of the nearest one they do not cover) >= 0. Balanced accuracy on the fit's
+# questions {result['refusal_balanced_accuracy']:.3f} (the threshold alone: {result['balanced_accuracy']:.3f}).
+[refusal]
+features = {json.dumps(list(REFUSAL))}
+coef = [{", ".join(f"{c:.6f}" for c in result["refusal_coef"])}]
+intercept = {result['refusal_intercept']:.6f}
 """, "utf-8")
 
 
@@ -154,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.answer.judge import JUDGE_FILE
 
     p = argparse.ArgumentParser(prog="python -m evals.fit_judge", description=__doc__.split("\n")[0])
-    p.add_argument("--rerank-k", type=int, default=12)
+    p.add_argument("--rerank-k", type=int, default=24)
     p.add_argument("--context", choices=["speaker", "source", "title", "none"], default="source")
     p.add_argument("--index-dir", type=Path, default=None)
     p.add_argument("--dry-run", action="store_true", help="print the fit, do not write judge.toml")

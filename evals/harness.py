@@ -39,6 +39,7 @@ ORDER = ["bm25", "dense", "ours", "llm"]
 
 # (key, label, kind) — kind: "rate" (0–1, higher better), "ms"/"s"/"words" (lower better), "n"
 ROWS = [
+    ("right", "Right (answerable answered correctly, off-topic refused)", "rate"),
     ("doc_hit@1", "Doc hit@1", "rate"), ("doc_hit@3", "Doc hit@3", "rate"), ("doc_hit@5", "Doc hit@5", "rate"),
     ("doc_mrr", "Doc MRR@10", "rate"),
     ("psg_hit@1", "Gold-passage hit@1", "rate"), ("psg_hit@3", "Gold-passage hit@3", "rate"),
@@ -129,6 +130,8 @@ def per_question(questions: list[dict], scores: list[dict], key: str) -> list:
         return [not s["answered"] for q, s in un if q.get("category") == ABSTAIN_BY_CATEGORY[key]]
     if key == "follow_up_correct":
         return [answered_correctly(s) for q, s in ans if q.get("category") == "follow-up"]
+    if key == "right":  # the headline: answerable answered correctly, unanswerable refused
+        return [answered_correctly(s) if q.get("answerable") else not s["answered"] for q, s in zip(questions, scores)]
     return [s.get(key) for _, s in ans if s.get(key) is not None]
 
 
@@ -137,7 +140,7 @@ def aggregate(questions: list[dict], scores: list[dict]) -> dict:
     out: dict = {"n": len(questions), "n_answerable": n_answerable, "n_unanswerable": len(questions) - n_answerable}
     for key in ("doc_hit@1", "doc_hit@3", "doc_hit@5", "doc_mrr", "psg_hit@1", "psg_hit@3", "psg_hit@5",
                 "psg_mrr", "first_cite_gold", "key_fact_recall", "cite_recall", "cite_precision", "answered_rate",
-                "abstention_recall", *ABSTAIN_BY_CATEGORY, "follow_up_correct"):
+                "abstention_recall", *ABSTAIN_BY_CATEGORY, "follow_up_correct", "right"):
         out[key] = _mean(per_question(questions, scores, key))
     ok = sum(s["verbatim"][0] for s in scores)
     total = sum(s["verbatim"][1] for s in scores)
@@ -163,7 +166,8 @@ def question_set(q: dict) -> str:
     return q.get("_set", "original") if "split" not in q else f"{q.get('_set', 'everyday')}-{q['split']}"
 
 
-SET_ROWS = [("first_cite_gold", "First citation from gold doc"), ("key_fact_recall", "Key-fact recall"),
+SET_ROWS = [("right", "Right (answerable answered correctly, off-topic refused)"),
+            ("first_cite_gold", "First citation from gold doc"), ("key_fact_recall", "Key-fact recall"),
             ("answered_rate", "Answered (answerable)"), ("abstention_recall", "Abstained (unanswerable)"),
             ("abstention_recall_offtopic", "Abstained (off-topic)"), ("follow_up_correct", "Follow-ups correct"),
             ("cite_precision", "Citation precision"), ("cite_recall", "Citation recall"), ("verbatim", "Quotes verbatim"),
@@ -185,7 +189,8 @@ def by_set(questions: list[dict], scores: list[dict]) -> dict:
 
 # Metrics that are a share of questions (a yes/no each) get a Wilson interval; means of per-question
 # fractions (key facts, citations) a percentile bootstrap over the set's questions.
-YES_NO = {"first_cite_gold", "answered_rate", "abstention_recall", "abstention_recall_offtopic", "follow_up_correct"}
+YES_NO = {"first_cite_gold", "answered_rate", "abstention_recall", "abstention_recall_offtopic", "follow_up_correct",
+          "right"}
 FRACTIONS = {"key_fact_recall", "cite_precision", "cite_recall"}
 
 
@@ -243,7 +248,7 @@ def set_table(sets: dict, systems: list[str], labels: dict) -> str:
     return "\n".join(lines)
 
 
-ABLATION_ROWS = [("first_cite_gold", "1st cite"), ("key_fact_recall", "facts"), ("answered_rate", "answered"),
+ABLATION_ROWS = [("right", "right"), ("first_cite_gold", "1st cite"), ("key_fact_recall", "facts"), ("answered_rate", "answered"),
                  ("abstention_recall", "abstained"), ("cite_precision", "cite prec."), ("follow_up_correct", "follow-ups")]
 ABLATION_NOTES = {
     "": "everything on (the shipped pipeline)",
@@ -255,6 +260,7 @@ ABLATION_NOTES = {
     "standalone_quotes": "sentences quoted alone, even when they lean on the one before or leave a quotation open",
     "about": "questions about a document itself (who wrote it, when) get no record line and may abstain",
     "spelling": "no word of the question mended (shipped: a word neither in the documents nor English becomes its closest document word)",
+    "bank": "no question bank: no bank recall, and the judge reads no bank features (corpus/bank/)",
     "preface": "a message's question sentence not also read alone: what is said before it (\"I'm a new governor.\") is read with it",
 }
 

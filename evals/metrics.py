@@ -83,7 +83,8 @@ def answered_correctly(s: dict) -> bool:
     """An answerable question is answered correctly when it is answered, its first citation is from a gold
     document, and the answer holds at least half of its key facts (for a follow-up: it answered the
     follow-up, not the question before). The follow-up metric and the ablation's paired test both use it."""
-    return bool(s["answered"] and s.get("first_cite_gold") and (s.get("key_fact_recall") or 0) >= 0.5)
+    facts = s.get("key_fact_recall")
+    return bool(s["answered"] and s.get("first_cite_gold") and (facts is None or facts >= 0.5))
 
 
 def first_rank(items: list, predicate) -> int | None:

@@ -79,6 +79,10 @@ class Context:
     part_top: list[tuple[str, list[Scored]]] = field(default_factory=list)  # each part's text and best few
     chosen: list[Scored] = field(default_factory=list)
     units: list[Unit] = field(default_factory=list)  # the span each chosen sentence is quoted with
+    bank_sims: np.ndarray | None = None  # the question's cosine to every bank question (``bank.py``)
+    bank_recalled: dict[int, float] = field(default_factory=dict)  # sentences of the nearest bank questions
+    bank_covered: float = 0.0  # cosine of the nearest bank question the documents answer
+    bank_uncovered: float = 0.0  # ... and of the nearest one they do not cover
     about: tuple[str, list[str]] | None = None  # a question about a document itself: (its id, the details asked)
     record: str | None = None  # the library's record of that document, shown as such (``about.py``)
     threshold: float | None = None  # abstain under this ``score`` (the judge's, else settings.abstain_threshold)

@@ -27,12 +27,17 @@ import numpy as np
 
 from ..errors import StoreError
 from ..library.chunking import split_sentences
+from .bank import has_bank, similarity as bank_similarity
 from .context import NO_EVIDENCE, Context, Kit, Scored, threshold
 from .units import unit_for
 
 JUDGE_FILE = Path(__file__).resolve().parents[1] / "data" / "judge.toml"
-# cross-encoder logit; sentence cosine to the question; 1 for a heading line; 1 when read with a follow-up's own words
-FEATURES = ("logit", "dense", "heading", "own_words")
+# cross-encoder logit; sentence cosine to the question; 1 for a heading line; 1 when read with a follow-up's own
+# words; cosine of the question to the sentence's nearest bank question; 1 when the sentence has a bank at all
+FEATURES = ("logit", "dense", "heading", "own_words", "bank", "has_bank")
+# Whether to answer at all, per question: the best candidate's log-odds, and how close the nearest bank
+# question the documents answer, and the nearest one they do not cover, are to the question.
+REFUSAL = ("best", "bank_covered", "bank_uncovered")
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class JudgeModel:
     keep: float  # a further sentence is quoted only when its p is at least this share of the best p
     rerank_k: int  # candidates read by the cross-encoder per question
     context: str  # what the cross-encoder sees besides the sentence: "title" or "none"
+    refuse_coef: tuple[float, ...] = ()  # over REFUSAL; empty: the threshold alone decides
+    refuse_intercept: float = 0.0
 
     @classmethod
     def load(cls, path: Path = JUDGE_FILE) -> "JudgeModel":
@@ -51,12 +58,17 @@ class JudgeModel:
             features = tuple(data["features"])
             if features != FEATURES:
                 raise ValueError(f"features {features} are not {FEATURES}; re-fit with python -m evals.fit_judge")
+            refuse = data.get("refusal", {})
+            if refuse and tuple(refuse.get("features", ())) != REFUSAL:
+                raise ValueError(f"refusal features are not {REFUSAL}; re-fit with python -m evals.fit_judge")
             return cls(tuple(float(c) for c in data["coef"]), float(data["intercept"]), float(data["threshold"]),
-                       float(data.get("keep", 0.5)), int(data.get("rerank_k", 12)), str(data.get("context", "title")))
+                       float(data.get("keep", 0.5)), int(data.get("rerank_k", 12)), str(data.get("context", "title")),
+                       tuple(float(c) for c in refuse.get("coef", ())), float(refuse.get("intercept", 0.0)))
         except (OSError, KeyError, ValueError, TypeError, tomllib.TOMLDecodeError) as exc:
             raise StoreError(f"{path}: the answer judge's coefficients could not be read ({exc}).") from None
 
-    def probability(self, logit: float, dense: float, heading: bool = False, own_words: bool = False) -> float:
+    def probability(self, logit: float, dense: float, heading: bool = False, own_words: bool = False,
+                    bank: float = 0.0, has_bank: bool = False) -> float:
         """A heading line's cosine is not counted: a title is always *on* the topic of its document, which
         says nothing about whether it answers; only the cross-encoder's reading (and the heading's own
         coefficient) does. ``own_words``: read with a follow-up's own words, which are fewer and share
@@ -64,8 +76,24 @@ class JudgeModel:
         (fitted like the rest) puts them on one scale with the others."""
         dense = 0.0 if heading else dense
         z = (self.intercept + self.coef[0] * logit + self.coef[1] * dense + self.coef[2] * float(heading)
-             + self.coef[3] * float(own_words))
-        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+             + self.coef[3] * float(own_words) + self.coef[4] * bank + self.coef[5] * float(has_bank))
+        return _sigmoid(z)
+
+    def answers(self, best_p: float, bank_covered: float, bank_uncovered: float) -> bool:
+        """Whether the question is answered at all: the best candidate's p against the threshold, or, when
+        the fit has refusal coefficients, a second logistic regression over the question that also reads how
+        close the bank's nearest covered and not-covered questions are."""
+        if best_p < 1e-9:
+            return False
+        if not self.refuse_coef:
+            return best_p >= self.threshold
+        best = math.log(best_p / max(1.0 - best_p, 1e-9))
+        z = self.refuse_intercept + sum(c * x for c, x in zip(self.refuse_coef, (best, bank_covered, bank_uncovered)))
+        return z >= 0.0
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
 
 def judge_text(source, sentence: str, context: str) -> str:
@@ -115,6 +143,10 @@ def shortlist(ctx: Context, kit: Kit) -> list[Scored]:
     with the earlier turns in view, so the sentences they quoted rank high, and ``compose`` gives them again
     only when nothing new answers; left in the ``rerank_k``, they take the places of new sentences the
     judge then never reads. (A few more pairs, and only when an earlier quote was among the best.)"""
+    return _with_bank(ctx, _first_stage(ctx, kit))
+
+
+def _first_stage(ctx: Context, kit: Kit) -> list[Scored]:
     k, top = kit.judge.rerank_k, ctx.ranked[:kit.judge.rerank_k]
     if not kit.settings.uses("follow_up"):
         return top
@@ -123,6 +155,16 @@ def shortlist(ctx: Context, kit: Kit) -> list[Scored]:
     if not quoted:
         return top
     return [c for c in ctx.ranked if not ctx.quoted_before(text(c.sentence))][:k] + quoted
+
+
+def _with_bank(ctx: Context, top: list[Scored]) -> list[Scored]:
+    """The sentences of the bank questions nearest the question are read too, wherever the first stage
+    ranked them: the bank knows wording the first stage's cosine and word overlap do not."""
+    if not ctx.bank_recalled:
+        return top
+    have = {c.sentence for c in top}
+    extra = [c for c in ctx.ranked if c.sentence in ctx.bank_recalled and c.sentence not in have]
+    return top + extra
 
 
 def judge(ctx: Context, kit: Kit) -> None:
@@ -152,7 +194,9 @@ def judge(ctx: Context, kit: Kit) -> None:
             dense = (snap.sentence_vectors[[c.sentence for c in candidates]] @ vectors.T).mean(axis=1)
         else:
             dense = [c.dense for c in candidates]
-        return {c.sentence: (model.probability(float(x), float(d), snap.sentence_heading[c.sentence], own), float(x), float(d))
+        return {c.sentence: (model.probability(float(x), float(d), snap.sentence_heading[c.sentence], own,
+                                               bank_similarity(ctx, kit, c.sentence), has_bank(kit, c.sentence)),
+                             float(x), float(d))
                 for c, x, d in zip(candidates, logits, dense)}
 
     candidates = shortlist(ctx, kit)
@@ -191,5 +235,12 @@ def decide(ctx: Context, kit: Kit) -> None:
     (``about.py``), which the library's record of it answers."""
     if ctx.about:
         return
-    if not ctx.ranked or ctx.ranked[0].score < threshold(ctx, kit):
+    if not ctx.ranked:
         ctx.stop("no_evidence", NO_EVIDENCE)
+    elif kit.judge is None or not kit.settings.uses("reranker"):
+        if ctx.ranked[0].score < threshold(ctx, kit):
+            ctx.stop("no_evidence", NO_EVIDENCE)
+    elif not kit.judge.answers(ctx.ranked[0].score, ctx.bank_covered, ctx.bank_uncovered):
+        ctx.stop("no_evidence", NO_EVIDENCE)
+    elif ctx.threshold is not None and ctx.ranked[0].score < ctx.threshold:
+        ctx.threshold = ctx.ranked[0].score  # answered on the bank's word: the best sentence may open

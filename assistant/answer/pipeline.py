@@ -10,6 +10,7 @@ CLI exit code, the UI and the evaluation all read the same thing. Otherwise the 
     condense  followup.py  what a follow-up means on its own           -
     reword    retrieve.py  the documents' words for everyday ones      -
     retrieve  retrieve.py  which passages might answer                 -
+    bank      bank.py      which sentences answer questions like it    -
     about     about.py     is it about a document itself (who, when)?  -
     select    select.py    which sentences the judge reads             -
     judge     judge.py     how likely each one answers (p)             -
@@ -26,6 +27,7 @@ import time
 
 from ..models import Answer
 from .about import about
+from .bank import bank
 from .cite import cite
 from .compose import compose
 from .context import NOTICE_GENERAL, NOTICE_PROPOSALS, Context, Kit, Step
@@ -35,7 +37,7 @@ from .judge import decide, judge
 from .retrieve import retrieve, reword
 from .select import select
 
-STEPS: list[Step] = [guard, scope, condense, reword, retrieve, about, select, judge, decide, compose, cite]
+STEPS: list[Step] = [guard, scope, condense, reword, retrieve, bank, about, select, judge, decide, compose, cite]
 
 
 def run(ctx: Context, kit: Kit, steps: list[Step] = STEPS) -> Answer:

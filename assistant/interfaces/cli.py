@@ -46,6 +46,8 @@ managing the library:
   add FILE...           add documents (txt, md, pdf, docx, html) with --title, --date, --status
   remove ID             remove a document
   index                 bring the index up to date with the corpus folder
+  bank list|add|remove|check|correct|review
+                        the question bank (what each sentence answers) and readers' corrections
 
 for developers:
   eval                  evaluate the answers (see evals/)
@@ -91,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("doc_id")
 
     _training_parsers(sub)
+    from .cli_bank import add_parsers as bank_parsers
+
+    bank_parsers(sub)
 
     for name, what in (("eval", "evaluate ours vs BM25-only vs LangChain dense (see evals/)"),
                        ("bench", "benchmark indexing, latency, memory and cold start")):
@@ -183,6 +188,8 @@ def _command(args, assistant) -> int:
         print(report.summary())
         for doc_id, why in report.failed.items():
             print(f"error: {doc_id}: {why}", file=sys.stderr)
+        for problem in report.bank_problems:
+            print(f"warning: question bank: {problem}", file=sys.stderr)
         return EXIT_INPUT if report.failed else EXIT_OK
     if args.command == "add":
         report = assistant.add(args.paths, title=args.title, date=args.date, kind=args.kind, status=args.status,
@@ -211,6 +218,10 @@ def _command(args, assistant) -> int:
     if args.command == "show":
         print(assistant.document_text(args.doc_id))
         return EXIT_OK
+    if args.command == "bank":
+        from .cli_bank import dispatch as bank
+
+        return bank(assistant, args)
     if args.command in ("quiz", "duties", "glossary", "pack"):
         from .cli_training import dispatch
 

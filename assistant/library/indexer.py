@@ -14,6 +14,7 @@ from tqdm import tqdm
 from ..config import Settings
 from ..encoders.embeddings import Embedder
 from ..errors import LoadError, StoreError
+from . import bank as bank_data
 from .ingest import Document, ingest, raw_hash
 from .sources import Source, corpus_file
 from .store import Store
@@ -28,6 +29,10 @@ class IndexReport:
     passages: int = 0
     sentences: int = 0
     seconds: float = 0.0
+    bank_added: int = 0  # bank questions embedded and stored (bank.py)
+    bank_removed: int = 0
+    bank_size: int = 0
+    bank_problems: list[str] = field(default_factory=list)  # "file:line: ...": anchors that match no sentence
 
     @property
     def changed(self) -> bool:
@@ -38,7 +43,10 @@ class IndexReport:
                  f"{len(self.removed)} removed"]
         if self.failed:
             parts.append(f"{len(self.failed)} failed")
-        return ", ".join(parts) + f" ({self.passages} passages, {self.sentences} sentences embedded, {self.seconds:.2f} s)"
+        bank = f"; question bank {self.bank_size} (+{self.bank_added} −{self.bank_removed})" if (
+            self.bank_size or self.bank_removed) else ""
+        return ", ".join(parts) + (f" ({self.passages} passages, {self.sentences} sentences embedded, "
+                                   f"{self.seconds:.2f} s{bank})")
 
 
 def source_meta(source: Source, doc: Document | None = None) -> dict:
@@ -112,7 +120,34 @@ def sync(store: Store, embedder: Embedder, settings: Settings, sources: list[Sou
     records = store.documents(with_text=False)
     if report.changed or not _counts_match(store, records):  # orphans of an interrupted run show in the counts
         store.collect_garbage({d.doc_id: d.version for d in records.values()})
+    sync_bank(store, embedder, settings, report, records)
     report.seconds = time.perf_counter() - started
+    return report
+
+
+def live_sentence_keys(store: Store, records: dict | None = None) -> set[str]:
+    """The bank keys (``bank.sentence_key``) of every live sentence."""
+    records = store.documents(with_text=False) if records is None else records
+    got = store.live_records(store.sentences, {r.version for r in records.values()}, ["metadatas", "documents"])
+    return {bank_data.sentence_key(t) for t in got["documents"]}
+
+
+def sync_bank(store: Store, embedder: Embedder, settings: Settings, report: IndexReport | None = None,
+              records: dict | None = None) -> IndexReport:
+    """Bring the bank collection in line with ``corpus/bank/*.toml``: new questions embedded, gone ones
+    deleted (rows are keyed by question and anchors, so unchanged ones are not re-embedded). Anchors that
+    match no live sentence and files that do not parse go into ``report.bank_problems``."""
+    report = report or IndexReport()
+    bank = bank_data.load(settings.corpus_dir)
+    report.bank_problems += bank.problems + bank_data.unresolved(bank, live_sentence_keys(store, records))
+    rows = bank.rows()
+    have = set(store.bank.get(include=[])["ids"])
+    wanted = {r["id"] for r in rows}
+    add = [r for r in rows if r["id"] not in have]
+    delete = sorted(have - wanted)
+    vectors = embedder.encode([r["question"] for r in add]) if add else []
+    store.write_bank(add, vectors, delete)
+    report.bank_added, report.bank_removed, report.bank_size = len(add), len(delete), len(wanted)
     return report
 
 

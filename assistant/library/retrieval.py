@@ -91,6 +91,7 @@ class Snapshot:
             self.sentence_span.append((m["start"], m["end"]))
             self.passages[p].sentences.append(j)
         self.sentence_tokens = [set(tokens(self.sentence_text(j))) for j in range(len(s_order))]
+        self.bank = BankView.load(store, [self.sentence_text(j) for j in range(len(s_order))], dim)
         # What a document is (title, kind, publisher) is context for each of its passages:
         # "the Secretary of State's letter" should find the letter's passages.
         self.doc_tokens = {d: set(tokens(f"{v.source.title} {v.source.kind} {v.source.publisher} {v.source.author} "
@@ -152,6 +153,46 @@ class Snapshot:
         """BM25's words for ``text``: its stemmed words after ``correct_text``, so a misspelt word finds
         the passages its correction is in ("acadamies" → academy)."""
         return tokens(self.correct_text(text, mend))
+
+
+@dataclass
+class BankView:
+    """The question bank as the answer path reads it (``library/bank.py``): each bank question's vector,
+    its text, and the live sentences it points to (none for a question the documents do not cover, or
+    whose sentences are not in the library now)."""
+
+    vectors: np.ndarray
+    questions: list[str]
+    sentences: list[tuple[int, ...]]
+    covered: np.ndarray  # bool per row: it points to a sentence of the live library
+    not_covered: np.ndarray  # bool per row: a question the documents do not cover (a [[topic]] entry)
+    by_sentence: dict[int, np.ndarray]  # sentence → its rows
+    version: str = ""
+
+    @classmethod
+    def load(cls, store: Store, sentence_texts: list[str], dim: int) -> "BankView":
+        from .bank import sentence_key
+
+        key_to_j: dict[str, int] = {}
+        for j, text in enumerate(sentence_texts):
+            key_to_j.setdefault(sentence_key(text), j)
+        got = store.bank_rows()
+        n = len(got["ids"])
+        vectors = np.asarray(got["embeddings"], dtype=np.float32) if n else np.zeros((0, dim), np.float32)
+        sentences, by_sentence = [], {}
+        for i, meta in enumerate(got["metadatas"]):
+            keys = [k for k in str(meta.get("anchors", "")).split(",") if k]
+            js = tuple(sorted({key_to_j[k] for k in keys if k in key_to_j}))
+            sentences.append(js)
+            for j in js:
+                by_sentence.setdefault(j, []).append(i)
+        not_covered = np.asarray([not str(m.get("anchors", "")) for m in got["metadatas"]], dtype=bool)
+        covered = np.asarray([bool(js) for js in sentences], dtype=bool)
+        return cls(vectors, list(got["documents"]), sentences, covered, not_covered,
+                   {j: np.asarray(rows, dtype=np.int64) for j, rows in by_sentence.items()}, store.bank_version())
+
+    def __len__(self) -> int:
+        return len(self.questions)
 
 
 @functools.cache

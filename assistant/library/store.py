@@ -164,12 +164,20 @@ class Store:
         self.settings = settings
         self.client = make_client(settings)
         ef = _embedding_function_class()(str(settings.model_path) if settings.model_path else None)
-        names = {k: f"{settings.collection_prefix}_{k}" for k in ("catalog", "chunks", "sentences")}
+        names = {k: f"{settings.collection_prefix}_{k}" for k in ("catalog", "chunks", "sentences", "bank", "state",
+                                                                   "corrections")}
         meta = {"hnsw:space": "cosine"}
         try:
             self.catalog = self.client.get_or_create_collection(names["catalog"], embedding_function=ef, metadata=meta)
             self.chunks = self.client.get_or_create_collection(names["chunks"], embedding_function=ef, metadata=meta)
             self.sentences = self.client.get_or_create_collection(names["sentences"], embedding_function=ef, metadata=meta)
+            # The question bank (``bank.py``): one record per bank question, pointing at its sentences;
+            # readers' corrections waiting for review; ``state`` holds the bank's version, so every
+            # instance sharing the index reloads it when it changes.
+            self.bank = self.client.get_or_create_collection(names["bank"], embedding_function=ef, metadata=meta)
+            self.state = self.client.get_or_create_collection(names["state"], embedding_function=ef, metadata=meta)
+            self.corrections = self.client.get_or_create_collection(names["corrections"], embedding_function=ef,
+                                                                    metadata=meta)
             self.catalog.count()  # reads the sqlite file: a damaged one fails here, not mid-answer
         except Exception as exc:
             raise StoreError(f"The index is unreadable ({exc.__class__.__name__}: {exc}); "
@@ -208,7 +216,32 @@ class Store:
         hits = [(rid, 1.0 - float(d)) for rid, d in zip(got["ids"][0], got["distances"][0]) if rid in live]
         return hits[:k]
 
+    def bank_version(self) -> str:
+        """The bank's version, changed by every write to it ("" before the first)."""
+        got = self.state.get(ids=["bank"], include=["metadatas"])
+        return str(got["metadatas"][0].get("version", "")) if got["ids"] else ""
+
+    def bank_rows(self, include_vectors: bool = True) -> dict[str, list]:
+        include = ["metadatas", "documents", "embeddings"] if include_vectors else ["metadatas", "documents"]
+        return self.bank.get(include=include)
+
     # ---- writing -------------------------------------------------------------------------------
+    def write_bank(self, add: list[dict], vectors: list, delete: list[str]) -> None:
+        """Add bank rows (with their question vectors) and delete others, then mark the bank changed."""
+        for batch in _batches(delete, BATCH):
+            self.bank.delete(ids=batch)
+        for start in range(0, len(add), BATCH):
+            rows, vecs = add[start:start + BATCH], vectors[start:start + BATCH]
+            self.bank.upsert(ids=[r["id"] for r in rows], embeddings=[list(map(float, v)) for v in vecs],
+                             documents=[r["question"] for r in rows],
+                             metadatas=[_flat({k: v for k, v in r.items() if k not in ("id", "question")}) for r in rows])
+        if add or delete:
+            import uuid
+
+            dim = len(vectors[0]) if len(vectors) else 384
+            self.state.upsert(ids=["bank"], embeddings=[[1.0] + [0.0] * (dim - 1)], documents=["bank"],
+                              metadatas=[{"version": uuid.uuid4().hex}])
+
     def write_version(self, doc_id: str, version: str, chunk_rows: list[dict], sentence_rows: list[dict]) -> None:
         """Add one document version's passages and sentences (not yet live)."""
         tag = {"doc_id": doc_id, "version": version}

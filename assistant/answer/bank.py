@@ -1,0 +1,58 @@
+"""The bank step: which sentences the question bank says answer questions like this one.
+
+Every bank question (``corpus/bank/*.toml``, ``library/bank.py``) points at the sentences that answer it.
+The question's vector is compared with every bank question's (one matrix product over vectors held in
+memory, as the sentences' are); a sentence's bank similarity is its nearest bank question's cosine. The
+sentences of the ``bank_k`` nearest bank questions join the candidates (their passages are added to the
+retrieved ones, so the first stage and the judge see them even when neither retriever found them), and
+the judge reads how close each candidate's nearest bank question is, whether it has a bank at all, and
+how close the nearest question the documents do *not* cover is. Stops nothing.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..library.retrieval import Hit
+from .context import Context, Kit
+
+BANK_K = 8  # nearest bank questions whose sentences join the candidates
+
+
+def bank(ctx: Context, kit: Kit) -> None:
+    """Score the bank against the question (and each part of a two-part question: the better counts)."""
+    view = kit.snapshot.bank
+    if not kit.settings.uses("bank") or not len(view) or ctx.vector is None:
+        return
+    vectors = [ctx.vector] + [v for _, v, _ in ctx.parts]
+    sims = np.max(view.vectors @ np.asarray(vectors, dtype=np.float32).T, axis=1)
+    ctx.bank_covered = float(sims[view.covered].max()) if view.covered.any() else 0.0
+    ctx.bank_uncovered = float(sims[view.not_covered].max()) if view.not_covered.any() else 0.0
+    ctx.bank_sims = sims
+    order = np.argsort(-sims)
+    seen = {h.passage for h in ctx.hits}
+    snap = kit.snapshot
+    taken = 0
+    for row in order:
+        if taken >= BANK_K:
+            break
+        if not view.covered[row]:
+            continue
+        taken += 1
+        for j in view.sentences[row]:
+            ctx.bank_recalled.setdefault(j, float(sims[row]))
+            p = int(snap.sentence_passage[j])
+            if p not in seen:
+                seen.add(p)
+                ctx.hits.append(Hit(p, 0.0, float(snap.passage_vectors[p] @ ctx.vector)))
+
+
+def similarity(ctx: Context, kit: Kit, sentence: int) -> float:
+    """The cosine of the question to the nearest bank question of ``sentence`` (0 without a bank)."""
+    rows = kit.snapshot.bank.by_sentence.get(sentence)
+    if ctx.bank_sims is None or rows is None or not len(rows):
+        return 0.0
+    return float(ctx.bank_sims[rows].max())
+
+
+def has_bank(kit: Kit, sentence: int) -> bool:
+    return sentence in kit.snapshot.bank.by_sentence
