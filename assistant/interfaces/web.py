@@ -2,10 +2,11 @@
 
     python app.py                      # http://127.0.0.1:7860 (ASSISTANT_HOST/_PORT or GRADIO_SERVER_NAME/_PORT)
 
-Tabs: Ask (chat with cited quotes, source viewer, feedback, export), Sources (the library),
-Manage library (add/remove documents; needs ASSISTANT_ADMIN_PASSWORD). Named API endpoints for
-scripts: ``/ask`` (same JSON as ``assistant ask --json``), ``/sources``, ``/document``,
-``/add_document``, ``/remove_document``.
+Tabs: Ask (chat with cited quotes, source viewer, feedback, readers' corrections after "Not helpful",
+export), Sources (the library), Manage library (add/remove documents, corrections to review, the question
+bank; needs ASSISTANT_ADMIN_PASSWORD). Named API endpoints for scripts: ``/ask`` (same JSON as
+``assistant ask --json``), ``/sources``, ``/document``, ``/add_document``, ``/remove_document``, and
+``/correct``, ``/corrections``, ``/review`` (``web_bank.py``).
 
 Every piece of document or user text that goes into HTML passes through ``html.escape`` (``web_html.e``).
 The HTML itself is made in ``web_html.py``, the browser side (JS, CSS, theme) in ``web_assets.py``, the
@@ -33,6 +34,8 @@ from . import feedback
 from ..config import Settings
 from ..errors import AssistantError, InputError
 from ..service import Assistant
+from .web_bank import CSS as BANK_CSS
+from .web_bank import PICK_JS, BankUI, add_bank_admin, add_bank_api  # readers' corrections, the question bank
 from .web_assets import ANNOUNCE_JS, CONVERSATION_JS, CSS, HEAD, LIBRARY_JS, SOURCE_JS, theme
 from .web_html import (STARTERS, SOURCE_PLACEHOLDER, _message, _plural, e, highlight_span, render_conversation,
                        render_library, render_source, say)
@@ -147,6 +150,7 @@ class UI:
         self.assistant = assistant
         self.settings = assistant.settings
         self.admin = AdminGate(self.settings)
+        self.bank = BankUI(assistant, lambda given, request: self.admin.check(given, client_address(request)))
         self._export_dir = Path(tempfile.mkdtemp(prefix="assistant-exports-"))
 
     # chat ------------------------------------------------------------------------------------------
@@ -289,6 +293,8 @@ class UI:
             feedback.record(t["answer"], str(data.get("rating")), comment, self.settings)
             t["feedback"], t["feedback_comment"] = str(data.get("rating")), bool(comment.strip())
             t.pop("feedback_error", None)
+            if t["feedback"] == "down":  # offer to correct it: the documents to choose a sentence in
+                t["fix_docs"] = self.bank.fix_docs(t)
             said = "Thank you, your feedback was saved."
         except AssistantError as exc:
             t["feedback_error"] = str(exc)
@@ -430,7 +436,7 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=340):
                         conversation = gr.HTML(render_conversation([]), elem_id="conversation",
-                                               js_on_load=CONVERSATION_JS + "\n// events: 'cite' 'feedback' 'ask' 'reask'")
+                                               js_on_load=CONVERSATION_JS + "\n// events: 'cite' 'feedback' 'ask' 'reask' 'fixdoc' 'notcovered'")
                         with gr.Column(elem_id="composer"):  # stays at the bottom of the window (CSS)
                             with gr.Row(elem_id="ask-row", equal_height=True):
                                 question = gr.Textbox(label="Your question", show_label=False, container=False,
@@ -445,7 +451,7 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
                                 pdf_btn = gr.DownloadButton("Save as PDF", interactive=False, size="sm",
                                                             elem_id="export-pdf", min_width=120)
                     with gr.Column(scale=2, min_width=320, elem_classes=["src-scroll"], elem_id="source-panel"):
-                        source_view = gr.HTML(SOURCE_PLACEHOLDER, elem_id="source-view", js_on_load=SOURCE_JS)
+                        source_view = gr.HTML(SOURCE_PLACEHOLDER, elem_id="source-view", js_on_load=SOURCE_JS + PICK_JS)
 
             with gr.Tab("Sources", id="sources"):
                 gr.Markdown("Every document in the library, with what it is. **Proposal** means a 2008 government "
@@ -488,6 +494,7 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
                 with gr.Accordion("Remove a document", open=False):
                     remove_choice = gr.Dropdown([], label="Document to remove", value=None, allow_custom_value=True)
                     remove_btn = gr.Button("Remove from library", variant="stop", interactive=admin_on)
+                bank_doc = add_bank_admin(ui.bank, password, admin_on)
 
         # ---- wiring ----
         start_out = [turns, conversation, question, announce]
@@ -505,6 +512,12 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
                         queue=False, show_progress="hidden", cancels=answering, **private)
         conversation.cite(ui.cite, [turns], [source_view, announce], show_progress="hidden", **private)
         conversation.feedback(ui.rate, [turns], [turns, conversation, announce], show_progress="hidden", **private)
+        conversation.fixdoc(ui.bank.open_picker, [turns], [source_view, announce], show_progress="hidden", **private)
+        conversation.notcovered(ui.bank.not_covered, [turns], [turns, conversation, announce], show_progress="hidden",
+                                **private)
+        source_view.pick(ui.bank.pick, [turns], [turns, conversation, source_view, announce], show_progress="hidden",
+                         **private)
+        demo.load(ui.bank.doc_choices, None, bank_doc, show_progress="hidden", **private)
         library_html.open(ui.open_doc, None, library_view, show_progress="minimal", **private)
         demo.load(ui.library, None, [library_html, remove_choice], show_progress="hidden", **private)
         refresh_btn.click(ui.library, None, [library_html, remove_choice], **private)
@@ -520,6 +533,7 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
         gr.api(ui.api_ask, api_name="ask")
         gr.api(ui.api_sources, api_name="sources")
         gr.api(ui.api_document, api_name="document")
+        add_bank_api(ui.bank)
     # Every event and API call goes through one queue: at most `concurrency` run at once (they share the
     # CPU; the model is not copied), up to `queue_size` wait in order, and more are refused with "queue full".
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)
@@ -556,7 +570,7 @@ def launch(assistant: Assistant | None = None, host: str | None = None, port: in
     os.environ["FORWARDED_ALLOW_IPS"] = settings.trusted_proxies
     demo = build_app(assistant)
     warm_up(assistant)
-    options = dict(server_name=host or settings.host, server_port=port or settings.port, theme=theme(), css=CSS + TRAINING_CSS,
+    options = dict(server_name=host or settings.host, server_port=port or settings.port, theme=theme(), css=CSS + TRAINING_CSS + BANK_CSS,
                    head=HEAD, max_file_size=settings.max_upload_bytes, show_error=True,
                    footer_links=["api", "settings"], run_history=False, enable_monitoring=False)
     options.update(kwargs)

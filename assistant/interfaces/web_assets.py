@@ -29,6 +29,12 @@ element.addEventListener('click', (ev) => {
     const box = element.querySelector(`#fb-comment-${turn}`);
     element.querySelectorAll(`#turn-${turn} .fb-btn`).forEach((b) => { b.disabled = true; });
     trigger('feedback', {turn: turn, rating: t.dataset.rating, comment: box ? box.value : ''});
+  } else if (t.dataset.action === 'fixdoc') {
+    const sel = element.querySelector(`#fix-doc-${turn}`);
+    if (sel && sel.value) trigger('fixdoc', {turn: turn, doc: sel.value});
+  } else if (t.dataset.action === 'notcovered') {
+    t.disabled = true;
+    trigger('notcovered', {turn: turn});
   }
 });
 element.addEventListener('keydown', (ev) => {

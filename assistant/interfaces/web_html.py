@@ -134,7 +134,8 @@ def _feedback_html(t: dict, i: int) -> str:
     if fb:
         word = "helpful" if fb == "up" else "not helpful"
         saved = "your rating and comment were saved" if t.get("feedback_comment") else "your rating was saved"
-        return f'<div class="fb fb-done" role="status">Thank you: you marked this answer as {word}; {saved}.</div>'
+        done = f'<div class="fb fb-done" role="status">Thank you: you marked this answer as {word}; {saved}.</div>'
+        return done + (_fix_html(t, i) if fb == "down" else "")
     err = f'<p class="fb-error" role="alert">{e(t["feedback_error"])}</p>' if t.get("feedback_error") else ""
     return f"""
 <div class="fb" role="group" aria-label="Feedback on answer {i + 1}">
@@ -146,6 +147,29 @@ def _feedback_html(t: dict, i: int) -> str:
       aria-label="Helpful">{THUMB_UP} Helpful</button>
     <button type="button" class="fb-btn" data-action="rate" data-rating="down" data-turn="{i}"
       aria-label="Not helpful">{THUMB_DOWN} Not helpful</button>
+  </div>{err}
+</div>"""
+
+
+SENT_FOR_REVIEW = "Thanks — sent for review; it won't change answers until a library manager accepts it."
+
+
+def _fix_html(t: dict, i: int) -> str:
+    """After "Not helpful": two ways to correct the answer (the sentence that answers it, chosen in a document,
+    or "the documents don't cover this"); once sent, what happens next."""
+    if t.get("correction"):
+        return f'<p class="fix fix-done" role="status">{e(SENT_FOR_REVIEW)}</p>'
+    err = f'<p class="fix-error" role="alert">{e(t["correction_error"])}</p>' if t.get("correction_error") else ""
+    options = "".join(f'<option value="{e(d)}">{e(title)}</option>' for d, title in t.get("fix_docs") or [])
+    return f"""
+<div class="fix" role="group" aria-label="Correct answer {i + 1}">
+  <p class="fix-head">Can you help put it right? Choose the sentence that answers your question in a document,
+  or tell us the documents don't cover it. A library manager reviews every correction.</p>
+  <div class="fix-row">
+    <label class="fix-label" for="fix-doc-{i}">Document</label>
+    <select id="fix-doc-{i}" class="fix-doc">{options}</select>
+    <button type="button" class="fix-btn" data-action="fixdoc" data-turn="{i}">Choose the sentence in this document</button>
+    <button type="button" class="fix-btn" data-action="notcovered" data-turn="{i}">The documents don't cover this</button>
   </div>{err}
 </div>"""
 

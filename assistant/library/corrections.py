@@ -112,6 +112,22 @@ class BankDesk:
         return report
 
     # ---- the bank itself ---------------------------------------------------------------------------
+    def document(self, doc_id: str) -> list[dict]:
+        """One document's live sentences in order, each {"start", "end", "text", "questions"}: its offsets in
+        the cleaned text (as a citation's), and the bank questions that point at it (joint entries too)."""
+        store = self._store()
+        record = store.documents(with_text=False).get(doc_id)
+        if record is None:
+            raise InputError(f"No document with id '{doc_id}' in the library.")
+        got = store.sentences.get(where={"version": record.version}, include=["documents", "metadatas"])
+        asked: dict[str, list[str]] = {}
+        for e in bank_data.load(self.settings.corpus_dir).entries:
+            for key in {bank_data.sentence_key(a) for a in e.anchors}:
+                asked.setdefault(key, []).extend(e.questions)
+        rows = sorted(zip(got["documents"], got["metadatas"]), key=lambda r: r[1]["start"])
+        return [{"start": int(m["start"]), "end": int(m["end"]), "text": t,
+                 "questions": asked.get(bank_data.sentence_key(t), [])} for t, m in rows]
+
     def add(self, question: str, sentences: list[str]) -> IndexReport:
         """Add a bank question answered by ``sentences`` (their text; none: a question the documents do not
         cover) to ``corpus/bank/added.toml`` and sync. Refused when a sentence is not in the library."""
