@@ -223,3 +223,49 @@ def test_browser_the_documents_dont_cover_this(page):
     item.locator("[data-do=reject]").click()
     page.wait_for_selector("#review-list .msg-ok")
     assert "Rejected" in page.text_content("#review-list .msg-ok")
+
+
+def _open_bank(page) -> None:
+    """Manage library → Question bank, with this test document chosen."""
+    _tab(page, "admin")
+    page.fill("#admin-password input", PASSWORD)
+    if page.locator("#bank-view .bk-sent").count():
+        return
+    page.get_by_text("Question bank", exact=True).click()
+    page.click("#bank-doc input")
+    page.get_by_role("option", name=f"({DOC})").click()
+    page.wait_for_selector("#bank-view .bk-sent")
+
+
+def test_browser_question_bank_lists_a_documents_sentences_and_adds_a_question_that_answers_at_once(page, client):
+    question = "Which union leader had worries about it?"
+    assert client.predict(question, api_name="/ask")["status"] == "no_evidence"
+    _open_bank(page)
+    sentence = page.locator("#bank-view .bk-sent", has_text="John Chowcat, general secretary")
+    sentence.wait_for()
+    assert page.locator("#bank-view .bk-sent").count() == 13  # every sentence of the document, in order
+    assert sentence.locator(".bk-qs li").count() >= 6  # its bank questions
+    headline = page.locator("#bank-view .bk-sent").first  # the headline has none: it answers as before
+    assert "No bank questions yet" in headline.text_content()
+
+    sentence.locator(".bk-add").fill(question)
+    sentence.locator("[data-action=addq]").click()
+    page.wait_for_selector("#bank-view .msg-ok")
+    assert "answers from the next question on" in page.text_content("#bank-view .msg-ok")
+    sentence = page.locator("#bank-view .bk-sent", has_text="John Chowcat, general secretary")
+    assert question in [li.text_content() for li in sentence.locator(".bk-qs li").all()]
+
+    after = client.predict(question, api_name="/ask")
+    assert after["status"] == "answered" and "John Chowcat" in after["citations"][0]["quote"]
+
+
+def test_browser_adding_a_bank_question_needs_the_admin_password(page, app):
+    before = _bank_files(app["corpus"])
+    _open_bank(page)
+    page.fill("#admin-password input", "wrong password")
+    box = page.locator("#bank-view .bk-sent").nth(2)
+    box.locator(".bk-add").fill("A question nobody should be able to add")
+    box.locator("[data-action=addq]").click()
+    page.wait_for_selector("#bank-view .msg-error")
+    assert "admin password is not correct" in page.text_content("#bank-view .msg-error")
+    assert _bank_files(app["corpus"]) == before
