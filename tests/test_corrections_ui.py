@@ -19,6 +19,7 @@ import pytest
 from conftest import copy_corpus, running_app
 
 PASSWORD = "corrections-test-password"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 ANSWER_TIMEOUT_MS = 90_000
 DOC = "cc-2008-07-schools-engage-ecm"
@@ -139,6 +140,7 @@ def page(app):
         pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
+    ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
@@ -161,7 +163,7 @@ def _ask(page, question: str, turn: int) -> None:
     page.wait_for_selector(f"#turn-{turn}[data-state=done]", timeout=ANSWER_TIMEOUT_MS)
 
 
-def test_browser_not_helpful_then_this_answers_my_question_then_the_admin_accepts_it(page, client):
+def test_browser_not_helpful_then_this_answers_my_question_then_the_admin_accepts_it(page, app, client):
     question = "What was the reaction of the unions?"
     _ask(page, question, 0)
     assert page.locator("#turn-0 .a-abstained").count() == 1  # refused before the correction
@@ -189,7 +191,9 @@ def test_browser_not_helpful_then_this_answers_my_question_then_the_admin_accept
     page.wait_for_selector("#turn-0 .fix-done")
     assert "sent for review" in page.text_content("#turn-0 .fix-done")
 
-    # the review list shows it, and accepting it there answers the next question
+    page.screenshot(path=str(ARTIFACTS / "desktop-corrections-1-picker.png"))
+
+    # the review list shows it; the admin rewords the question and accepts it, which answers the next question
     _tab(page, "admin")
     page.fill("#admin-password input", PASSWORD)
     page.get_by_text("Corrections to review").click()
@@ -198,11 +202,18 @@ def test_browser_not_helpful_then_this_answers_my_question_then_the_admin_accept
     item.wait_for()
     assert "John Dunford" in item.locator(".rv-sentence").text_content()
     assert "This sentence answers it" in item.text_content()
-    item.locator("[data-do=accept]").click()
+    item.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "desktop-corrections-2-review.png"))
+    edited = "How did the unions react to the duty to co-operate?"
+    item.locator(".rv-edit").fill(edited)
+    item.locator("[data-do=edit]").click()
     page.wait_for_selector("#review-list .msg-ok")
+    assert "edited question" in page.text_content("#review-list .msg-ok")
     assert page.locator("#review-list .rv-item", has_text=question).count() == 0
+    kept = (app["corpus"] / "bank" / "corrections.toml").read_text("utf-8")
+    assert edited in kept and question not in kept
 
-    after = client.predict(question, api_name="/ask")
+    after = client.predict(edited, api_name="/ask")
     assert after["status"] == "answered" and DUNFORD in after["citations"][0]["quote"]
 
 
@@ -223,6 +234,7 @@ def test_browser_the_documents_dont_cover_this(page):
     item.locator("[data-do=reject]").click()
     page.wait_for_selector("#review-list .msg-ok")
     assert "Rejected" in page.text_content("#review-list .msg-ok")
+    page.screenshot(path=str(ARTIFACTS / "desktop-corrections-3-rejected.png"))
 
 
 def _open_bank(page) -> None:
@@ -255,6 +267,7 @@ def test_browser_question_bank_lists_a_documents_sentences_and_adds_a_question_t
     sentence = page.locator("#bank-view .bk-sent", has_text="John Chowcat, general secretary")
     assert question in [li.text_content() for li in sentence.locator(".bk-qs li").all()]
 
+    page.screenshot(path=str(ARTIFACTS / "desktop-corrections-4-bank.png"))
     after = client.predict(question, api_name="/ask")
     assert after["status"] == "answered" and "John Chowcat" in after["citations"][0]["quote"]
 

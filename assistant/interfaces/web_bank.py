@@ -65,7 +65,7 @@ def render_picker(meta: dict, text: str, sentences: list[dict], turn: int, quest
       <button type="button" class="back" data-action="back" data-target="turn-{turn}"><span aria-hidden="true">&larr;</span> Back to the answer</button></p>
     <h2 class="src-title">{e(title)}</h2>
     <p class="pick-q">Your question: <q>{e(question)}</q></p>
-    <p class="pick-help">Select a sentence (or move through them with the arrow keys and press Enter), then choose
+    <p class="pick-help">Select a sentence (arrow keys move between them), then
       <strong>This answers my question</strong>.</p>
     <p class="pick-chosen" aria-live="polite">{chosen_html}</p>
     <button type="button" class="pick-send" data-action="pick-send" {'' if chosen_text else 'disabled'}>This answers my question</button>
@@ -426,6 +426,7 @@ CSS = r"""
 :root .dark .fix-done { color: #8fd6a5; }
 .fix-error { color: #b3261e; margin: .3rem 0 0; }
 .pick-q, .pick-help, .pick-chosen { margin: .2rem 0; font-size: .9rem; color: var(--ink); }
+.pick-chosen { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }
 .pick-send { margin: .3rem 0; font-weight: 600; }
 button.sent { all: unset; display: inline; cursor: pointer; border-radius: 3px; white-space: pre-wrap; }
 button.sent:hover { background: var(--accent-soft); }
