@@ -27,7 +27,7 @@ import numpy as np
 
 from .harness import load_questions
 from .metrics import has_fact, related
-from assistant.answer.judge import FEATURES, REFUSAL
+from assistant.answer.judge import FEATURES, PLAIN, REFUSAL
 
 HERE = Path(__file__).resolve().parent
 
@@ -131,6 +131,15 @@ def fit(data: list[dict]) -> dict:
     refusal = LogisticRegression(class_weight="balanced", max_iter=1000).fit(Z, answerable)
     says = refusal.decision_function(Z) >= 0
     refusal_balanced = (np.mean(says[answerable]) + np.mean(~says[~answerable])) / 2
+    # The plain judge, for sentences with no bank (a school's document added without one): the same pairs,
+    # without the bank features, and its own threshold, as the judge was fitted before the bank existed.
+    plain = LogisticRegression(C=1.0, max_iter=1000).fit(X[:, :len(PLAIN)], y)
+    plain_p = plain.predict_proba(X[:, :len(PLAIN)])[:, 1]
+    starts = np.cumsum([0] + [len(q["rows"]) for q in judged])
+    plain_best = np.array([plain_p[a:b].max() for a, b in zip(starts[:-1], starts[1:])])
+    pz = np.log(plain_best / (1 - plain_best)).reshape(-1, 1)
+    plain_gate = LogisticRegression(class_weight="balanced", max_iter=1000).fit(pz, answerable)
+    plain_threshold = float(np.round(1 / (1 + np.exp(plain_gate.intercept_[0] / plain_gate.coef_[0][0])), 3))
     # keep: the share of the best p a further sentence needs. Chosen for the evaluation's own two answer
     # metrics on these questions: the mean of key-fact recall (more quotes find more facts) and citation
     # precision (more quotes risk wrong ones), as compose would quote (best first, at most 4).
@@ -141,6 +150,8 @@ def fit(data: list[dict]) -> dict:
     return {"coef": coef, "intercept": intercept, "threshold": threshold, "keep": keep, "auc": auc,
             "refusal_coef": refusal.coef_[0].tolist(), "refusal_intercept": float(refusal.intercept_[0]),
             "refusal_balanced_accuracy": float(refusal_balanced),
+            "plain_coef": plain.coef_[0].tolist(), "plain_intercept": float(plain.intercept_[0]),
+            "plain_threshold": plain_threshold, "plain_auc": roc_auc_score(y, plain_p),
             "balanced_accuracy": float(balanced), "keep_quality": float(max(quality)), "n_pairs": len(rows),
             "n_positive": int(y.sum()), "n_questions": len(data)}
 
@@ -164,6 +175,12 @@ context = "{context}"  # what the cross-encoder sees before the sentence
 # Whether to answer at all: answer when intercept + coef . (log-odds of the best p, cosine of the nearest bank
 # question the documents answer, of the nearest one they do not cover) >= 0. Balanced accuracy on the fit's
 # questions {result['refusal_balanced_accuracy']:.3f} (the threshold alone: {result['balanced_accuracy']:.3f}).
+[plain]  # sentences with no bank: p = sigmoid(intercept + coef . (logit, cosine, heading, own words)); ROC AUC {result['plain_auc']:.3f}
+features = {json.dumps(list(PLAIN))}
+coef = [{", ".join(f"{c:.6f}" for c in result["plain_coef"])}]
+intercept = {result['plain_intercept']:.6f}
+threshold = {result['plain_threshold']}
+
 [refusal]
 features = {json.dumps(list(REFUSAL))}
 coef = [{", ".join(f"{c:.6f}" for c in result["refusal_coef"])}]

@@ -55,4 +55,5 @@ def similarity(ctx: Context, kit: Kit, sentence: int) -> float:
 
 
 def has_bank(kit: Kit, sentence: int) -> bool:
-    return sentence in kit.snapshot.bank.by_sentence
+    """Whether ``sentence`` has bank questions (and the bank is in use: the ``bank`` ablation reads none)."""
+    return kit.settings.uses("bank") and sentence in kit.snapshot.bank.by_sentence

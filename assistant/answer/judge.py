@@ -35,6 +35,9 @@ JUDGE_FILE = Path(__file__).resolve().parents[1] / "data" / "judge.toml"
 # cross-encoder logit; sentence cosine to the question; 1 for a heading line; 1 when read with a follow-up's own
 # words; cosine of the question to the sentence's nearest bank question; 1 when the sentence has a bank at all
 FEATURES = ("logit", "dense", "heading", "own_words", "bank", "has_bank")
+# A sentence with no bank (a document a school added without one) is read by the judge fitted without the bank
+# features, so it is judged as it was before the bank existed, not as a sentence no bank question is near.
+PLAIN = FEATURES[:4]
 # Whether to answer at all, per question: the best candidate's log-odds, and how close the nearest bank
 # question the documents answer, and the nearest one they do not cover, are to the question.
 REFUSAL = ("best", "bank_covered", "bank_uncovered")
@@ -50,6 +53,9 @@ class JudgeModel:
     context: str  # what the cross-encoder sees besides the sentence: "title" or "none"
     refuse_coef: tuple[float, ...] = ()  # over REFUSAL; empty: the threshold alone decides
     refuse_intercept: float = 0.0
+    plain_coef: tuple[float, ...] = ()  # over PLAIN, for sentences with no bank; empty: the full model reads them
+    plain_intercept: float = 0.0
+    plain_threshold: float = 0.0
 
     @classmethod
     def load(cls, path: Path = JUDGE_FILE) -> "JudgeModel":
@@ -58,12 +64,16 @@ class JudgeModel:
             features = tuple(data["features"])
             if features != FEATURES:
                 raise ValueError(f"features {features} are not {FEATURES}; re-fit with python -m evals.fit_judge")
-            refuse = data.get("refusal", {})
+            refuse, plain = data.get("refusal", {}), data.get("plain", {})
             if refuse and tuple(refuse.get("features", ())) != REFUSAL:
                 raise ValueError(f"refusal features are not {REFUSAL}; re-fit with python -m evals.fit_judge")
+            if plain and tuple(plain.get("features", ())) != PLAIN:
+                raise ValueError(f"plain features are not {PLAIN}; re-fit with python -m evals.fit_judge")
             return cls(tuple(float(c) for c in data["coef"]), float(data["intercept"]), float(data["threshold"]),
                        float(data.get("keep", 0.5)), int(data.get("rerank_k", 12)), str(data.get("context", "title")),
-                       tuple(float(c) for c in refuse.get("coef", ())), float(refuse.get("intercept", 0.0)))
+                       tuple(float(c) for c in refuse.get("coef", ())), float(refuse.get("intercept", 0.0)),
+                       tuple(float(c) for c in plain.get("coef", ())), float(plain.get("intercept", 0.0)),
+                       float(plain.get("threshold", data["threshold"])))
         except (OSError, KeyError, ValueError, TypeError, tomllib.TOMLDecodeError) as exc:
             raise StoreError(f"{path}: the answer judge's coefficients could not be read ({exc}).") from None
 
@@ -75,16 +85,21 @@ class JudgeModel:
         fewer words with the answer than a whole question, so its scores run lower; its coefficient
         (fitted like the rest) puts them on one scale with the others."""
         dense = 0.0 if heading else dense
+        if not has_bank and self.plain_coef:
+            return _sigmoid(self.plain_intercept + sum(c * x for c, x in zip(
+                self.plain_coef, (logit, dense, float(heading), float(own_words)))))
         z = (self.intercept + self.coef[0] * logit + self.coef[1] * dense + self.coef[2] * float(heading)
              + self.coef[3] * float(own_words) + self.coef[4] * bank + self.coef[5] * float(has_bank))
         return _sigmoid(z)
 
-    def answers(self, best_p: float, bank_covered: float, bank_uncovered: float) -> bool:
+    def answers(self, best_p: float, bank_covered: float, bank_uncovered: float, has_bank: bool = True) -> bool:
         """Whether the question is answered at all: the best candidate's p against the threshold, or, when
         the fit has refusal coefficients, a second logistic regression over the question that also reads how
         close the bank's nearest covered and not-covered questions are."""
         if best_p < 1e-9:
             return False
+        if not has_bank and self.plain_coef:  # judged without the bank: its own fitted threshold
+            return best_p >= self.plain_threshold
         if not self.refuse_coef:
             return best_p >= self.threshold
         best = math.log(best_p / max(1.0 - best_p, 1e-9))
@@ -240,7 +255,8 @@ def decide(ctx: Context, kit: Kit) -> None:
     elif kit.judge is None or not kit.settings.uses("reranker"):
         if ctx.ranked[0].score < threshold(ctx, kit):
             ctx.stop("no_evidence", NO_EVIDENCE)
-    elif not kit.judge.answers(ctx.ranked[0].score, ctx.bank_covered, ctx.bank_uncovered):
+    elif not kit.judge.answers(ctx.ranked[0].score, ctx.bank_covered, ctx.bank_uncovered,
+                               has_bank(kit, ctx.ranked[0].sentence)):
         ctx.stop("no_evidence", NO_EVIDENCE)
     elif ctx.threshold is not None and ctx.ranked[0].score < ctx.threshold:
         ctx.threshold = ctx.ranked[0].score  # answered on the bank's word: the best sentence may open
