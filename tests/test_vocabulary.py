@@ -84,3 +84,48 @@ def test_sector_wording_finds_the_documents_term(assistant, question, term):
     assert f"({term})" in answer.standalone_question
     assert answer.status == "answered"
     assert any(term in c.quote for c in answer.citations)
+
+
+def _entries():
+    import tomllib
+
+    return tomllib.loads((CORPUS / "vocabulary.toml").read_text("utf-8"))["term"]
+
+
+def test_every_phrase_of_the_vocabulary_gets_its_own_entry_s_words():
+    """Over every `say` phrase of the shipped file: the longest phrase that matches wins, whatever the
+    order of the entries ("councils' association" gets the LGA, not "council" → local authority inside it)."""
+    v = Vocabulary.load(CORPUS)
+    wrong = []
+    for entry in _entries():
+        for say in entry["say"]:
+            question = f"What did {say} say about it?"
+            if entry["documents"].lower() in question.lower():
+                continue  # already in the documents' words: nothing is added
+            if f"{say} ({entry['documents']})" not in v.expand(question):
+                wrong.append((say, v.expand(question)))
+    assert not wrong, wrong
+
+
+def test_a_possessive_stays_attached_to_its_word():
+    """Over every `say` phrase: the documents' words go after the possessive ("the council's (local
+    authority) view"), never between a word and its apostrophe ("councils (local authority)' view")."""
+    v = Vocabulary.load(CORPUS)
+    wrong = []
+    for entry in _entries():
+        for say in entry["say"]:
+            if say.endswith(("'", "’", "s")):
+                continue
+            for mark in ("'s", "’s"):
+                question = f"What was {say}{mark} view?"
+                out = v.expand(question)
+                if entry["documents"].lower() in question.lower():
+                    continue
+                if f"{say}'s ({entry['documents']}) view" not in out:
+                    wrong.append((say, out))
+        plural = [s for s in entry["say"] if s.endswith("s") and not s.endswith(("'s", "ss"))]
+        for say in plural:
+            out = v.expand(f"What was {say}' view?")
+            if entry["documents"].lower() not in say.lower() and f"{say}' ({entry['documents']}) view" not in out:
+                wrong.append((say, out))
+    assert not wrong, wrong
