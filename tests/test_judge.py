@@ -325,3 +325,64 @@ def test_every_quotable_sentence_of_the_library_can_be_quoted(assistant):
                 or snap.sentence_text(j) not in text[unit.start:unit.end] or balance_at(text, unit.start, unit.end):
             missing.append(snap.sentence_text(j))
     assert not missing, missing
+
+
+@pytest.mark.parametrize("question", [
+    "What do schools get in return?", "What's the fallback?", "Who asked for that change?",
+    "Is anywhere doing that already?", "What's the other option the letter gives?", "What happens instead?",
+])
+def test_a_follow_up_that_leans_back_without_a_pronoun_is_recognised(question):
+    assert kind(question)[0] == "reference"
+
+
+def test_every_leaning_phrase_of_the_dialogue_file_marks_a_follow_up():
+    """Over every phrase of data/dialogue.toml's ``leaning_phrases``: a question using it leans on the
+    previous turn, whatever its case and spacing."""
+    from assistant.answer.units import dialogue
+
+    phrases = dialogue()["leaning_phrases"]
+    assert {"in return", "the fallback"} <= set(phrases)
+    for phrase in phrases:
+        for q in (f"Who decides {phrase}?", f"Who decides {phrase.upper().replace(' ', '  ')}?"):
+            assert kind(q)[0] == "reference", q
+
+
+def test_cue_words_do_not_make_stand_alone_questions_follow_ups():
+    """Over every stand-alone question of the evaluation (none has history): how many would be read as
+    leaning on a previous turn. Measured 66 of 230 (pronouns such as "their" in questions that stand
+    alone) before the leaning phrases were added, and after: a cue that catches more stand-alone
+    questions fails here. Every follow-up of the evaluation but two is recognised (measured 47 of 49)."""
+    alone = [q["question"] for q in ALL_QUESTIONS if not q.get("history")]
+    follow = [q["question"] for q in ALL_QUESTIONS if q.get("history")]
+    assert len(alone) >= 200 and len(follow) >= 40
+    assert sum(kind(q)[0] is not None for q in alone) <= 0.29 * len(alone)
+    assert sum(kind(q)[0] is None for q in follow) <= 2
+
+
+def test_a_follow_up_after_a_refusal_is_not_searched_with_the_refusal(assistant):
+    """An earlier answer's status travels with it in the history: any refusal (here the answer that the
+    2008 documents cannot say what applies today, whose text does not open like the no-evidence one) is
+    not added to the follow-up's search. Without the status the old test of the text misses it."""
+    refused = assistant.ask("Is the duty to co-operate still in force?")
+    assert refused.status == "no_evidence" and not refused.answer.startswith("The documents in this library")
+    turn = {"role": "assistant", "content": refused.answer}
+    history = [{"role": "user", "content": refused.question}, {**turn, "status": refused.status}]
+    ctx, _ = _until(assistant, "Why was it proposed in return?", history, "condense")
+    assert ctx.follow_up and refused.answer[:40] not in ctx.query and not ctx.context_tokens & {"2008"}
+    old, _ = _until(assistant, "Why was it proposed in return?", history[:1] + [turn], "condense")
+    assert refused.answer[:40] in old.query  # what the flag is for
+    answered = assistant.ask("Which organisations are bound by the duty to co-operate?", history=history)
+    assert answered.status == "answered"
+
+
+@pytest.mark.parametrize("status, ok", [("answered", True), ("no_evidence", True), (None, True), ("refused", False)])
+def test_the_history_carries_an_answer_s_status(status, ok):
+    from assistant.errors import InputError
+    from assistant.safety.inputs import parse_history
+
+    history = [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A.", "status": status}]
+    if ok:
+        assert parse_history(history, 500)[1].status == status
+    else:
+        with pytest.raises(InputError, match="status"):
+            parse_history(history, 500)
