@@ -386,3 +386,43 @@ def test_the_history_carries_an_answer_s_status(status, ok):
     else:
         with pytest.raises(InputError, match="status"):
             parse_history(history, 500)
+
+
+def test_the_sentence_after_the_opening_quote_is_quoted_when_it_answers(assistant):
+    """Over every question of the evaluation: when the sentence after the opening quote in its passage is
+    judged to answer (p at or over the threshold), the answer quotes it (joined to the opening quote), unless
+    a budget or a repeat rules it out; the keep share alone (a further quote within a share of the best p)
+    does not drop it."""
+    from assistant.answer.compose import _next_in_passage, _repeats
+    from assistant.answer.context import threshold
+    from assistant.answer.pipeline import STEPS, Context
+    from assistant.answer.units import unit_for
+    from assistant.models import Turn
+    from assistant.text import words
+
+    kit = assistant._kit_ready()
+    snap, s = kit.snapshot, kit.settings
+    dropped, seen = [], 0
+    for q in ALL_QUESTIONS:
+        ctx = Context(question=q["question"], history=[Turn(**t) for t in q.get("history") or []])
+        for step in STEPS[:[f.__name__ for f in STEPS].index("compose") + 1]:
+            step(ctx, kit)
+            if ctx.status:
+                break
+        if ctx.status or not ctx.units or ctx.about:
+            continue
+        after = _next_in_passage(snap, (ctx.chosen[0], unit_for(snap, ctx.chosen[0].sentence)))  # as first chosen
+        if after is None or not any(c.sentence == after and c.score >= threshold(ctx, kit) for c in ctx.ranked):
+            continue
+        seen += 1
+        if any(after in u.sentences for u in ctx.units):
+            continue
+        unit = unit_for(snap, after)
+        text = snap.docs[snap.passages[snap.sentence_passage[after]].doc_id].text
+        if unit is None or words(ctx.answer) + words(text[unit.start:unit.end]) > s.max_answer_words \
+                or sum(len(u.sentences) for u in ctx.units) + len(unit.sentences) > s.max_sentences + 1 \
+                or _repeats(snap, after, ctx.chosen, s.dedup_threshold) or ctx.quoted_before(snap.sentence_text(after)):
+            continue  # a budget, a repeat or an earlier turn rules it out
+        dropped.append((q["id"], snap.sentence_text(after)))
+    assert seen >= 5
+    assert not dropped, dropped
