@@ -14,6 +14,9 @@ class Turn(BaseModel):
 
     role: Literal["user", "assistant"] = "user"
     content: str
+    status: Status | None = Field(None, description="For an assistant turn, the status of that answer ('answered'; "
+                                  "any other is a refusal, which a follow-up does not lean on). Optional: when not "
+                                  "given, a turn is taken for a refusal when it opens with the no-evidence message.")
 
 
 class Citation(BaseModel):

@@ -103,3 +103,31 @@ def test_two_part_question_answers_both_parts(assistant):
     assert answer.status == "answered"
     text = answer.answer.lower()
     assert "forums are local partnerships" in text and "25 september" in text
+
+
+# A question opens with a question word or an auxiliary verb (English grammar, a closed class: written
+# here independently of data/dialogue.toml, which the splitter reads).
+_OPENS_A_QUESTION = re.compile(r"(?i)^(?:how|what|whats|what's|when|when's|who|who's|which|why|where|whose|is|are|was|"
+                               r"were|do|does|did|has|have|had|will|would|shall|should|can|could|may|might|must)\b")
+
+
+def test_two_questions_joined_by_comma_and_are_both_searched():
+    """Over every pair of the development sets' answerable questions that stand alone and ask one thing:
+    "<first>, and <second>?" is split into the two questions (the retrieve step searches each part)."""
+    from assistant.answer.retrieve import split_parts
+    from evals.harness import DEFAULT_QUESTIONS, load_questions
+
+    dev = [q["question"].strip() for path in DEFAULT_QUESTIONS for q in load_questions(path)
+           if q.get("split", "dev") == "dev" and q["answerable"] and not q.get("history")]
+    single = [q for q in dev if _OPENS_A_QUESTION.match(q) and len(split_parts(q)) == 1]
+    assert len(single) >= 50
+    wrong = []
+    for a in single:
+        for b in single:
+            if a == b:
+                continue
+            second = b if b.startswith("I ") else b[0].lower() + b[1:]
+            parts = [p.rstrip("?. ") for p in split_parts(f"{a.rstrip('?. ')}, and {second}")]
+            if parts != [p.rstrip("?. ") for p in split_parts(a) + split_parts(second)]:
+                wrong.append((a, b, parts))
+    assert not wrong, (len(wrong), sorted({w[1] for w in wrong}), wrong[:2])

@@ -238,12 +238,12 @@ def test_history_starts_again_at_a_question_asked_as_new():
     """Follow-ups after a re-asked question build on it, not on the turns before it."""
     from assistant.interfaces.web import history_of
 
-    done = {"answer": "A.", "abstained": False}
+    done = {"answer": "A.", "abstained": False, "status": "answered"}
+    said = {"role": "assistant", "content": "A.", "status": "answered"}  # the answer's status travels with it
     turns = [{"question": "Q1", "answer": done}, {"question": "Q2", "answer": done},
              {"question": "Q2", "answer": done, "fresh": True}, {"question": "Q3", "pending": True}]
-    assert history_of(turns[:2]) == [{"role": "user", "content": "Q1"}, {"role": "assistant", "content": "A."},
-                                     {"role": "user", "content": "Q2"}, {"role": "assistant", "content": "A."}]
-    assert history_of(turns[:3]) == [{"role": "user", "content": "Q2"}, {"role": "assistant", "content": "A."}]
+    assert history_of(turns[:2]) == [{"role": "user", "content": "Q1"}, said, {"role": "user", "content": "Q2"}, said]
+    assert history_of(turns[:3]) == [{"role": "user", "content": "Q2"}, said]
     assert history_of([*turns[:2], {"question": "Q2", "pending": True, "fresh": True}]) == []
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from assistant.answer.followup import kind, substitute
-from assistant.answer.units import depends_on_previous, quotes_balance
+from assistant.answer.units import balance_at, depends_on_previous
 from evals.harness import DEFAULT_QUESTIONS, load_questions
 
 # Every question the evaluation runs: the harness's own list of files, so a new set is checked here too.
@@ -221,12 +221,12 @@ def test_no_answer_opens_with_a_dependent_sentence(eval_answers):
             assert not depends_on_previous(a.citations[0].quote), a.citations[0].quote
 
 
-def test_quotation_marks_balance_in_every_answer_of_the_evaluation(eval_answers):
+def test_quotation_marks_balance_in_every_answer_of_the_evaluation(eval_answers, assistant):
     answered = [a for a in eval_answers if a.citations]
     assert len(answered) > len(eval_answers) // 2
     for a in answered:
-        for c in a.citations:
-            assert quotes_balance(c.quote) == 0, c.quote
+        for c in a.citations:  # a stray closing mark of the source (no opener in its paragraph) is not counted
+            assert balance_at(assistant.document_text(c.doc_id), c.start, c.end) == 0, c.quote
         assert not re.search(r"\[\d+\]\s*”", a.answer)  # no marker inside a speech
 
 
@@ -301,3 +301,128 @@ def test_a_question_after_a_preface_is_answered_as_it_is_without_one(assistant, 
     assert without.ask(prefaced).status == "no_evidence"
     # an off-topic question keeps being refused with a preface in front of it
     assert assistant.ask("We're a small primary. How much pupil premium does a school get?").status == "no_evidence"
+
+
+def test_every_quotable_sentence_of_the_library_can_be_quoted(assistant):
+    """Every sentence ``select`` lets the judge read has a quote that stands on its own: a verbatim slice
+    of its document containing it, whose quotation marks balance. A closing mark with no opening one in
+    its paragraph (a typo in the source: the ADCS's "... have regard to them”, as proposed ...") is a
+    stray, not the end of a speech begun earlier, so it does not make the sentence unquotable."""
+    from assistant.answer.select import _quotable_sentences
+    from assistant.answer.units import balance_at, unit_for
+
+    kit = assistant._kit_ready()
+    snap = kit.snapshot
+    quotable = sorted(_quotable_sentences(snap))
+    assert len(quotable) > 100
+    missing = []
+    for j in quotable:
+        doc = snap.passages[snap.sentence_passage[j]].doc_id
+        text = snap.docs[doc].text
+        unit = unit_for(snap, j)
+        start, end = snap.sentence_span[j]
+        if unit is None or not (unit.start <= start and end <= unit.end) \
+                or snap.sentence_text(j) not in text[unit.start:unit.end] or balance_at(text, unit.start, unit.end):
+            missing.append(snap.sentence_text(j))
+    assert not missing, missing
+
+
+@pytest.mark.parametrize("question", [
+    "What do schools get in return?", "What's the fallback?", "Who asked for that change?",
+    "Is anywhere doing that already?", "What's the other option the letter gives?", "What happens instead?",
+])
+def test_a_follow_up_that_leans_back_without_a_pronoun_is_recognised(question):
+    assert kind(question)[0] == "reference"
+
+
+def test_every_leaning_phrase_of_the_dialogue_file_marks_a_follow_up():
+    """Over every phrase of data/dialogue.toml's ``leaning_phrases``: a question using it leans on the
+    previous turn, whatever its case and spacing."""
+    from assistant.answer.units import dialogue
+
+    phrases = dialogue()["leaning_phrases"]
+    assert {"in return", "the fallback"} <= set(phrases)
+    for phrase in phrases:
+        for q in (f"Who decides {phrase}?", f"Who decides {phrase.upper().replace(' ', '  ')}?"):
+            assert kind(q)[0] == "reference", q
+
+
+def test_cue_words_do_not_make_stand_alone_questions_follow_ups():
+    """Over every stand-alone question of the evaluation (none has history): how many would be read as
+    leaning on a previous turn. Measured 66 of 230 (pronouns such as "their" in questions that stand
+    alone) before the leaning phrases were added, and after: a cue that catches more stand-alone
+    questions fails here. Every follow-up of the evaluation but two is recognised (measured 47 of 49)."""
+    alone = [q["question"] for q in ALL_QUESTIONS if not q.get("history")]
+    follow = [q["question"] for q in ALL_QUESTIONS if q.get("history")]
+    assert len(alone) >= 200 and len(follow) >= 40
+    assert sum(kind(q)[0] is not None for q in alone) <= 0.29 * len(alone)
+    assert sum(kind(q)[0] is None for q in follow) <= 2
+
+
+def test_a_follow_up_after_a_refusal_is_not_searched_with_the_refusal(assistant):
+    """An earlier answer's status travels with it in the history: any refusal (here the answer that the
+    2008 documents cannot say what applies today, whose text does not open like the no-evidence one) is
+    not added to the follow-up's search. Without the status the old test of the text misses it."""
+    refused = assistant.ask("Is the duty to co-operate still in force?")
+    assert refused.status == "no_evidence" and not refused.answer.startswith("The documents in this library")
+    turn = {"role": "assistant", "content": refused.answer}
+    history = [{"role": "user", "content": refused.question}, {**turn, "status": refused.status}]
+    ctx, _ = _until(assistant, "Why was it proposed in return?", history, "condense")
+    assert ctx.follow_up and refused.answer[:40] not in ctx.query and not ctx.context_tokens & {"2008"}
+    old, _ = _until(assistant, "Why was it proposed in return?", history[:1] + [turn], "condense")
+    assert refused.answer[:40] in old.query  # what the flag is for
+    answered = assistant.ask("Which organisations are bound by the duty to co-operate?", history=history)
+    assert answered.status == "answered"
+
+
+@pytest.mark.parametrize("status, ok", [("answered", True), ("no_evidence", True), (None, True), ("refused", False)])
+def test_the_history_carries_an_answer_s_status(status, ok):
+    from assistant.errors import InputError
+    from assistant.safety.inputs import parse_history
+
+    history = [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A.", "status": status}]
+    if ok:
+        assert parse_history(history, 500)[1].status == status
+    else:
+        with pytest.raises(InputError, match="status"):
+            parse_history(history, 500)
+
+
+def test_the_sentence_after_the_opening_quote_is_quoted_when_it_answers(assistant):
+    """Over every question of the evaluation: when the sentence after the opening quote in its passage is
+    judged to answer (p at or over the threshold), the answer quotes it (joined to the opening quote), unless
+    a budget or a repeat rules it out; the keep share alone (a further quote within a share of the best p)
+    does not drop it."""
+    from assistant.answer.compose import _next_in_passage, _repeats
+    from assistant.answer.context import threshold
+    from assistant.answer.pipeline import STEPS, Context
+    from assistant.answer.units import unit_for
+    from assistant.models import Turn
+    from assistant.text import words
+
+    kit = assistant._kit_ready()
+    snap, s = kit.snapshot, kit.settings
+    dropped, seen = [], 0
+    for q in ALL_QUESTIONS:
+        ctx = Context(question=q["question"], history=[Turn(**t) for t in q.get("history") or []])
+        for step in STEPS[:[f.__name__ for f in STEPS].index("compose") + 1]:
+            step(ctx, kit)
+            if ctx.status:
+                break
+        if ctx.status or not ctx.units or ctx.about:
+            continue
+        after = _next_in_passage(snap, (ctx.chosen[0], unit_for(snap, ctx.chosen[0].sentence)))  # as first chosen
+        if after is None or not any(c.sentence == after and c.score >= threshold(ctx, kit) for c in ctx.ranked):
+            continue
+        seen += 1
+        if any(after in u.sentences for u in ctx.units):
+            continue
+        unit = unit_for(snap, after)
+        text = snap.docs[snap.passages[snap.sentence_passage[after]].doc_id].text
+        if unit is None or words(ctx.answer) + words(text[unit.start:unit.end]) > s.max_answer_words \
+                or sum(len(u.sentences) for u in ctx.units) + len(unit.sentences) > s.max_sentences + 1 \
+                or _repeats(snap, after, ctx.chosen, s.dedup_threshold) or ctx.quoted_before(snap.sentence_text(after)):
+            continue  # a budget, a repeat or an earlier turn rules it out
+        dropped.append((q["id"], snap.sentence_text(after)))
+    assert seen >= 5
+    assert not dropped, dropped

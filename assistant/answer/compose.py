@@ -42,6 +42,25 @@ def compose(ctx: Context, kit: Kit) -> None:
         budget += n
         return True
 
+    def read_on(c: Scored) -> None:
+        """The opening quote widened to take ``c``, the sentence after it, when ``c`` leans on it (its
+        quote would take in the opening one, "It is important that these powers ..."): one quote, within
+        the budgets."""
+        nonlocal budget
+        first, unit = units[opening]
+        wider = unit_of(c)
+        if wider is None or not (unit.start <= wider.start < unit.end < wider.end) \
+                or any(u.start < wider.end and wider.start < u.end for k, (_, u) in enumerate(units) if k != opening):
+            return
+        text = snap.docs[_doc(snap, c)].text
+        n = words(text[unit.start:wider.end]) - words(text[unit.start:unit.end])
+        new = tuple(j for j in wider.sentences if j not in unit.sentences)
+        if budget + n > s.max_answer_words or _repeats(snap, c.sentence, [x for x, _ in units], s.dedup_threshold) \
+                or sum(len(u.sentences) for _, u in units) + len(new) > s.max_sentences + 1:
+            return
+        units[opening] = (first, Unit(unit.start, wider.end, unit.sentences + new, unit.leans))
+        budget += n
+
     if ctx.about:  # a question about a document itself: its heading lines first ("3 July 2008", "LETTER FROM ...")
         doc_id, fields = ctx.about
         for j in headings(snap, doc_id, with_title=bool({"title", "author", "recipient"} & set(fields))):
@@ -57,6 +76,10 @@ def compose(ctx: Context, kit: Kit) -> None:
         for part in ctx.part_best:  # a two-part question gets an answer to each part
             if part.score >= floor and part in pool:
                 take(part)
+        after = _next_in_passage(snap, units[opening])
+        for cand in pool:  # the opening quote read on: the sentence after it, when it answers too, whatever its share
+            if cand.sentence == after and not take(cand):
+                read_on(cand)
         for cand in pool:
             if len(units) >= s.max_sentences + opening or cand.score < max(floor, keep * best.score):
                 break
@@ -90,6 +113,14 @@ def headings(snap: Snapshot, doc_id: str, with_title: bool = False) -> list[int]
              if snap.sentence_heading[j] and _quotable(snap.sentence_text(j), True)
              and (with_title or not _is_title(snap, j))]
     return sorted(set(found), key=lambda j: snap.sentence_span[j][0])
+
+
+def _next_in_passage(snap: Snapshot, chosen: tuple[Scored, Unit]) -> int | None:
+    """The sentence that follows a quote in the passage of its judged sentence (None at the passage's end)."""
+    c, unit = chosen
+    sentences = sorted(snap.passages[snap.sentence_passage[c.sentence]].sentences, key=lambda j: snap.sentence_span[j][0])
+    later = [j for j in sentences if snap.sentence_span[j][0] >= unit.end]
+    return later[0] if later else None
 
 
 def _doc(snap: Snapshot, c: Scored) -> str:

@@ -22,6 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..models import Turn
 from ..text import STOPWORDS, entities, tokens
 from .context import NO_EVIDENCE, Context, Kit
 from .units import dialogue
@@ -43,7 +44,8 @@ def _patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
     d = dialogue()
     openers = sorted(d["ellipsis_openers"], key=len, reverse=True)
     ellipsis = re.compile(r"^\W*(?:" + "|".join(re.escape(o) for o in openers) + r")\b[\s,]*(.*)$", re.I | re.S)
-    refer = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in d["referring_words"]) + r")\b", re.I)
+    leaning = sorted(d["referring_words"] + d["leaning_phrases"], key=len, reverse=True)
+    refer = re.compile(r"\b(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in leaning) + r")\b", re.I)
     demonstratives = "|".join(re.escape(w) for w in d["demonstratives"])
     demo = re.compile(r"\b(?:" + demonstratives + r")\b(?=\s*(?:[?.!,;]|$|(?:"
                       + "|".join(re.escape(w) for w in d["demonstrative_followers"]) + r")\b))"
@@ -115,6 +117,17 @@ def clip(text: str, limit: int) -> str:
     return cut[:limit].rstrip()
 
 
+def refusal(turn: Turn) -> bool:
+    """Whether an earlier assistant turn was a refusal (no evidence, a question about today, bad input ...),
+    which a follow-up must not be searched or judged with. The turn's ``status`` says so; a history that
+    does not give it (an older client) falls back to the no-evidence message's opening words."""
+    if turn.role != "assistant":
+        return False
+    if turn.status is not None:
+        return turn.status != "answered"
+    return turn.content.startswith(_NO_EVIDENCE_START)
+
+
 def resolve(ctx: Context, kit: Kit) -> None:
     """Make a follow-up stand alone (``ctx.query``); ``ctx.focus`` keeps the follow-up's own words."""
     ctx.query = ctx.question
@@ -123,7 +136,7 @@ def resolve(ctx: Context, kit: Kit) -> None:
     previous = [clip(t.content, bound) for t in ctx.history if t.role == "user" and t.content.strip()]
     if not previous:
         return
-    answers = [t.content for t in ctx.history if t.role == "assistant" and not t.content.startswith(_NO_EVIDENCE_START)]
+    answers = [t.content for t in ctx.history if t.role == "assistant" and not refusal(t)]
     found, words = kind(ctx.question)
     if found is None:
         return
@@ -140,7 +153,7 @@ def resolve(ctx: Context, kit: Kit) -> None:
         # its pronouns point at (its logits averaged). The previous answer helps find the passages but,
         # read by the judge, pulls it back to the sentences already given.
         ctx.judge_queries = [ctx.question, f"{ctx.question} ({previous[-1]})"]
-        last_turns = " ".join(t.content for t in ctx.history[-2:] if not t.content.startswith(_NO_EVIDENCE_START))
+        last_turns = " ".join(t.content for t in ctx.history[-2:] if not refusal(t))
         ctx.context_tokens = {t for t in entities(last_turns) if t in kit.snapshot.idf}
 
 

@@ -2,13 +2,29 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ..library.retrieval import Hit
 from ..text import tokens
 from .context import Context, Kit
 from .select import _usable_passages
+from .units import dialogue
 
-_PARTS = re.compile(r"\s*(?:[,;]\s*(?:and|but)?|\?|\band\b)\s+(?=(?:how|what|when|who|which|why|where|whose|is|are|does|do|did|will|would|can|could)\b)", re.I)
+
+@lru_cache(maxsize=1)
+def _parts() -> re.Pattern:
+    """Where a message's second question starts (grammar words from data/dialogue.toml)."""
+    d = dialogue()
+    wh = "|".join(re.escape(w) for w in d["question_words"])
+    aux = "|".join(re.escape(w) for w in d["question_auxiliaries"])
+    return re.compile(r"\s*(?:[,;]\s*(?:and|but)?|\?|\band\b)\s+(?=(?:(?:" + wh + r")(?:['’]?s)?|" + aux + r")\b)", re.I)
+
+
+def split_parts(question: str) -> list[str]:
+    """The questions a message asks, when it asks more than one ("Who is bound, and has the guidance been
+    published?"): the pieces between a comma, semicolon, "and" or question mark and a word that opens a
+    question, each of two words or more. One piece (or none) for a question that asks one thing."""
+    return [p for p in _parts().split(question) if p and len(tokens(p)) >= 2]
 
 
 def reword(ctx: Context, kit: Kit) -> None:
@@ -27,7 +43,7 @@ def retrieve(ctx: Context, kit: Kit) -> None:
     nothing to rank, and ``decide`` abstains."""
     snap = kit.snapshot
     texts = [ctx.query]
-    parts = [p for p in _PARTS.split(ctx.query) if p and len(tokens(p)) >= 2] if not ctx.follow_up else []
+    parts = split_parts(ctx.query) if not ctx.follow_up else []
     if len(parts) >= 2:
         texts += parts[:3]
     mend = kit.settings.uses("spelling")

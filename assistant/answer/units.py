@@ -2,7 +2,8 @@
 
 A sentence that leans on the one before it ("However, ...", "He said: ...", "The association also
 ...") is quoted together with that sentence, and a quote is widened until its quotation marks
-balance (a speech split over several sentences). The result is still one verbatim slice of the
+balance (a speech split over several sentences); a closing mark with no opening one in its paragraph is
+a stray of the source, not counted. The result is still one verbatim slice of the
 document, ``text[start:end]``, under one [n]. When no such slice exists inside the passage (the
 sentence it leans on is behind a heading, or the text's first), it is still quoted, but never first;
 a speech that never closes is not quoted at all. Which words make a sentence lean back is data (``data/dialogue.toml``).
@@ -50,6 +51,30 @@ def quotes_balance(text: str) -> int:
     and are not counted."""
     straight = len(_MARKUP_QUOTE.sub("", _TAG.sub("", text)).split('"')) - 1
     return text.count("“") - text.count("”") + straight % 2
+
+
+def stray_closers(text: str, start: int, end: int) -> int:
+    """How many closing marks ” in ``text[start:end]`` have no opening “ before them in their paragraph
+    (the text between blank lines): strays of the source (the ADCS's "... regard to them”, as proposed"),
+    not the end of a speech begun earlier. Opening and closing marks are paired by nesting."""
+    lo = text.rfind("\n\n", 0, start)
+    lo = 0 if lo < 0 else lo + 2
+    depth = strays = 0
+    for k in range(lo, end):
+        ch = text[k]
+        if ch == "“":
+            depth += 1
+        elif ch == "”":
+            if depth:
+                depth -= 1
+            elif k >= start:
+                strays += 1
+    return strays
+
+
+def balance_at(text: str, start: int, end: int) -> int:
+    """``quotes_balance`` of the slice ``text[start:end]`` of a document, stray closing marks not counted."""
+    return quotes_balance(text[start:end]) + stray_closers(text, start, end)
 
 
 @dataclass(frozen=True)
@@ -101,19 +126,19 @@ def unit_for(snap, j: int) -> Unit | None:
     else:
         leans = depends_on_previous(snap.sentence_text(order[lo]))
 
-    def span() -> str:
-        return text[snap.sentence_span[order[lo]][0]:snap.sentence_span[order[hi]][1]]
+    def balance() -> int:  # the quotation marks of the span, a stray closing mark of the source not counted
+        return balance_at(text, snap.sentence_span[order[lo]][0], snap.sentence_span[order[hi]][1])
 
     for _ in range(MAX_WIDEN):
-        balance = quotes_balance(span())
-        if balance > 0 and hi + 1 < len(order) and not snap.sentence_heading[order[hi + 1]] \
+        marks = balance()
+        if marks > 0 and hi + 1 < len(order) and not snap.sentence_heading[order[hi + 1]] \
                 and not text[snap.sentence_span[order[hi]][1]:snap.sentence_span[order[hi + 1]][0]].strip():
             hi += 1
-        elif balance < 0 and joinable(lo):
+        elif marks < 0 and joinable(lo):
             lo -= 1
         else:
             break
-    if quotes_balance(span()) != 0:
+    if balance() != 0:
         return None
     return Unit(snap.sentence_span[order[lo]][0], snap.sentence_span[order[hi]][1], tuple(order[lo:hi + 1]),
                 leans or depends_on_previous(snap.sentence_text(order[lo])))

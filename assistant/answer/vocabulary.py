@@ -47,20 +47,31 @@ class Vocabulary:
         return cls(tuple(terms))
 
     def expand(self, question: str) -> str:
-        """``question`` with the documents' words added after each everyday phrase it uses."""
+        """``question`` with the documents' words added after each everyday phrase it uses. Where phrases
+        overlap the longest wins, whatever the order of the file ("councils' association", not "council"
+        inside it); the documents' words go after a possessive ("the council's (local authority) view")."""
         text = _fold(question)
         low = text.lower()
-        found: list[tuple[int, int, str]] = []  # (start, end, documents' words)
+        matches: list[tuple[int, int, int, str]] = []  # (-length, start, end, documents' words)
         for pattern, documents in self.terms:
             if _fold(documents).lower() in low:
                 continue  # already in the documents' words
-            match = pattern.search(text)
-            if match and not any(s <= match.start() < e for s, e, _ in found):
-                found.append((match.start(), match.end(), documents))
+            matches += [(m.start() - m.end(), m.start(), m.end(), documents) for m in pattern.finditer(text)]
+        found: list[tuple[int, int, str]] = []
+        for _, start, end, documents in sorted(matches, key=lambda m: (m[0], m[1])):  # longest first, then leftmost
+            if not any(start < e and s < end for s, e, _ in found) and not any(d == documents for *_, d in found):
+                found.append((start, end, documents))
         if not found:
             return question
         out, last = [], 0
         for _, end, documents in sorted(found):
+            end += len(_POSSESSIVE.match(text, end).group(0)) if text[end - 1:end].lower() != "s" \
+                else len(_PLURAL_POSSESSIVE.match(text, end).group(0))
             out.append(text[last:end] + f" ({documents})")
             last = end
         return "".join(out) + text[last:]
+
+
+# A possessive after a matched phrase stays attached to it: "council's", "councils'".
+_POSSESSIVE = re.compile(r"(?:'s(?![\w-]))?", re.I)
+_PLURAL_POSSESSIVE = re.compile(r"(?:'s?(?![\w-]))?", re.I)

@@ -54,7 +54,8 @@ WRONG_PASSWORD_DELAY_S = 0.6
 
 
 def history_of(turns: list[dict]) -> list[dict]:
-    """The conversation so far as ``ask`` history: [{"role", "content"}, ...]. A turn asked "as a new
+    """The conversation so far as ``ask`` history: [{"role", "content", "status"?}, ...] (an answer's status
+    with it, so a follow-up knows what was answered). A turn asked "as a new
     question" (``fresh``) starts the history again: its reading as a follow-up was wrong, so neither it
     nor the questions after it should lean on the turns before it. To get the history for pending turn
     ``i``, pass ``turns[:i + 1]``: the pending turn adds nothing, but its ``fresh`` mark still counts."""
@@ -67,7 +68,7 @@ def history_of(turns: list[dict]) -> list[dict]:
             continue
         out.append({"role": "user", "content": t["question"]})
         if not a.get("abstained"):  # an abstention message names every topic; it would mislead follow-ups
-            out.append({"role": "assistant", "content": a.get("answer") or ""})
+            out.append({"role": "assistant", "content": a.get("answer") or "", "status": a.get("status") or "answered"})
     return out[-2 * HISTORY_TURNS:]
 
 

@@ -7,7 +7,6 @@ catalog changes, so several processes sharing one Chroma server stay consistent.
 """
 from __future__ import annotations
 
-import difflib
 import functools
 import math
 import re
@@ -105,9 +104,10 @@ class Snapshot:
         self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self.max_idf = math.log(1 + n)
         self.vocabulary = sorted(df)
-        self.surface = sorted({w for d in self.docs.values() for w in _SURFACE.findall(normalise(d.text))})
+        counts = Counter(w for d in self.docs.values() for w in _SURFACE.findall(normalise(d.text)))
+        self.surface = sorted(counts)
         self._surface_set = set(self.surface)
-        self._surface_buckets = _buckets(self.surface)
+        self._counts = counts  # each word of the documents and how often they use it: the speller's dictionary
         self._fixes: dict[str, str | None] = {}  # memo: misspelt word → correction (None: none)
         years = [int(v.source.date[:4]) for v in self.docs.values() if v.source.date[:4].isdigit()]
         self.latest_year = max(years) if years else None
@@ -129,7 +129,8 @@ class Snapshot:
 
     def correct_text(self, text: str, mend: bool = True) -> str:
         """The question with misspelt words replaced by the closest word in the documents, so the
-        embedding sees "bodies ... co-operate", not "bodys ... co-operat".
+        embedding sees "bodies ... co-operate", not "bodys ... co-operat": the fewest edits (a swap of two
+        letters is one), the documents' most frequent word among equals (``_closest``).
 
         Only a word that is neither in the documents nor an English word (``english_word``) is a
         misspelling. Without that check every everyday word the documents happen not to use was
@@ -144,10 +145,14 @@ class Snapshot:
             if len(low) < 5 or low in self._surface_set or low in STOPWORDS:
                 return w
             if low not in self._fixes:
-                close = None if english_word(low) else _closest(low, self._surface_buckets)
-                self._fixes[low] = close[0] if close else None
+                self._fixes[low] = None if english_word(low) else _closest(low, self.speller)
             return self._fixes[low] or w
         return _SURFACE_WORD.sub(fix, text)
+
+    @functools.cached_property
+    def speller(self):
+        """The spelling mender's dictionary (``_speller``), built on the first misspelling."""
+        return _speller(self._counts)
 
     def search_tokens(self, text: str, mend: bool = True) -> list[str]:
         """BM25's words for ``text``: its stemmed words after ``correct_text``, so a misspelt word finds
@@ -209,18 +214,33 @@ def english_word(word: str) -> bool:
     return bool(checker.known([word])) or (word.endswith("'") and bool(checker.known([word[:-1]])))
 
 
-def _buckets(words: list[str]) -> dict[str, list[str]]:
-    """Words by first letter: a typo rarely changes the first letter, and looking only there makes a
-    correction ~20× cheaper than scanning the whole vocabulary."""
-    out: dict[str, list[str]] = {}
-    for w in words:
-        out.setdefault(w[:1], []).append(w)
-    return out
+def _speller(counts: Counter):
+    """A SymSpell dictionary (symspellpy) of the documents' words and how often they use them, plus the
+    singular of a plural they use when it is an English word ("forums" → "forum", so "fourm" is the forum,
+    not "form"): the words a misspelling of the library's own terms is mended to."""
+    from symspellpy import SymSpell
+
+    speller = SymSpell(max_dictionary_edit_distance=MAX_EDITS)
+    words = Counter(counts)
+    for w, n in counts.items():
+        if w.endswith("s") and not w.endswith("ss") and w[:-1] not in counts and english_word(w[:-1]):
+            words[w[:-1]] += n
+    for w, n in words.items():
+        speller.create_dictionary_entry(w, n)
+    return speller
 
 
-def _closest(word: str, buckets: dict[str, list[str]]) -> list[str]:
-    candidates = [w for w in buckets.get(word[:1], ()) if abs(len(w) - len(word)) <= 2]
-    return difflib.get_close_matches(word, candidates, n=1, cutoff=0.8)
+MAX_EDITS = 2  # a misspelling is at most two edits (insert, delete, change, swap two letters) from its word
+
+
+def _closest(word: str, speller) -> str | None:
+    """The documents' word fewest edits from ``word`` (Damerau-Levenshtein: a swap of two neighbouring
+    letters is one edit), the most frequent among equals; at most one edit for a word under 8 letters
+    (two edits turn "start" into "state"), None when none is that close."""
+    from symspellpy import Verbosity
+
+    found = speller.lookup(word, Verbosity.CLOSEST, max_edit_distance=1 if len(word) < 8 else MAX_EDITS)
+    return found[0].term if found else None
 
 
 def _postings(bm25: BM25Okapi) -> dict[str, tuple[np.ndarray, np.ndarray]]:

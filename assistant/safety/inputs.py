@@ -13,7 +13,11 @@ import unicodedata
 from typing import Any
 
 from ..errors import InputError
-from ..models import Turn
+from typing import get_args
+
+from ..models import Status, Turn
+
+STATUSES = get_args(Status)  # what an assistant turn of the history may say its answer was
 
 # C0 controls except tab, newline, vertical tab, form feed and carriage return (pasted text has
 # those), DEL, and C1 controls except NEL (U+0085, a line break like newline: text from some
@@ -121,7 +125,7 @@ def parse_json(text: str, what: str = "the JSON", invalid: str | None = None) ->
 
 
 def parse_history(history: Any, limit: int, max_turns: int = 100, max_chars: int | None = None) -> list[Turn]:
-    """Earlier turns of a conversation: a list of ``{"role", "content"}`` (or ``Turn``, or plain
+    """Earlier turns of a conversation: a list of ``{"role", "content", "status"?}`` (or ``Turn``, or plain
     strings for earlier questions), a JSON string of such a list, or empty. ``limit`` caps each
     turn's length (earlier questions were subject to the same limit as new ones), ``max_turns`` their
     number and ``max_chars`` their total length: a follow-up only draws on the last turns, so a longer
@@ -149,12 +153,16 @@ def parse_history(history: Any, limit: int, max_turns: int = 100, max_chars: int
             raise InputError(f"history item {i} must be {{\"role\": \"user\"|\"assistant\", \"content\": \"...\"}}.")
         if len(t["content"]) > 10 * limit:
             raise InputError(f"history item {i} is {len(t['content']):,} characters long; the limit is {10 * limit:,}.")
-        given.append((t.get("role", "user"), t["content"]))
-    total = sum(len(content) for _, content in given)
+        status = t.get("status")
+        if status is not None and status not in STATUSES:
+            raise InputError(f"history item {i} has status {str(status)[:40]!r}; it must be one of {', '.join(STATUSES)}.")
+        given.append((t.get("role", "user"), t["content"], status))
+    total = sum(len(content) for _, content, _ in given)
     if max_chars is not None and total > max_chars:
         raise InputError(f"history is {total:,} characters long; the limit is {max_chars:,}. "
                          "Send only the last turns of the conversation.")
-    return [Turn(role=role, content=SURROGATE.sub("\ufffd", CONTROL.sub(" ", content))) for role, content in given]
+    return [Turn(role=role, content=SURROGATE.sub("\ufffd", CONTROL.sub(" ", content)), status=status)
+            for role, content, status in given]
 
 
 def whole_number(value: Any, low: int, high: int, what: str) -> int:
