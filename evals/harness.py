@@ -22,6 +22,7 @@ import os
 import platform
 import sys
 import time
+import tempfile
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -261,6 +262,7 @@ ABLATION_NOTES = {
     "about": "questions about a document itself (who wrote it, when) get no record line and may abstain",
     "spelling": "no word of the question mended (shipped: a word neither in the documents nor English becomes its closest document word)",
     "bank": "no question bank: no bank recall, and the judge reads no bank features (corpus/bank/)",
+    "+corrections": "*with* 20 readers' corrections accepted (evals/corrections_sample.toml, written from the documents alone)",
     "preface": "a message's question sentence not also read alone: what is said before it (\"I'm a new governor.\") is read with it",
 }
 
@@ -284,8 +286,39 @@ def ablation(env, questions: list[dict], components: list[str], progress: bool) 
         out[component] = by_set(questions, scored[component])
     a.settings.disable = ""
     a._kit = None
-    held_out = lambda q: question_set(q).endswith("heldout")  # noqa: E731
-    return out, {c: paired(questions, scored[""], scored[c], held_out) for c in components}
+    held_out = lambda q: question_set(q).endswith(("heldout", "sealed"))  # noqa: E731
+    tested = {c: paired(questions, scored[""], scored[c], held_out) for c in components}
+    if CORRECTIONS_SAMPLE.exists():  # the other way round: a component added, "with" against the shipped "without"
+        with_corrections = corrected(env, questions, progress)
+        out["+corrections"] = by_set(questions, with_corrections)
+        tested["+corrections"] = paired(questions, with_corrections, scored[""], held_out)
+    return out, tested
+
+
+CORRECTIONS_SAMPLE = HERE / "corrections_sample.toml"
+
+
+def corrected(env, questions: list[dict], progress: bool) -> list[dict]:
+    """Ours over a copy of the corpus whose bank has the 20 readers' corrections of ``corrections_sample.toml``
+    accepted (written by a helper who read only the documents, not the sealed set): what accepted corrections
+    add, scored per question."""
+    import shutil
+    from tqdm import tqdm
+
+    from assistant import Assistant
+    from .systems import Env, Ours
+
+    with tempfile.TemporaryDirectory(prefix="evals-corrections-") as tmp:
+        corpus = Path(shutil.copytree(env.corpus_dir, Path(tmp) / "corpus"))
+        (corpus / "bank").mkdir(exist_ok=True)
+        shutil.copyfile(CORRECTIONS_SAMPLE, corpus / "bank" / "corrections.toml")
+        a = Assistant(corpus_dir=corpus, index_dir=Path(tmp) / "index", data_dir=Path(tmp) / "data")
+        a.index()
+        other = Env(Path(tmp) / "index")
+        other._assistant = a
+        ours = Ours(other)
+        res = [ours.answer(q) for q in tqdm(questions, desc="+corrections", unit="q", disable=not progress, file=sys.stderr)]
+        return [score(q, r) for q, r in zip(questions, res)]
 
 
 PAIRED_NOTE = ("A question is *right* when an answerable one is answered from a gold document with at least half of its "

@@ -42,8 +42,9 @@ def paired(questions: list[dict], shipped: list[dict], ablated: list[dict], held
 
 def paired_table(results: dict, notes: dict) -> str:
     """One row per component switched off: shipped better / worse on the training and held-out questions."""
-    head = ["Without", "what changes", "training: shipped right, ablated wrong", "training: the reverse",
-            "training: p", "held-out: shipped right, ablated wrong", "held-out: the reverse", "held-out: p"]
+    head = ["Without", "what changes", "first dev sets: shipped right, ablated wrong", "first dev sets: the reverse",
+            "first dev sets: p", "former held-out / sealed: shipped right, ablated wrong",
+            "former held-out / sealed: the reverse", "former held-out / sealed: p"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for component, parts in results.items():
         cells = []

@@ -92,8 +92,8 @@ def paired_block(tested: dict | None) -> str | None:
     """One row per component: shipped right and ablated wrong / the reverse (p), training and held-out."""
     if not tested:
         return None
-    lines = ["| Without | what is switched off | training: shipped right, ablated wrong / the reverse (p) | "
-             "held-out: shipped right, ablated wrong / the reverse (p) |", "|---|---|---|---|"]
+    lines = ["| Without | what is switched off | first dev sets (original, *-dev): shipped right, ablated wrong / the reverse (p) | "
+             "former held-out sets (now dev) or sealed: the same (p) |", "|---|---|---|---|"]
     for component, parts in tested.items():
         cells = [f"{parts[p]['better']} / {parts[p]['worse']} ({_p(parts[p]['p'])})" for p in ("training", "held-out")]
         lines.append(f"| `{component}` | {ABLATION_NOTES.get(component, '')} | " + " | ".join(cells) + " |")
