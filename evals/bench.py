@@ -1,6 +1,6 @@
 """Performance benchmark: our pipeline vs a tutorial LangChain baseline at 1×, 10×, 100× corpus size.
 
-    python -m evals.bench [--sizes 1,10,100] [--quick] [--out evals/out] [--profile]
+    python -m evals.bench [--sizes 1,10,100] [--quick] [--out evals/out] [--profile] [--no-bank] [--bank-scale 1]
 
 Measured in one run and printed (never asserted):
 
@@ -13,8 +13,21 @@ Measured in one run and printed (never asserted):
 * cold start: process start to first answer of ``assistant ask "..."`` vs the tutorial's script
   (``evals.tutorial_cold``), both over an index already built.
 
+* the question bank (``--bank``, the default): a bank proportional to each size (``make_bank``: the
+  shipped questions plus a seeded variant of each for every copy, ~N × 904 rows), its index time
+  (``sync_bank`` timed on its own, with its encode rate), warm p50/p95, judge time, cross-encoder pairs and
+  peak RSS without and with it, the ``BankView`` load time and size; the cold start runs with it.
+
 The corpus is grown with synthetic copies of every document (distinct file names, so distinct ids;
-paragraphs after the title shuffled), written with no manifest entry, so they get default metadata.
+paragraphs after the title shuffled), written with no manifest entry, so they get default metadata. With
+the bank, every sentence of copy ``i`` carries a marker word (``copy017``), so its text, and so the bank
+anchor (``bank.sentence_key``) of each copy's sentences, is distinct; ``--no-bank`` writes the copies as
+before (identical sentences) and measures no bank.
+
+The run the issue's figures come from (on a quiet machine; ~30-40 min on 2 CPUs, most of it the 100×
+bank's ~90k questions and the tutorial's 100× index):
+
+    python -m evals.bench --sizes 1,10,100 --profile
 """
 from __future__ import annotations
 
