@@ -25,19 +25,22 @@ def bank(ctx: Context, kit: Kit) -> None:
         return
     vectors = [ctx.vector] + [v for _, v, _ in ctx.parts]
     sims = np.max(view.vectors @ np.asarray(vectors, dtype=np.float32).T, axis=1)
-    ctx.bank_covered = float(sims[view.covered].max()) if view.covered.any() else 0.0
-    ctx.bank_uncovered = float(sims[view.not_covered].max()) if view.not_covered.any() else 0.0
+    # Rows that point at no live sentence never join the candidates: -inf, so one pass finds both the nearest
+    # covered question and the bank_k nearest (a partition, not a sort of every row: ~1 ms at 90k rows).
+    covered = np.where(view.covered, sims, -np.inf)
+    n_covered = view.n_covered
+    ctx.bank_covered = float(covered.max()) if n_covered else 0.0
+    ctx.bank_uncovered = float(np.max(sims, where=view.not_covered, initial=-np.inf)) if view.n_not_covered else 0.0
     ctx.bank_sims = sims
-    order = np.argsort(-sims)
+    k = min(BANK_K, n_covered)
+    if not k:
+        return
+    kth = np.partition(covered, len(covered) - k)[len(covered) - k]  # the k-th nearest covered question
+    top = np.flatnonzero(covered >= kth)  # ties with it included, then nearest first (row order among equals)
+    top = top[np.argsort(-sims[top], kind="stable")][:k]
     seen = {h.passage for h in ctx.hits}
     snap = kit.snapshot
-    taken = 0
-    for row in order:
-        if taken >= BANK_K:
-            break
-        if not view.covered[row]:
-            continue
-        taken += 1
+    for row in top:
         for j in view.sentences[row]:
             ctx.bank_recalled.setdefault(j, float(sims[row]))
             p = int(snap.sentence_passage[j])

@@ -196,6 +196,11 @@ class BankView:
         return cls(vectors, list(got["documents"]), sentences, covered, not_covered,
                    {j: np.asarray(rows, dtype=np.int64) for j, rows in by_sentence.items()}, store.bank_version())
 
+    def __post_init__(self) -> None:
+        self.vectors = np.ascontiguousarray(self.vectors, dtype=np.float32)
+        self.n_covered = int(self.covered.sum())
+        self.n_not_covered = int(self.not_covered.sum())
+
     def __len__(self) -> int:
         return len(self.questions)
 
