@@ -197,13 +197,25 @@ def _open_without_password(reader) -> bool:
 
 
 def _reflow_pdf_page(text: str) -> str:
+    """A page's lines as paragraphs: a wrapped line joins the next, a short line ending a sentence ends its
+    paragraph, and a heading (a short line with no closing punctuation, after a sentence's end and before
+    a capital: "The designated well-being lead") is a paragraph of its own, never the start of the next
+    sentence (pypdf gives no blank line between a heading and the paragraph under it)."""
     paragraphs, current = [], []
-    for line in text.splitlines():
-        line = line.strip()
+    lines = [line.strip() for line in text.splitlines()]
+    for i, line in enumerate(lines):
         if not line:
             if current:
                 paragraphs.append(" ".join(current))
                 current = []
+            continue
+        after = next((x for x in lines[i + 1:] if x), "")
+        if (len(line) < 60 and not re.search(r"[.!?:;,”\"-]$", line) and after[:1].isupper()
+                and (not current or re.search(r"[.!?”\"]$", current[-1]))):
+            if current:
+                paragraphs.append(" ".join(current))
+                current = []
+            paragraphs.append(line)
             continue
         current.append(line)
         if re.search(r"[.!?:”\"]$", line) and len(line) < 60:
