@@ -89,7 +89,11 @@ def test_a_question_judged_on_a_spare_core_gets_the_same_logits(reranker, monkey
 
 def test_off_topic_question_sharing_the_library_words_abstains(assistant):
     # "schools", "council", "funding", "pupil" all occur in the library; the question is not answered there.
-    a = assistant.ask("How is the council's funding for each pupil worked out for our school budget?")
+    # (Issue 29: the example used to be "How is the council's funding for each pupil worked out for our school
+    # budget?", which the question bank now answers with the schools forum sentence, "Forums ... help decide the
+    # distribution of schools funding locally": its bank asks "who decides how school funding is shared out
+    # locally". The off-topic figures of `python -m evals` are the measure; this is one example.)
+    a = assistant.ask("How much pupil premium funding does the council pass to our school for each pupil?")
     assert a.status == "no_evidence" and not a.citations
 
 
@@ -178,7 +182,9 @@ def test_the_judge_reads_new_sentences_before_those_the_conversation_quoted(assi
     question = "Which organisations already have to co-operate under the 2004 Act?"
     ctx, kit = _until(assistant, question, [], "select")
     k = kit.judge.rerank_k
-    assert shortlist(ctx, kit) == ctx.ranked[:k]  # no conversation: the first stage's best k
+    read = shortlist(ctx, kit)
+    assert read[:k] == ctx.ranked[:k]  # no conversation: the first stage's best k, then the bank's sentences
+    assert all(c.sentence in ctx.bank_recalled for c in read[k:])
     text = kit.snapshot.sentence_text
     said = " ".join(text(c.sentence) for c in ctx.ranked[:3])  # an earlier answer quoting the best three
     history = [{"role": "user", "content": question}, {"role": "assistant", "content": said}]
@@ -187,8 +193,8 @@ def test_the_judge_reads_new_sentences_before_those_the_conversation_quoted(assi
     quoted = [c for c in ctx.ranked[:k] if text(c.sentence) in said]
     assert quoted, "the earlier quotes should rank among the first stage's best for the follow-up"
     assert read[:k] == [c for c in ctx.ranked if text(c.sentence) not in said][:k]
-    assert read[k:] == quoted  # still judged, after the new ones
-    assert len(read) == k + len(quoted)
+    assert read[k:k + len(quoted)] == quoted  # still judged, after the new ones
+    assert all(c.sentence in ctx.bank_recalled for c in read[k + len(quoted):])  # then the bank's
 
 
 def test_a_question_that_stands_alone_is_not_joined_to_the_previous_one(assistant):
@@ -272,7 +278,7 @@ def test_the_fit_reads_every_development_set_and_never_the_sealed_one():
 
 
 def test_a_message_s_question_sentence_is_found():
-    from assistant.answer.judge import asked
+    from assistant.answer.bank import asked
 
     assert asked("I'm a new governor. What is a schools forum?") == "What is a schools forum?"
     assert asked("We're a small primary. Do we have to co-operate? And are GPs bound?") == \
@@ -295,14 +301,14 @@ def test_a_second_reading_keeps_each_sentence_s_better_verdict():
 def test_a_question_after_a_preface_is_answered_as_it_is_without_one(assistant, env_dirs):
     """A head teacher often says something before asking. Read with the preface only, the judge's
     scores sink under the threshold (with ``preface`` switched off this question is refused); reading the
-    question sentence alone as well answers it from the same document as the bare question."""
+    question sentence alone as well answers it with the bare question's opening quote."""
     from assistant import Assistant
 
     bare = assistant.ask("Are GPs bound by the duty to co-operate?")
     prefaced = "This came up at our last full governing body meeting. Are GPs bound by the duty to co-operate?"
     got = assistant.ask(prefaced)
     assert bare.status == got.status == "answered"
-    assert got.citations[0].doc_id == bare.citations[0].doc_id
+    assert bare.citations[0].quote in {c.quote for c in got.citations}  # the bare answer's opening quote is given
     without = Assistant(corpus_dir=env_dirs["ASSISTANT_CORPUS_DIR"], index_dir=env_dirs["ASSISTANT_INDEX_DIR"],
                         data_dir=env_dirs["ASSISTANT_DATA_DIR"], disable="preface")
     assert without.ask(prefaced).status == "no_evidence"

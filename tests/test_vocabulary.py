@@ -48,16 +48,20 @@ def test_an_everyday_question_is_answered_with_the_documents_term(assistant):
 
 
 def test_without_the_vocabulary_the_same_question_misses(tmp_path):
-    """The mapping is what finds the GP sentence: with an empty vocabulary file it is not the first quote."""
+    """Everyday words are data: with an empty vocabulary file and no question bank the GP sentence is not the
+    first quote; the bank alone (its questions say "family doctors") or the vocabulary alone finds it."""
     from assistant import Assistant
 
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)
     (corpus / "vocabulary.toml").write_text("")
-    a = Assistant(corpus_dir=corpus, index_dir=tmp_path / "index", data_dir=tmp_path / "data")
+    question = "Should family doctors come under the duty to co-operate?"
+    a = Assistant(corpus_dir=corpus, index_dir=tmp_path / "index", data_dir=tmp_path / "data", disable="bank")
     a.index()
-    answer = a.ask("Should family doctors come under the duty to co-operate?")
+    answer = a.ask(question)
     assert answer.abstained or "GPs" not in answer.citations[0].quote
+    with_bank = Assistant(corpus_dir=corpus, index_dir=tmp_path / "index", data_dir=tmp_path / "data").ask(question)
+    assert with_bank.status == "answered" and "GPs" in with_bank.citations[0].quote
 
 
 def test_only_words_that_are_not_english_are_mended(assistant):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..library.chunking import split_sentences
 from ..library.retrieval import Hit
 from .context import Context, Kit
 
@@ -23,7 +24,12 @@ def bank(ctx: Context, kit: Kit) -> None:
     view = kit.snapshot.bank
     if not kit.settings.uses("bank") or not len(view) or ctx.vector is None:
         return
-    vectors = [ctx.vector] + [v for _, v, _ in ctx.parts]
+    # What the judge reads the question as: a follow-up that points back in its own words (``followup.py``),
+    # else the question as searched and each of its parts.
+    vectors = list(kit.embedder.encode(ctx.judge_queries)) if ctx.judge_queries else [ctx.vector] + [v for _, v, _ in ctx.parts]
+    ask = asked(ctx.query) if kit.settings.uses("preface") and not ctx.judge_queries else None
+    if ask:  # a message that says something before it asks: its question sentence alone too, as the judge reads it
+        vectors.append(kit.embedder.encode([ask])[0])
     sims = np.max(view.vectors @ np.asarray(vectors, dtype=np.float32).T, axis=1)
     # Rows that point at no live sentence never join the candidates: -inf, so one pass finds both the nearest
     # covered question and the bank_k nearest (a partition, not a sort of every row: ~1 ms at 90k rows).
@@ -40,13 +46,28 @@ def bank(ctx: Context, kit: Kit) -> None:
     top = top[np.argsort(-sims[top], kind="stable")][:k]
     seen = {h.passage for h in ctx.hits}
     snap = kit.snapshot
+    limit = kit.settings.dedup_threshold
     for row in top:
         for j in view.sentences[row]:
-            ctx.bank_recalled.setdefault(j, float(sims[row]))
             p = int(snap.sentence_passage[j])
             if p not in seen:
+                # A passage nearly the same as one already a candidate is left out, as retrieval does (a report
+                # repeating the letter; a library of copies): the judge would read the same sentence twice.
+                v = snap.passage_vectors[p]
+                if any(float(v @ snap.passage_vectors[h.passage]) > limit for h in ctx.hits):
+                    continue
                 seen.add(p)
-                ctx.hits.append(Hit(p, 0.0, float(snap.passage_vectors[p] @ ctx.vector)))
+                ctx.hits.append(Hit(p, 0.0, float(v @ ctx.vector)))
+            ctx.bank_recalled.setdefault(j, float(sims[row]))
+
+
+def asked(message: str) -> str | None:
+    """The question sentences of a message that also says other things ("We're a small primary. Do we
+    have to co-operate?" → "Do we have to co-operate?"); None when every sentence asks, or none does.
+    Both the bank and the judge read such a message's question sentences alone too (``preface``)."""
+    sentences = [message[s.start:s.end] for s in split_sentences(message)]
+    asks = [s for s in sentences if s.rstrip().endswith("?")]
+    return " ".join(asks) if asks and len(asks) < len(sentences) else None
 
 
 def similarity(ctx: Context, kit: Kit, sentence: int) -> float:

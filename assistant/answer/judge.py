@@ -26,8 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import StoreError
-from ..library.chunking import split_sentences
-from .bank import has_bank, similarity as bank_similarity
+from .bank import asked, has_bank, similarity as bank_similarity
 from .context import NO_EVIDENCE, Context, Kit, Scored, threshold
 from .units import unit_for
 
@@ -133,14 +132,6 @@ def _as_quoted(snap, j: int, standalone: bool) -> str:
     if unit is None:
         return snap.sentence_text(j)
     return snap.docs[snap.passages[snap.sentence_passage[j]].doc_id].text[unit.start:unit.end]
-
-
-def asked(message: str) -> str | None:
-    """The question sentences of a message that also says other things ("We're a small primary. Do we
-    have to co-operate?" → "Do we have to co-operate?"); None when every sentence asks, or none does."""
-    sentences = [message[s.start:s.end] for s in split_sentences(message)]
-    asks = [s for s in sentences if s.rstrip().endswith("?")]
-    return " ".join(asks) if asks and len(asks) < len(sentences) else None
 
 
 def keep_better(judged: dict[int, tuple[float, float, float]], verdicts: dict[int, tuple[float, float, float]]) -> None:

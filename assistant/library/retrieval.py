@@ -162,12 +162,11 @@ class Snapshot:
 
 @dataclass
 class BankView:
-    """The question bank as the answer path reads it (``library/bank.py``): each bank question's vector,
-    its text, and the live sentences it points to (none for a question the documents do not cover, or
+    """The question bank as the answer path reads it (``library/bank.py``): each bank question's vector
+    and the live sentences it points to (its text stays in the index: nothing here reads it) (none for a question the documents do not cover, or
     whose sentences are not in the library now)."""
 
     vectors: np.ndarray
-    questions: list[str]
     sentences: list[tuple[int, ...]]
     covered: np.ndarray  # bool per row: it points to a sentence of the live library
     not_covered: np.ndarray  # bool per row: a question the documents do not cover (a [[topic]] entry)
@@ -193,7 +192,7 @@ class BankView:
                 by_sentence.setdefault(j, []).append(i)
         not_covered = np.asarray([not str(m.get("anchors", "")) for m in got["metadatas"]], dtype=bool)
         covered = np.asarray([bool(js) for js in sentences], dtype=bool)
-        return cls(vectors, list(got["documents"]), sentences, covered, not_covered,
+        return cls(vectors, sentences, covered, not_covered,
                    {j: np.asarray(rows, dtype=np.int64) for j, rows in by_sentence.items()}, store.bank_version())
 
     def __post_init__(self) -> None:
@@ -202,7 +201,7 @@ class BankView:
         self.n_not_covered = int(self.not_covered.sum())
 
     def __len__(self) -> int:
-        return len(self.questions)
+        return len(self.sentences)
 
 
 @functools.cache

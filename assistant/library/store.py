@@ -221,9 +221,9 @@ class Store:
         got = self.state.get(ids=["bank"], include=["metadatas"])
         return str(got["metadatas"][0].get("version", "")) if got["ids"] else ""
 
-    def bank_rows(self, include_vectors: bool = True) -> dict[str, list]:
-        include = ["metadatas", "documents", "embeddings"] if include_vectors else ["metadatas", "documents"]
-        return self.bank.get(include=include)
+    def bank_rows(self) -> dict[str, list]:
+        """Every bank row's vector and metadata (the anchors it points to), for ``retrieval.BankView``."""
+        return self.bank.get(include=["metadatas", "embeddings"])
 
     # ---- writing -------------------------------------------------------------------------------
     def write_bank(self, add: list[dict], vectors: list, delete: list[str]) -> None:

@@ -52,7 +52,8 @@ def clean_question(raw: str, limit: int) -> tuple[str, str | None]:
 
     Refused: broken Unicode, control characters (NUL bytes and the like), nothing but spaces, more
     than ``limit`` characters, no words at all (symbols or emoji only). Invisible formatting
-    characters are removed and compatibility forms unified (NFKC: full-width letters, ligatures).
+    characters and pictographs (emoji) are removed and compatibility forms unified (NFKC: full-width
+    letters, ligatures).
     """
     if SURROGATE.search(raw):
         return raw, ("The question contains characters that are not valid text (broken Unicode). "
@@ -67,7 +68,10 @@ def clean_question(raw: str, limit: int) -> tuple[str, str | None]:
         return q, f"The question is {len(q):,} characters long; the limit is {limit:,}. Please shorten it."
     if not re.search(r"[^\W_]", q):
         return q, "The question has no words in it, only symbols or emoji. Please type a question in words."
-    return q, None
+    # Emoji and other pictographs say nothing the documents could: searched without them, a question with a
+    # "🙏" is the question without it (the encoder and the bank would otherwise read it as a word).
+    words = re.sub(r"\s+", " ", "".join(ch for ch in q if unicodedata.category(ch) != "So")).strip()
+    return words, None
 
 
 def mostly_non_latin(text: str) -> bool:
