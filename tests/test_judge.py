@@ -308,7 +308,8 @@ def test_a_question_after_a_preface_is_answered_as_it_is_without_one(assistant, 
     prefaced = "This came up at our last full governing body meeting. Are GPs bound by the duty to co-operate?"
     got = assistant.ask(prefaced)
     assert bare.status == got.status == "answered"
-    assert bare.citations[0].quote in {c.quote for c in got.citations}  # the bare answer's opening quote is given
+    opening = bare.citations[0]  # the place the bare answer opens is quoted (touching quotes may be joined otherwise)
+    assert any(c.doc_id == opening.doc_id and c.start <= opening.start < c.end for c in got.citations)
     without = Assistant(corpus_dir=env_dirs["ASSISTANT_CORPUS_DIR"], index_dir=env_dirs["ASSISTANT_INDEX_DIR"],
                         data_dir=env_dirs["ASSISTANT_DATA_DIR"], disable="preface")
     assert without.ask(prefaced).status == "no_evidence"
