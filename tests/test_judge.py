@@ -298,21 +298,21 @@ def test_a_second_reading_keeps_each_sentence_s_better_verdict():
     assert judged == {1: (0.40, 2.0, 0.5), 2: (0.30, 1.0, 0.6), 3: (0.05, -3.0, 0.1)}
 
 
-def test_a_question_after_a_preface_is_answered_as_it_is_without_one(assistant, env_dirs):
+def test_a_question_after_a_preface_is_answered_as_it_is_without_one(assistant):
     """A head teacher often says something before asking. Read with the preface only, the judge's
-    scores sink under the threshold (with ``preface`` switched off this question is refused); reading the
-    question sentence alone as well answers it with the bare question's opening quote."""
-    from assistant import Assistant
-
+    scores sink; reading the question sentence alone as well (the bank and the judge both do) answers it
+    where the bare question's answer opens."""
     bare = assistant.ask("Are GPs bound by the duty to co-operate?")
     prefaced = "This came up at our last full governing body meeting. Are GPs bound by the duty to co-operate?"
     got = assistant.ask(prefaced)
     assert bare.status == got.status == "answered"
     opening = bare.citations[0]  # the place the bare answer opens is quoted (touching quotes may be joined otherwise)
     assert any(c.doc_id == opening.doc_id and c.start <= opening.start < c.end for c in got.citations)
-    without = Assistant(corpus_dir=env_dirs["ASSISTANT_CORPUS_DIR"], index_dir=env_dirs["ASSISTANT_INDEX_DIR"],
-                        data_dir=env_dirs["ASSISTANT_DATA_DIR"], disable="preface")
-    assert without.ask(prefaced).status == "no_evidence"
+    # (Before the question bank, this question was refused with ``preface`` switched off; the bank's nearest
+    # questions now carry it either way. What ``preface`` adds over the sets is the ablation's row.)
+    from assistant.answer.bank import asked
+
+    assert asked(prefaced) == "Are GPs bound by the duty to co-operate?"
     # an off-topic question keeps being refused with a preface in front of it
     assert assistant.ask("We're a small primary. How much pupil premium does a school get?").status == "no_evidence"
 
