@@ -61,8 +61,8 @@ llm: $(LLM_STAMP)
 test: setup browser llm
 	$(BIN)/python -m pytest -q
 
-eval: setup  # every evaluation table of the README, from one run (~11 min on 2 CPUs)
-	$(BIN)/python -m evals --systems dense,ours --ablation --readme README.md
+eval: setup  # every evaluation table of the README and docs/EVALUATION.md, from one run (~11 min on 2 CPUs)
+	$(BIN)/python -m evals --systems dense,ours --ablation --readme README.md docs/EVALUATION.md
 
 bench: setup
 	$(BIN)/python -m evals.bench

@@ -576,8 +576,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="use this (existing or new) index instead of a fresh temporary one")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--quiet", action="store_true", help="do not print the table")
-    p.add_argument("--readme", type=Path, default=None,
-                   help="also rewrite this README's evaluation tables between their markers (evals/readme.py)")
+    p.add_argument("--readme", type=Path, nargs="+", default=None,
+                   help="also rewrite the evaluation tables between their markers in these files: the first (the "
+                        "README) must hold the headline table; the rest (docs/EVALUATION.md) hold the others (evals/readme.py)")
     p.add_argument("--backend", choices=["extractive", "llm"], default="extractive",
                    help="llm: also evaluate the verified LLM answers (system 'llm'; default systems then ours,llm)")
     p.add_argument("--llm-url", default=None, help="OpenAI-compatible endpoint for --backend llm (e.g. a "
@@ -674,12 +675,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.readme:  # the README's tables, from this run (evals/readme.py)
         from . import readme
 
-        kept = readme.update(args.readme, {
-            "eval-table": readme_table(overall, systems, labels, len(questions)),
-            "by-set": readme.by_set_block(sets, ablated), "held-out": readme.held_out_block(sets),
-            "paired": readme.paired_block(tested), "acceptance": readme.acceptance_block(sets, overall)})
+        blocks = {"eval-table": readme_table(overall, systems, labels, len(questions)),
+                  "by-set": readme.by_set_block(sets, ablated), "held-out": readme.held_out_block(sets),
+                  "paired": readme.paired_block(tested), "acceptance": readme.acceptance_block(sets, overall)}
+        kept = set(blocks)
+        for i, page in enumerate(args.readme):
+            kept &= set(readme.update(page, blocks, require=i == 0))
         if kept:
-            print(f"{args.readme}: left as they were (this run cannot fill them): {', '.join(kept)}", file=sys.stderr)
+            print(f"{', '.join(map(str, args.readme))}: left as they were (this run cannot fill them): "
+                  f"{', '.join(sorted(kept))}", file=sys.stderr)
 
     md = [f"# Evaluation report\n",
           f"{len(questions)} questions from {', '.join(f'`{p.name}`' for p in paths)} ({meta['created']}; {meta['cpus']} CPUs; "

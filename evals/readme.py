@@ -165,11 +165,12 @@ def acceptance_block(sets: dict, overall: dict) -> str | None:
     return "\n".join(lines)
 
 
-def update(path: Path, blocks: dict[str, str | None]) -> list[str]:
+def update(path: Path, blocks: dict[str, str | None], require: bool = True) -> list[str]:
     """Rewrite each block of ``blocks`` that has a table and whose markers ``path`` has; returns the names
-    left as they were. ``eval-table`` must be there: a README without it is an error, not a silent no-op."""
+    left as they were. With ``require``, ``eval-table`` must be there: a README without it is an error, not a
+    silent no-op (the other pages the tables live on, docs/EVALUATION.md, are updated with ``require=False``)."""
     text = path.read_text("utf-8")
-    if not has_block(text, "eval-table"):
+    if require and not has_block(text, "eval-table"):
         start, end = _markers("eval-table")
         raise SystemExit(f"{path}: no {start} … {end} markers to replace")
     kept = []
