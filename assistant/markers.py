@@ -65,3 +65,14 @@ def split_markers(text: str, citations: Iterable[Any]) -> list[tuple[str, int | 
     if last < len(text or ""):
         out.append((text[last:], None))
     return out
+
+
+def document_brackets(text: str, citations: Iterable[Any]) -> list[str]:
+    """The bracketed numbers of ``text`` ("[2]") that are the documents' own, not citation markers, each
+    once in text order: plain-text output (``assistant ask``) cannot style a marker apart from them, so it
+    says which they are."""
+    found: list[str] = []
+    for run, n in split_markers(text, citations):
+        if n is None:
+            found += [m.group() for m in _REF.finditer(run) if m.group() not in found]
+    return found

@@ -256,10 +256,15 @@ def _batch(assistant, path: Path) -> int:
 
 def render(answer) -> str:
     """The answer and its sources, for a person at a terminal."""
+    from ..markers import document_brackets
+
     width = 100
     if answer.abstained:
         return textwrap.fill(answer.message or answer.answer, width)
     out = [textwrap.fill(part, width) + "\n" for part in answer.answer.split("\n\n")]  # the record line apart
+    if own := document_brackets(answer.answer, answer.citations):  # a quoted footnote mark is no source
+        out += [textwrap.fill(f"Note: {' and '.join(own)} in the quoted text {'is' if len(own) == 1 else 'are'} the "
+                              "document's own (a footnote mark), not a source below.", width), ""]
     if answer.notice:
         out += [textwrap.fill(f"Note: {answer.notice}", width), ""]
     if answer.mode == "extractive-fallback":
