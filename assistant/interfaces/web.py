@@ -408,8 +408,9 @@ class UI:
         """The cleaned full text of one document; citation start/end offsets index into it."""
         try:
             return self.assistant.document_text(doc_id)
-        except AssistantError as exc:
-            raise gr.Error(str(exc)) from None
+        except AssistantError as exc:  # any client can send a bad id: one log line, not a fault's traceback
+            log.warning("/document refused: %s", exc)
+            raise gr.Error(str(exc), title="Not found", print_exception=False) from None
 
 
 def build_app(assistant: Assistant | None = None) -> gr.Blocks:
