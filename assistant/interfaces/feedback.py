@@ -8,7 +8,7 @@ Each row keeps what the reader saw (question, answer text, citations as JSON), t
 ("up" / "down"), the optional comment and the time (UTC, ISO 8601). Personal details (e-mail
 addresses, phone numbers, a child's name with details, ...) are removed before a row is written.
 
-One rating per answer per session: the UI passes ``rating_key(session, turn, answer)`` and a later rating of
+One rating per answer per session: the UI passes ``rating_key(session, answer)`` and a later rating of
 the same answer replaces the earlier row (a script clicking 300 times leaves one row, not 300).
 """
 from __future__ import annotations
@@ -64,11 +64,11 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def rating_key(session: str, turn: int, answer) -> str:
-    """What makes a rating the same rating again: the session, the answer's place in the conversation and
-    the answer itself (question and text). A hash: nothing of the question is readable from it."""
+def rating_key(session: str, answer) -> str:
+    """What makes a rating the same rating again: the session and the answer (its question and text, so the
+    same answer given twice in a session is rated once). A hash: nothing of the question is readable in it."""
     data = answer.model_dump() if hasattr(answer, "model_dump") else dict(answer)
-    parts = (str(session or ""), str(turn), str(data.get("question") or ""), str(data.get("answer") or ""))
+    parts = (str(session or ""), str(data.get("question") or ""), str(data.get("answer") or ""))
     return hashlib.sha256("\x00".join(parts).encode("utf-8", "replace")).hexdigest()
 
 

@@ -292,7 +292,7 @@ class UI:
         comment = str(data.get("comment") or "")
         try:
             feedback.record(t["answer"], str(data.get("rating")), comment, self.settings,  # one per answer per session
-                            key=feedback.rating_key(getattr(request, "session_hash", None), i, t["answer"]))
+                            key=feedback.rating_key(getattr(request, "session_hash", None), t["answer"]))
             t["feedback"], t["feedback_comment"] = str(data.get("rating")), bool(comment.strip())
             t.pop("feedback_error", None)
             if t["feedback"] == "down":  # offer to correct it: the documents to choose a sentence in

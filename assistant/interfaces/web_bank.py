@@ -194,7 +194,7 @@ class BankUI:
             if start is None:
                 raise AssistantError("Choose a sentence first.")
             self.assistant.bank.correct(turn_question(t), doc_id=doc_id, start=start,
-                                        key=rating_key(getattr(request, "session_hash", None), i, t.get("answer") or {}))
+                                        key=rating_key(getattr(request, "session_hash", None), t.get("answer") or {}))
         except AssistantError as exc:
             msg = f"Your correction was not sent: {exc} Your choice is kept; try again."
             return (gr.skip(), gr.skip(), render_picker(meta, text, sentences, i, turn_question(t), start,
@@ -219,7 +219,7 @@ class BankUI:
         t = turns[i]
         try:
             self.assistant.bank.correct(turn_question(t), not_covered=True,
-                                        key=rating_key(getattr(request, "session_hash", None), i, t.get("answer") or {}))
+                                        key=rating_key(getattr(request, "session_hash", None), t.get("answer") or {}))
             t["correction"], said = "not_covered", SENT_FOR_REVIEW
             t.pop("correction_error", None)
         except AssistantError as exc:
