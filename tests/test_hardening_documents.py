@@ -100,9 +100,10 @@ def test_ask_text_output_says_a_quoted_bracket_is_the_documents_own(lib):
     assert done.returncode == 0, done.stderr
     body, _, listed = done.stdout.partition("\nSources:\n")
     assert "1921 [2]" in " ".join(body.split()), done.stdout
-    notes = " ".join(ln for ln in body.split("\n\n") if ln.startswith("Note:"))
+    notes = " ".join(" ".join(ln.split()) for ln in body.split("\n\n") if ln.startswith("Note:"))
     for bracket in own:  # every bracket of the quoted text that is no citation is said to be the document's
-        assert bracket in notes and "document's own" in notes and "not a source" in notes, done.stdout
+        assert f"the {bracket} in" in notes and "document's own" in notes and "not a citation" in notes, done.stdout
+    assert "“volunteers in 1921 [2]”" in notes, notes  # which one: the words it follows
     assert len(re.findall(r"^\[\d+\] ", listed, re.M)) == len(data["citations"]), listed
 
     plain = run_cli(["ask", "Can the local authority make schools co-operate?"], lib["env"])

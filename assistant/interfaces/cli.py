@@ -262,9 +262,10 @@ def render(answer) -> str:
     if answer.abstained:
         return textwrap.fill(answer.message or answer.answer, width)
     out = [textwrap.fill(part, width) + "\n" for part in answer.answer.split("\n\n")]  # the record line apart
-    if own := document_brackets(answer.answer, answer.citations):  # a quoted footnote mark is no source
-        out += [textwrap.fill(f"Note: {' and '.join(own)} in the quoted text {'is' if len(own) == 1 else 'are'} the "
-                              "document's own (a footnote mark), not a source below.", width), ""]
+    if own := document_brackets(answer.answer, answer.citations):  # a quoted footnote mark is no citation
+        where = "; ".join(f"the [{m.n}] in “{' '.join(answer.answer[:m.start].split()[-3:])} [{m.n}]”" for m in own)
+        out += [textwrap.fill(f"Note: {where}: part of the quoted text (the document's own footnote mark), not a "
+                              "citation.", width), ""]
     if answer.notice:
         out += [textwrap.fill(f"Note: {answer.notice}", width), ""]
     if answer.mode == "extractive-fallback":
