@@ -65,3 +65,15 @@ def split_markers(text: str, citations: Iterable[Any]) -> list[tuple[str, int | 
     if last < len(text or ""):
         out.append((text[last:], None))
     return out
+
+
+def document_brackets(text: str, citations: Iterable[Any]) -> list[Marker]:
+    """The bracketed numbers of ``text`` ("[2]") that are the documents' own, not citation markers, in
+    text order: plain-text output (``assistant ask``) cannot style a marker apart from them, so it says
+    which they are."""
+    found, at = [], 0
+    for run, n in split_markers(text, citations):
+        if n is None:
+            found += [Marker(int(m.group(1)), at + m.start(), at + m.end()) for m in _REF.finditer(run)]
+        at += len(run)
+    return found

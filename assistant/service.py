@@ -25,7 +25,7 @@ from .models import Answer, Turn
 from .answer.pipeline import Context, Kit, check_question, run, to_answer
 from .library.retrieval import DocView, Retriever, Snapshot
 from .library.sources import (Manifest, Source, corpus_file, date_in_text, default_source, slugify, validate_date,
-                      validate_id, write_atomically)
+                      Titles, validate_id, write_atomically)
 from .library.store import Store, failure_reason, is_store_failure, looks_broken, os_reason, release_client
 from .answer.vocabulary import Vocabulary
 
@@ -404,9 +404,11 @@ class Assistant:
             used_files = {e.file for e in entries.values()} | {p.name for p in corpus.iterdir()}
             planned: list[tuple[Path, Source]] = []
             seen: dict[bytes, str] = {}  # text hash -> file name, within this add
+            titles = Titles(manifest.sources())
             try:
                 for path in paths:
                     planned.append(self._stage(path, doc_id, date, meta, taken, used_files, seen))
+                    titles.claim(planned[-1][1], shown(path.name))
             except BaseException:
                 for staged, _ in planned:
                     staged.unlink(missing_ok=True)

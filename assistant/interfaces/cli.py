@@ -256,10 +256,16 @@ def _batch(assistant, path: Path) -> int:
 
 def render(answer) -> str:
     """The answer and its sources, for a person at a terminal."""
+    from ..markers import document_brackets
+
     width = 100
     if answer.abstained:
         return textwrap.fill(answer.message or answer.answer, width)
     out = [textwrap.fill(part, width) + "\n" for part in answer.answer.split("\n\n")]  # the record line apart
+    if own := document_brackets(answer.answer, answer.citations):  # a quoted footnote mark is no citation
+        where = "; ".join(f"the [{m.n}] in “{' '.join(answer.answer[:m.start].split()[-3:])} [{m.n}]”" for m in own)
+        out += [textwrap.fill(f"Note: {where}: part of the quoted text (the document's own footnote mark), not a "
+                              "citation.", width), ""]
     if answer.notice:
         out += [textwrap.fill(f"Note: {answer.notice}", width), ""]
     if answer.mode == "extractive-fallback":

@@ -7,11 +7,15 @@
 Each row keeps what the reader saw (question, answer text, citations as JSON), the rating
 ("up" / "down"), the optional comment and the time (UTC, ISO 8601). Personal details (e-mail
 addresses, phone numbers, a child's name with details, ...) are removed before a row is written.
+
+One rating per answer per session: the UI passes ``rating_key(session, answer)`` and a later rating of
+the same answer replaces the earlier row (a script clicking 300 times leaves one row, not 300).
 """
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import json
 import sqlite3
 from contextlib import closing
@@ -36,9 +40,11 @@ CREATE TABLE IF NOT EXISTS feedback (
     answer      TEXT NOT NULL,
     status      TEXT NOT NULL DEFAULT '',
     answer_id   TEXT,
-    citations   TEXT NOT NULL DEFAULT '[]'
+    citations   TEXT NOT NULL DEFAULT '[]',
+    rating_key  TEXT
 )
 """
+_KEY_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS feedback_rating_key ON feedback (rating_key)"
 
 
 def db_path(settings: Settings | None = None) -> Path:
@@ -49,11 +55,26 @@ def _connect(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=10)
     conn.execute(_SCHEMA)
+    if "rating_key" not in {row[1] for row in conn.execute("PRAGMA table_info(feedback)")}:  # a database from before
+        try:
+            conn.execute("ALTER TABLE feedback ADD COLUMN rating_key TEXT")
+        except sqlite3.OperationalError:  # another process added it first
+            pass
+    conn.execute(_KEY_INDEX)
     return conn
 
 
-def record(answer, rating: str, comment: str = "", settings: Settings | None = None) -> int:
-    """Store one rating of ``answer`` (an ``Answer`` or its ``model_dump()``); returns the row id."""
+def rating_key(session: str, answer) -> str:
+    """What makes a rating the same rating again: the session and the answer (its question and text, so the
+    same answer given twice in a session is rated once). A hash: nothing of the question is readable in it."""
+    data = answer.model_dump() if hasattr(answer, "model_dump") else dict(answer)
+    parts = (str(session or ""), str(data.get("question") or ""), str(data.get("answer") or ""))
+    return hashlib.sha256("\x00".join(parts).encode("utf-8", "replace")).hexdigest()
+
+
+def record(answer, rating: str, comment: str = "", settings: Settings | None = None, key: str | None = None) -> int:
+    """Store one rating of ``answer`` (an ``Answer`` or its ``model_dump()``); returns the row id. With ``key``
+    (``rating_key``), a row stored earlier with the same key is replaced: one rating per answer per session."""
     data = answer.model_dump() if hasattr(answer, "model_dump") else dict(answer)
     if rating not in RATINGS:
         raise InputError(f"Rating must be 'up' or 'down', not {rating!r}.")
@@ -65,11 +86,13 @@ def record(answer, rating: str, comment: str = "", settings: Settings | None = N
     row = (dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), rating, comment,
            privacy.redact(str(data.get("question") or "")), privacy.redact(str(data.get("answer") or "")),
            str(data.get("status") or ""),
-           data.get("id"), json.dumps(citations, ensure_ascii=False))
+           data.get("id"), json.dumps(citations, ensure_ascii=False), key)
     with closing(_connect(db_path(settings))) as conn, conn:
         cur = conn.execute("INSERT INTO feedback (created_at, rating, comment, question, answer, status, answer_id, "
-                           "citations) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
-        return int(cur.lastrowid)
+                           "citations, rating_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (rating_key) DO "
+                           "UPDATE SET created_at = excluded.created_at, rating = excluded.rating, comment = "
+                           "excluded.comment, citations = excluded.citations RETURNING id", row)
+        return int(cur.fetchone()[0])
 
 
 def rows(settings: Settings | None = None) -> list[dict]:

@@ -279,7 +279,7 @@ class UI:
         said = f"Showing source {c['n']}, {c['title']}, with the quote highlighted."
         return render_source(meta, text, span, c["n"], f"turn-{data['turn']}", note), say(said)
 
-    def rate(self, turns: list[dict], evt: gr.EventData):
+    def rate(self, turns: list[dict], evt: gr.EventData, request: gr.Request = None):
         data = evt._data or {}
         turns = [dict(t) for t in turns]
         try:
@@ -291,7 +291,8 @@ class UI:
             return gr.skip(), gr.skip(), ""
         comment = str(data.get("comment") or "")
         try:
-            feedback.record(t["answer"], str(data.get("rating")), comment, self.settings)
+            feedback.record(t["answer"], str(data.get("rating")), comment, self.settings,  # one per answer per session
+                            key=feedback.rating_key(getattr(request, "session_hash", None), t["answer"]))
             t["feedback"], t["feedback_comment"] = str(data.get("rating")), bool(comment.strip())
             t.pop("feedback_error", None)
             if t["feedback"] == "down":  # offer to correct it: the documents to choose a sentence in
@@ -408,8 +409,9 @@ class UI:
         """The cleaned full text of one document; citation start/end offsets index into it."""
         try:
             return self.assistant.document_text(doc_id)
-        except AssistantError as exc:
-            raise gr.Error(str(exc)) from None
+        except AssistantError as exc:  # any client can send a bad id: one log line, not a fault's traceback
+            log.warning("/document refused: %s", exc)
+            raise gr.Error(str(exc), title="Not found", print_exception=False) from None
 
 
 def build_app(assistant: Assistant | None = None) -> gr.Blocks:

@@ -18,6 +18,7 @@ import gradio as gr
 
 from ..errors import AssistantError
 from ..service import Assistant
+from .feedback import rating_key  # one correction per answer per session, like a rating
 from .web_html import SENT_FOR_REVIEW, _message, _plural, e, render_conversation, say
 
 log = logging.getLogger("assistant.ui")
@@ -171,7 +172,7 @@ class BankUI:
             return _message("error", str(exc)), say(str(exc))
         return html, say(f"Showing {meta['title']}: choose the sentence that answers your question.")
 
-    def pick(self, turns: list[dict], evt: gr.EventData):
+    def pick(self, turns: list[dict], evt: gr.EventData, request: gr.Request = None):
         """"This answers my question" on a sentence of the source panel."""
         data = evt._data or {}
         found = self._turn(turns, data)
@@ -192,7 +193,8 @@ class BankUI:
         try:
             if start is None:
                 raise AssistantError("Choose a sentence first.")
-            self.assistant.bank.correct(turn_question(t), doc_id=doc_id, start=start)
+            self.assistant.bank.correct(turn_question(t), doc_id=doc_id, start=start,
+                                        key=rating_key(getattr(request, "session_hash", None), t.get("answer") or {}))
         except AssistantError as exc:
             msg = f"Your correction was not sent: {exc} Your choice is kept; try again."
             return (gr.skip(), gr.skip(), render_picker(meta, text, sentences, i, turn_question(t), start,
@@ -207,7 +209,7 @@ class BankUI:
         html = render_picker(meta, text, sentences, i, turn_question(t), start, _message("ok", SENT_FOR_REVIEW))
         return turns, render_conversation(turns), html, say(SENT_FOR_REVIEW)
 
-    def not_covered(self, turns: list[dict], evt: gr.EventData):
+    def not_covered(self, turns: list[dict], evt: gr.EventData, request: gr.Request = None):
         """"The documents don't cover this"."""
         found = self._turn(turns, evt._data or {})
         if not found:
@@ -216,7 +218,8 @@ class BankUI:
         turns = [dict(x) for x in turns]
         t = turns[i]
         try:
-            self.assistant.bank.correct(turn_question(t), not_covered=True)
+            self.assistant.bank.correct(turn_question(t), not_covered=True,
+                                        key=rating_key(getattr(request, "session_hash", None), t.get("answer") or {}))
             t["correction"], said = "not_covered", SENT_FOR_REVIEW
             t.pop("correction_error", None)
         except AssistantError as exc:

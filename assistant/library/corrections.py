@@ -41,10 +41,12 @@ class BankDesk:
 
     # ---- readers' corrections ----------------------------------------------------------------------
     def correct(self, question: str, doc_id: str | None = None, start: int | None = None,
-                sentence: str | None = None, not_covered: bool = False) -> dict:
+                sentence: str | None = None, not_covered: bool = False, key: str | None = None) -> dict:
         """Put one correction on the review list: ``question`` is answered by the sentence of ``doc_id`` at
         character ``start`` (or with text ``sentence``), or, with ``not_covered``, by nothing in the library.
-        Returns the pending record. Refused (``InputError``) when the sentence is not in the library."""
+        Returns the pending record. Refused (``InputError``) when the sentence is not in the library. With
+        ``key`` (the UI's: one answer in one session), a later correction replaces the earlier one, so one
+        reader's answer is one entry on the review list however often it is sent."""
         q, _ = clean_question(question or "", self.settings.max_question_chars)
         q = privacy.redact(q)
         store = self._store()
@@ -55,10 +57,10 @@ class BankDesk:
                              "not both.")
         if store.corrections.count() >= MAX_PENDING:
             raise InputError("The review list is full; an admin needs to review the corrections waiting there first.")
-        cid = "c-" + uuid.uuid4().hex[:16]
+        cid = "c-" + (key[:32] if key else uuid.uuid4().hex[:16])
         meta = {"kind": "not_covered" if not_covered else "answers", "doc_id": doc_id or "",
                 "sentence": sentence or "", "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-        store.corrections.add(ids=[cid], embeddings=[self._embedder().encode([q])[0].tolist()], documents=[q],
+        store.corrections.upsert(ids=[cid], embeddings=[self._embedder().encode([q])[0].tolist()], documents=[q],
                               metadatas=[meta])
         return {"id": cid, "question": q, **meta}
 

@@ -14,6 +14,9 @@ from .sources import Source, corpus_file
 
 PIPELINE_VERSION = f"clean{CLEANER_VERSION}-chunk4"  # chunk3: front-matter heading lines indexed; chunk4: over-long
 # sentences capped at clause boundaries, Word tables and headers, all HTML blocks, no data runs (issue 12)
+# A loader whose output changed since: files of its type are read again at the next index; the others keep
+# their hash and are not re-indexed for it. html2: a page's hidden text dropped (issue 30).
+LOADER_VERSIONS = {".html": "-html2", ".htm": "-html2"}
 
 
 @dataclass
@@ -29,7 +32,7 @@ def raw_hash(path: Path, model_name: str) -> str:
     """Hash of the file's bytes and of the processing versions; unchanged → skip without parsing.
     A link or anything but a regular file is refused (``LoadError``) before a byte is read."""
     h = hashlib.sha256()
-    h.update(f"{PIPELINE_VERSION}|{model_name}|".encode())
+    h.update(f"{PIPELINE_VERSION}{LOADER_VERSIONS.get(Path(path).suffix.lower(), '')}|{model_name}|".encode())
     with open_regular(path) as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)

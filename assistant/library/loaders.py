@@ -4,7 +4,9 @@ Every loader returns text with paragraphs separated by blank lines; cleaning hap
 Nothing a reader sees is left out: a Word document's page headers, paragraphs and tables (row by row)
 come in reading order, and so does every block of an HTML page, whatever element holds it. What no
 reader reads is left out: data URIs and other long runs without a space (an embedded image's base64)
-would otherwise be indexed, and quoted, as a "sentence".
+would otherwise be indexed, and quoted, as a "sentence"; and what no reader of an HTML page sees (``hidden``,
+``display: none``, ``visibility: hidden``, ``aria-hidden``, ``<template>``, ``<noscript>``, scripts and
+styles), which could otherwise be quoted as if the page said it (issue 30).
 """
 from __future__ import annotations
 
@@ -317,8 +319,10 @@ def _load_html(name: str, data: bytes) -> str:
     from bs4.element import CData, NavigableString, Tag
 
     soup = BeautifulSoup(_decode(name, data), "html.parser")
-    for tag in soup(_DROP_TAGS):
-        tag.decompose()
+    hidden = _hidden_by_stylesheet(soup)  # read before <style> goes
+    for tag in [*soup(_DROP_TAGS), *hidden, *soup.find_all(_is_hidden)]:
+        if not tag.decomposed:  # a hidden tag inside one already gone
+            tag.decompose()
     blocks: list[list[list[str]]] = []  # block → cells → strings
     place: dict[int, tuple] = {id(soup): (None, None)}  # tag → (its nearest block, its cell within it)
     where: tuple | None = None
@@ -339,6 +343,38 @@ def _load_html(name: str, data: bytes) -> str:
         blocks[-1][-1].append(node.strip())
     lines = [join_cells([" ".join(strings) for strings in cells]) for cells in blocks]
     return "\n\n".join(line for line in lines if line)
+
+
+_HIDING = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*(?:hidden|collapse))\s*(?:!\s*important\s*)?(?:;|$)", re.I)
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_CSS_AT_BLOCK = re.compile(r"@[^{;]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}")  # @media print { ... }: not what a screen shows
+_CSS_RULE = re.compile(r"([^{}@;]+)\{([^{}]*)\}")
+
+
+def _is_hidden(tag) -> bool:
+    """An element a reader of the page never sees: ``hidden`` (not "until-found", which the browser's find
+    opens), ``aria-hidden="true"``, or an inline style of ``display: none`` or ``visibility: hidden``."""
+    hidden = tag.get("hidden")
+    if hidden is not None and str(hidden).strip().lower() != "until-found":
+        return True
+    if str(tag.get("aria-hidden") or "").strip().lower() == "true":
+        return True
+    return bool(_HIDING.search(_CSS_COMMENT.sub("", str(tag.get("style") or ""))))
+
+
+def _hidden_by_stylesheet(soup) -> list:
+    """Elements that a rule of the page's own ``<style>`` hides (``.note { display: none }``): the
+    rule's selectors matched by soupsieve; a selector it cannot read is passed over."""
+    found = []
+    for style in soup("style"):
+        css = _CSS_AT_BLOCK.sub("", _CSS_COMMENT.sub("", style.get_text()))
+        for selectors, body in _CSS_RULE.findall(css):
+            if _HIDING.search(body.strip()):
+                try:
+                    found += soup.select(selectors.strip())
+                except Exception:  # soupsieve: an unsupported or malformed selector
+                    continue
+    return found
 
 
 _LOADERS = {".txt": _load_txt, ".md": _load_md, ".pdf": _load_pdf, ".docx": _load_docx,

@@ -122,6 +122,32 @@ def validate_id(doc_id: str) -> str:
     return doc_id
 
 
+def title_key(title: str) -> str:
+    """A title as a reader tells titles apart: case, Unicode look-alike forms and runs of spaces aside."""
+    return " ".join(unicodedata.normalize("NFKC", title or "").casefold().split())
+
+
+class Titles:
+    """The library's titles, so an added document cannot take the title of another: two sources with one
+    title look the same on citation cards and in the library list. Refused (rather than renamed) so the
+    title shown is always the one the person chose; ``Assistant.add`` (CLI and web upload) checks each file."""
+
+    def __init__(self, sources: list[Source]):
+        self._held = {title_key(s.title): s.id for s in sources}
+        self._added: dict[str, str] = {}  # titles of files staged earlier in this add -> their names
+
+    def claim(self, source: Source, name: str) -> None:
+        key = title_key(source.title)
+        if key in self._added:
+            raise InputError(f"{name}: has the title '{shown(source.title)}', like {self._added[key]} in this add; "
+                             "add them one at a time, each with a title of its own.")
+        if key in self._held:
+            raise InputError(f"{name}: the title '{shown(source.title)}' is already the title of '{self._held[key]}' "
+                             "in the library, and two sources with one title look the same in citations; give it "
+                             "a title of its own (--title, or Title when uploading).")
+        self._added[key] = name
+
+
 def validate_date(value: str) -> str:
     if not value:
         return ""

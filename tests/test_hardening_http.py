@@ -1,0 +1,156 @@
+"""Issue 30, items 12 and 13, over HTTP against the real app (``python app.py`` in a subprocess).
+
+* 12: one rating per answer per session. The UI's own events (ask, then "feedback" on the answer) are sent
+  the way the page sends them (Gradio's ``/run/predict``, ``/queue/join`` and the ``/queue/data`` stream), 300
+  times with 2,000-character comments: the feedback database keeps one row, the last rating; another session
+  rating the same answer has a row of its own. "Not helpful" corrections are one per answer per session too.
+* 13: a bad id on ``/document`` answers with a plain not-found message and writes one log line, no traceback
+  (the server's stdout and stderr are captured in its log file).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import uuid
+
+import httpx
+import pytest
+import tomlkit
+
+from conftest import CORPUS, running_app
+
+SEEDS = ("dcsf-2008-07-03-letter", "cc-2008-07-balls-duty-to-cooperate")
+QUESTION = "Can the local authority make schools co-operate?"
+PASSWORD = "correct horse battery staple 30"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """Two seed documents, a built index, and the real app serving them (admin password set)."""
+    from assistant import Assistant
+
+    base = tmp_path_factory.mktemp("http30")
+    corpus = base / "corpus"
+    corpus.mkdir()
+    manifest = tomlkit.parse((CORPUS / "sources.toml").read_text("utf-8"))
+    for key in list(manifest.keys()):
+        if key not in SEEDS:
+            del manifest[key]
+    (corpus / "sources.toml").write_text(tomlkit.dumps(manifest), "utf-8")
+    for doc_id in SEEDS:
+        shutil.copy(CORPUS / f"{doc_id}.txt", corpus / f"{doc_id}.txt")
+    Assistant(corpus_dir=corpus, index_dir=base / "index", data_dir=base / "data", refresh_seconds=0).index()
+    with running_app(base, ASSISTANT_ADMIN_PASSWORD=PASSWORD) as served:
+        yield {**served, "base": base}
+
+
+class Page:
+    """One browser session of the app, sending the page's events as its JavaScript does."""
+
+    def __init__(self, url: str):
+        self.url, self.session = url, uuid.uuid4().hex[:11]
+        self.http = httpx.Client(timeout=120)
+        config = self.http.get(url + "config").json()
+        self.ids = {c.get("props", {}).get("elem_id"): c["id"] for c in config["components"]}
+        self.deps = config["dependencies"]
+
+    def _dep(self, elem_id: str, event: str) -> dict:
+        return next(d for d in self.deps if [self.ids[elem_id], event] in [list(t) for t in d["targets"]])
+
+    def _then(self, dep: dict) -> dict:
+        return next(d for d in self.deps if d.get("trigger_after") == dep["id"])
+
+    def _body(self, dep: dict, data: list, event_data=None, trigger: str | None = None) -> dict:
+        return {"data": data, "fn_index": dep["id"], "session_hash": self.session, "event_data": event_data,
+                "trigger_id": self.ids.get(trigger)}
+
+    def run(self, dep: dict, data: list, event_data=None, trigger=None) -> dict:
+        """An event the page sends outside the queue (queue=False)."""
+        r = self.http.post(self.url + "gradio_api/run/predict", json=self._body(dep, data, event_data, trigger))
+        r.raise_for_status()
+        return r.json()
+
+    def queued(self, dep: dict, calls: list[tuple[list, dict | None]], trigger=None) -> list[dict]:
+        """Queue every call, then read the session's event stream until each has completed; their outputs."""
+        ids = []
+        for data, event_data in calls:
+            r = self.http.post(self.url + "gradio_api/queue/join", json=self._body(dep, data, event_data, trigger))
+            r.raise_for_status()
+            ids.append(r.json()["event_id"])
+        done: dict[str, dict] = {}
+        while len(done) < len(ids):
+            with self.http.stream("GET", self.url + f"gradio_api/queue/data?session_hash={self.session}") as stream:
+                for line in stream.iter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    msg = json.loads(line[5:])
+                    if msg.get("msg") == "process_completed" and msg.get("event_id") in ids:
+                        assert msg.get("success"), msg
+                        done[msg["event_id"]] = msg["output"]
+                    if len(done) == len(ids):
+                        break
+        return [done[i] for i in ids]
+
+    def ask(self, question: str) -> None:
+        start = self._dep("question", "submit")
+        self.run(start, [question, None], trigger="question")
+        self.queued(self._then(start), [([None], None)])
+
+    def rate(self, ratings: list[tuple[str, str]], turn: int = 0) -> list[dict]:
+        return self.queued(self._dep("conversation", "feedback"),
+                           [([None], {"turn": turn, "rating": r, "comment": c}) for r, c in ratings],
+                           trigger="conversation")
+
+    def not_covered(self, times: int, turn: int = 0) -> None:
+        self.queued(self._dep("conversation", "notcovered"), [([None], {"turn": turn})] * times,
+                    trigger="conversation")
+
+
+def _feedback_rows(base) -> list[tuple]:
+    with sqlite3.connect(base / "data" / "feedback.sqlite3") as db:
+        return db.execute("SELECT rating, comment, question FROM feedback ORDER BY id").fetchall()
+
+
+def test_one_rating_per_answer_per_session(app):
+    first = Page(app["url"])
+    first.ask(QUESTION)
+    for batch in range(6):  # 300 ratings of the one answer, each with a 2,000-character comment
+        first.rate([("up" if i % 2 else "down", f"{batch}-{i} " + "x" * 1990) for i in range(50)])
+    first.rate([("down", "The last word: it missed the point.")])
+    rows = _feedback_rows(app["base"])
+    assert len(rows) == 1, f"{len(rows)} rows stored for one answer in one session"
+    assert rows[0][:2] == ("down", "The last word: it missed the point."), rows[0][:2]  # the later one replaced it
+
+    second = Page(app["url"])  # another reader, the same question: a rating of their own
+    second.ask(QUESTION)
+    second.rate([("up", "")] * 5)
+    rows = _feedback_rows(app["base"])
+    assert [r[0] for r in rows] == ["down", "up"], rows
+
+    # "Not helpful" then "The documents don't cover this", sent 40 times: one correction on the review list
+    first.not_covered(40)
+    from gradio_client import Client
+
+    pending = Client(app["url"], verbose=False).predict(PASSWORD, api_name="/corrections")
+    assert len(pending) == 1, f"{len(pending)} corrections waiting for one answer in one session"
+
+
+@pytest.mark.parametrize("bad", ["no-such-document", "../../etc/passwd", "x" * 5000, 7])
+def test_a_bad_document_id_is_one_log_line_not_a_traceback(app, bad):
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    log = app["log"]
+    before = log.read_text()
+    with pytest.raises(AppError) as caught:
+        Client(app["url"], verbose=False).predict(bad, api_name="/document")
+    assert str(caught.value).startswith("No document with id"), caught.value
+    assert len(str(caught.value)) < 200, "the message echoes the whole id"
+    r = httpx.post(app["url"] + "gradio_api/run/document", json={"data": [bad]}, timeout=60)
+    assert r.status_code >= 400 and "No document with id" in r.text, (r.status_code, r.text[:300])
+    added = log.read_text()[len(before):]
+    assert "Traceback" not in added, added[-3000:]
+    lines = [ln for ln in added.splitlines() if ln.strip()]
+    assert len(lines) == 2 and all("No document with id" in ln for ln in lines), lines  # one per request
+    assert all(len(ln) < 300 for ln in lines), lines
