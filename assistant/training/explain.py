@@ -63,7 +63,23 @@ _LOOSE = re.compile(r"(?:\s+(?:and|or|the|a|an|of|to|in|for|by|with|as))+$", re.
 
 def _clean(fragment: str) -> str:
     """A fragment without loose punctuation or a dangling small word at its end."""
-    edge = " ,–—(“”\"‘’'"
+    edge = " ,–—(‘’'"
+    while True:
+        before = fragment
+        fragment = _LOOSE.sub("", fragment.strip(edge)).strip(edge)
+        opened, closed = fragment.count("“"), fragment.count("”")
+        if fragment.endswith("“") or (fragment.endswith("”") and closed > opened):
+            fragment = fragment[:-1]
+        if fragment.startswith("”") or (fragment.startswith("“") and opened > closed):
+            fragment = fragment[1:]
+        if fragment.count('"') % 2 and fragment[-1:] == '"':
+            fragment = fragment[:-1]
+        elif fragment.count('"') % 2 and fragment[:1] == '"':
+            fragment = fragment[1:]
+        if fragment == before:
+            break
+    if fragment.count("“") > fragment.count("”"):  # a quotation opened inside and not closed: end it there
+        fragment = fragment[:fragment.rfind("“")]
     return _LOOSE.sub("", fragment.strip(edge)).strip(edge)
 
 

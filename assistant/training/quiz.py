@@ -168,6 +168,7 @@ class QuizBank:
         self._topic_order = {c.id: i for i, c in enumerate(cards)}
         self._topic_terms = {c.id: [_norm(x) for x in c.topic_terms] for c in cards}
         self._card_quotes = {c.id: {(q.doc_id, q.start) for q in c.quotes()} for c in cards}
+        self._card_spans = {(q.doc_id, q.start, q.end) for c in cards for q in c.quotes()}
         self._doc_texts = {d: _norm(v.text) for d, v in sorted(library.docs.items())}
         self.mentions: dict[Sentence, list[Mention]] = {s: self._find(s.text) for s in library.sentences}
         self._tokens: dict[Sentence, set[str]] = {s: set(tokens(s.text)) for s in library.sentences}
@@ -198,7 +199,13 @@ class QuizBank:
         text = s.text
         return (self.min_chars <= len(text) <= self.max_chars and not text.startswith(self.skip_openers)
                 and not depends_on_previous(text) and not text.rstrip().endswith(("?", ":"))
-                and (self._about is None or bool(self._about.search(text))))
+                and self._about_duty(s, text))
+
+    def _about_duty(self, s: Sentence, text: str) -> bool:
+        """``text`` (the sentence, or the sentence without its blank) states a duty, a strength or a
+        proposal: it has an ``about`` word, or the sentence is quoted on a duty card (chosen there for it)."""
+        on_card = any(s.doc_id == d and a <= s.start < b for d, a, b in self._card_spans)
+        return self._about is None or on_card or bool(self._about.search(text))
 
     def _blankable(self, s: Sentence, m: Mention, mentions: list[Mention]) -> bool:
         if m.entity.type not in self.ask_types:
@@ -210,7 +217,7 @@ class QuizBank:
             if not any(x.entity.type == self.after_type[m.entity.type] and x.end <= m.start
                        and not s.text[x.end:m.start].strip() for x in mentions):
                 return False
-        elif self._about is not None and not self._about.search(s.text[:m.start] + " " + s.text[m.end:]):
+        elif not self._about_duty(s, s.text[:m.start] + " " + s.text[m.end:]):
             return False  # the blank is the sentence's only duty word: it is not about a duty
         if m.surface.lower() in {a.lower() for a in m.entity.also}:
             return False
@@ -313,27 +320,42 @@ class QuizBank:
         by_sentence: dict[Sentence, list[Candidate]] = {}
         for c in self._pool(topic):
             by_sentence.setdefault(c.sentence, []).append(c)
-        # a series of quizzes 1, 2, 3 ... takes consecutive slices of one shuffled order of the sentences
+        # a series of quizzes 1, 2, 3 ... goes through one shuffled order of the sentences: each quiz takes the
+        # sentences that the quizzes before it in the series have not used, its own slice first
         order = list(by_sentence)
         per_series = max(1, -(-len(order) // n))  # quizzes in a series: enough to use every sentence once
         series, slot = divmod(max(int(seed), 1) - 1, per_series)
         random.Random(f"{topic}|{n}|{series}").shuffle(order)
-        # this quiz's own slice first, then the other quizzes' slices of the series
-        order = order[slot * n:(slot + 1) * n] + order[(slot + 1) * n:] + order[:slot * n]
-        rng = random.Random(seed)
+        taken: set[Sentence] = set()
+        for j in range(slot + 1):
+            rng = random.Random(seed if j == slot else series * per_series + j + 1)
+            mine = order[j * n:(j + 1) * n] + order[(j + 1) * n:] + order[:j * n]
+            picked = self._draw(by_sentence, mine, n, rng, taken)
+            taken |= {c.sentence for c, _, _ in picked}
+        if topic is None:  # centred on the duties: grouped by duty, in the cards' order
+            picked.sort(key=lambda p: self._topic_order.get(p[0].topics[0] if p[0].topics else "", len(self._topic_order)))
+        return [self._make(c, i, rng, seed, topic, kind, answer)
+                for i, (c, kind, answer) in enumerate(picked, start=1)]
+
+    def _draw(self, by_sentence: dict[Sentence, list[Candidate]], order: list[Sentence], n: int,
+              rng: random.Random, taken: set[Sentence]) -> list[tuple[Candidate, str, str]]:
+        """Up to ``n`` (candidate, kind, answer), one per sentence, preferring sentences not ``taken`` by
+        the quizzes before this one in its series, and no answer (or term) over its share of the quiz."""
         cap = max(1, int(n * self.max_share + 1e-9))
         picked: list[tuple[Candidate, str, str]] = []
         counts: Counter = Counter()
-        # first: a fresh sentence and no answer over its share; then fresh sentences; then any
-        for strict, fresh in ((True, True), (False, True), (False, False)):
+        # within the share: untaken, then any fresh sentence; over it: the same; last, a sentence again
+        for strict, untaken, fresh in ((True, True, True), (True, False, True), (False, True, True),
+                                       (False, False, True), (False, False, False)):
             used = {c.sentence for c, _, _ in picked}
             for s in order:
                 if len(picked) >= n:
                     break
-                if fresh and s in used:
+                if (fresh and s in used) or (untaken and s in taken):
                     continue
                 options = list(by_sentence[s])
                 rng.shuffle(options)
+                options.sort(key=lambda c: counts["type:" + c.mention.entity.type])  # spread the kinds of answer
                 for c in options:
                     if any(c is p for p, _, _ in picked):
                         continue
@@ -344,12 +366,10 @@ class QuizBank:
                         picked.append((c, kind, answer))
                         counts[answer.lower()] += 1
                         counts["term:" + c.mention.entity.key] += 1
+                        counts["type:" + c.mention.entity.type] += 1
                         used.add(s)
                         break
-        if topic is None:  # centred on the duties: grouped by duty, in the cards' order
-            picked.sort(key=lambda p: self._topic_order.get(p[0].topics[0] if p[0].topics else "", len(self._topic_order)))
-        return [self._make(c, i, rng, seed, topic, kind, answer)
-                for i, (c, kind, answer) in enumerate(picked, start=1)]
+        return picked
 
     def _elsewhere(self, entity: Entity, s: Sentence) -> list[key.Elsewhere]:
         """Every other sentence of the library that names ``entity``, with where."""
@@ -367,7 +387,9 @@ class QuizBank:
         template = self.explain["choice" if kind == "multiple_choice" else answer.lower()]
         ranked = []
         for entity, shown_as in wrong:
-            place = key.nearest(self.library, s, self._elsewhere(entity, s))
+            places = self._elsewhere(entity, s)
+            spelt = [p for p in places if p.sentence.text[p.start:p.end].lower() == shown_as.lower()]
+            place = key.nearest(self.library, s, spelt or places)  # where it is written as shown, if it is
             if place is not None:
                 ranked.append((self.library.similarity(s, place.sentence), shown_as, place))
         ranked.sort(key=lambda r: -r[0])
