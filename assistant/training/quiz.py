@@ -149,6 +149,11 @@ class QuizBank:
         self._about = re.compile("|".join(rf"(?<![\w-]){re.escape(w)}" for w in about)) if about else None
         self.ask = {t["name"]: t.get("ask", ASK) for t in conf.get("types", [])}
         self.after_type = {t["name"]: t["after"] for t in conf.get("types", []) if t.get("after")}
+        # people, organisations and dates are asked only as the ones who propose or the time of it
+        self._followed = {t["name"]: re.compile(r"^,?\s+(?:[\w’'-]+\s+){0,3}?(?:" + "|".join(map(re.escape, t["followed_by"]))
+                                                + r")(?![\w-])") for t in conf.get("types", []) if t.get("followed_by")}
+        self._preceded = {t["name"]: re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, t["preceded_by"])) + r")\s+$")
+                          for t in conf.get("types", []) if t.get("preceded_by")}
         self.explain = {**EXPLAIN, **(conf.get("explain") or {})}
         self.types: dict[str, list[Entity]] = {}
         self._patterns: list[tuple[re.Pattern, Entity]] = []
@@ -219,6 +224,11 @@ class QuizBank:
                 return False
         elif not self._about_duty(s, s.text[:m.start] + " " + s.text[m.end:]):
             return False  # the blank is the sentence's only duty word: it is not about a duty
+        kind = m.entity.type
+        if kind in self._followed and not self._followed[kind].search(s.text[m.end:]):
+            return False  # who said it or whom they speak for: not a question about the duty
+        if kind in self._preceded and not self._preceded[kind].search(s.text[:m.start]):
+            return False
         if m.surface.lower() in {a.lower() for a in m.entity.also}:
             return False
         if sum(1 for x in mentions if x.entity == m.entity) != 1:
@@ -241,8 +251,9 @@ class QuizBank:
         if other == m.entity or other.type != m.entity.type:
             return "same thing as the answer"
         mine = self.mentions[s]
-        if any(x.entity == other for x in mine):
-            return "named in the same sentence"
+        if any(x.entity == other for x in mine) or any(
+                re.search(rf"(?<![\w‐-]){re.escape(f)}(?![\w‐-])", s.text, re.I) for f in other.forms):
+            return "named in the same sentence"  # also inside a fixed phrase ("schools causing concern")
         for form in other.forms:
             claim = _norm(self.swapped(s, m, form))
             if any(claim in text for text in self._doc_texts.values()):
