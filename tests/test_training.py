@@ -80,7 +80,7 @@ def test_duty_cards_cover_every_duty_with_every_field(assistant):
 def test_every_card_and_glossary_line_is_a_verbatim_quote(assistant, docs):
     lines = [line for card in assistant.duties() for f in card.fields for line in f.lines]
     lines += [line for g in assistant.glossary() for line in g.lines]
-    assert len(lines) > 60
+    assert len(lines) > 50  # issue 31: a sentence is quoted once per card (it was 60+ with repeats)
     for line in lines:
         assert_verbatim(line.citation, docs)
         if line.level:
@@ -89,7 +89,8 @@ def test_every_card_and_glossary_line_is_a_verbatim_quote(assistant, docs):
 
 def test_strength_is_shown_by_the_quoted_words(assistant):
     by_id = {c.id: c for c in assistant.duties()}
-    terms = {c.id: {line.term for line in c.field("strength").lines} for c in by_id.values()}
+    # issue 31: a strength word may sit on the line of another heading (each sentence is quoted once a card)
+    terms = {c.id: {line.term for f in c.fields for line in f.lines if line.level} for c in by_id.values()}
     assert "are bound by" in terms["duty-to-co-operate"]
     assert {"must consult", "have regard"} <= terms["children-and-young-peoples-plans"]
     assert {"may already consider", "require authorities to consider"} <= terms["formal-warning-notices"]

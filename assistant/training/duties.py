@@ -24,6 +24,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from .constructions import DEFINITION, construction
 from .quotes import Library, Quote, SpecError
 from ..answer.units import depends_on_previous, dialogue
 
@@ -95,10 +96,12 @@ def load_spec(path: Path) -> dict:
         raise SpecError(f"{path} is not valid TOML: {exc}") from None
 
 
-def _lines(library: Library, raws: list[dict], where: str,
-           names: list[str] | None = None) -> tuple[list[Line], list[str]]:
+def _lines(library: Library, raws: list[dict], where: str, names: list[str] | None = None,
+           heading: str | None = None, spoken: list[str] | None = None) -> tuple[list[Line], list[str]]:
     """(the lines that resolve, why each other one is not shown): a line is left out only when its
-    document is not in the library. With ``names``, every line is a definition of that term."""
+    document is not in the library. With ``names``, every line is a definition of that term. Every
+    line must contain a construction that answers ``heading`` (``data/constructions.toml``); with
+    ``spoken`` (the term's names as written), definition patterns are about that term."""
     lines, missing = [], []
     for i, raw in enumerate(raws):
         doc = raw.get("doc") if isinstance(raw, dict) else None
@@ -107,7 +110,11 @@ def _lines(library: Library, raws: list[dict], where: str,
                            "(it may have been removed).")
             continue
         line = _line(library, raw, f"{where} / line {i + 1}")
-        problem = definition_problem(line.citation.quote, names) if names else None
+        joined = bool(raw.get("with_previous"))
+        problem = definition_problem(line.citation.quote, names, points_back=not joined) if names else None
+        if not problem and heading and construction(line.citation.quote, heading, spoken or ()) is None:
+            problem = (f"does not answer its heading: it has none of the constructions listed for '{heading}' "
+                       "in assistant/data/constructions.toml (naming the term is not enough)")
         if depends_on_previous(line.citation.quote):
             problem = "leans on the sentence before it (it opens with words such as “However”, “This” or “The association also”)"
         if problem:
@@ -130,7 +137,14 @@ def term_names(name: str, aliases: list[str] | tuple[str, ...] = ()) -> list[str
     return sorted({_norm(re.sub(r"^the\s+", "", n.strip(), flags=re.I)) for n in found if n.strip()})
 
 
-def definition_problem(sentence: str, names: list[str]) -> str | None:
+def spoken_names(name: str, aliases: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """A term's names as written (for the construction patterns): the term, its aliases, the short form in
+    brackets and the term without it or a ": subtitle"."""
+    found = [name, *aliases, *re.findall(r"\(([^)]+)\)", name), re.sub(r"\s*\([^)]*\)|:.*$", "", name)]
+    return sorted({n.strip() for n in found if n.strip()})
+
+
+def definition_problem(sentence: str, names: list[str], points_back: bool = True) -> str | None:
     """Why ``sentence`` does not define the term ``names`` name on its own (None when it does): it must
     name the term, and no word that points back ("this", "they", from ``data/dialogue.toml``) may come
     before the name ("The government has supported this by placing ... a duty to promote ...")."""
@@ -138,6 +152,8 @@ def definition_problem(sentence: str, names: list[str]) -> str | None:
     at = [text.find(n) for n in names if n and n in text]
     if not at:
         return f"does not name the term ({' / '.join(names)}; add an alias if it names it otherwise)"
+    if not points_back:  # a line quoted with the sentence it leans on
+        return None
     grammar = dialogue()
     pointing = set(grammar["referring_words"]) | set(grammar["demonstratives"])
     before = sorted(set(re.findall(r"[a-z']+", text[:min(at)])) & pointing)
@@ -146,8 +162,8 @@ def definition_problem(sentence: str, names: list[str]) -> str | None:
     return None
 
 
-def _resolved(library: Library, raw: dict, where: str,
-              names: list[str] | None = None) -> tuple[list[Line], list[str], str | None]:
+def _resolved(library: Library, raw: dict, where: str, names: list[str] | None = None,
+              heading: str | None = None, spoken: list[str] | None = None) -> tuple[list[Line], list[str], str | None]:
     """A field's or a glossary entry's lines, what is missing, and its note: an empty list of lines
     needs a note that says why (the library has no sentence that does this job on its own)."""
     note = raw.get("note")
@@ -156,7 +172,7 @@ def _resolved(library: Library, raw: dict, where: str,
             raise SpecError(f"training spec ({where}): give at least one quoted line, or a 'note' saying why "
                             "no sentence of the library will do.")
         return [], [], note.strip()
-    lines, missing = _lines(library, raw["lines"], where, names)
+    lines, missing = _lines(library, raw["lines"], where, names, heading, spoken)
     return lines, missing, note
 
 
@@ -183,6 +199,12 @@ def _line(library: Library, raw: dict, where: str) -> Line:
         raise SpecError(f"training spec ({where}): a line needs 'doc' and 'find' (missing {exc}).") from None
     sentence = library.find(doc, find, where)
     citation = library.quote(sentence)
+    if raw.get("with_previous"):  # it leans on the sentence before: quote both, one verbatim slice
+        before = library.previous(sentence)
+        if before is None or not depends_on_previous(sentence.text):
+            raise SpecError(f"training spec ({where}): 'with_previous' is for a sentence that leans on the one "
+                            f"before it in its paragraph; “{sentence.text}” does not.")
+        citation = library.quote_span(before, sentence)
     term = raw.get("term")
     if raw.get("level") and not term:
         raise SpecError(f"training spec ({where}): a strength 'level' needs the 'term' that shows it.")
@@ -197,18 +219,35 @@ def build_cards(library: Library, spec: dict) -> list[DutyCard]:
     for raw in spec.get("duties", []):
         card_id = raw.get("id", "?")
         names = term_names(raw.get("name", card_id), raw.get("aliases", []))
+        spoken = spoken_names(raw.get("name", card_id), raw.get("aliases", []))
         fields = []
         for f in raw.get("fields", []):
             key = f.get("key", "")
             if key not in FIELD_KEYS:
                 raise SpecError(f"training spec ({card_id}): unknown field '{key}'; use one of {', '.join(FIELD_KEYS)}.")
-            lines, missing, note = _resolved(library, f, f"{card_id} / {key}",
-                                             names if key in DEFINITION_FIELDS else None)
+            definition = key in DEFINITION_FIELDS
+            lines, missing, note = _resolved(library, f, f"{card_id} / {key}", names if definition else None,
+                                             DEFINITION if definition else key, spoken)
             fields.append(CardField(key=key, label=f.get("label", key), lines=lines, missing=missing, note=note))
+        _no_repeats(card_id, fields)
         cards.append(DutyCard(id=card_id, name=raw.get("name", card_id), fields=fields,
                               badges=[Badge(**b) for b in raw.get("badges", [])],
                               topic_terms=list(raw.get("topic_terms", []))))
     return cards
+
+
+def _no_repeats(card_id: str, fields: list[CardField]) -> None:
+    """A sentence is quoted under one heading of a card only (issue 31): a heading it would repeat under
+    says where it is answered (a ``note``) instead."""
+    seen: list[tuple[str, int, int, str]] = []
+    for f in fields:
+        for line in f.lines:
+            c = line.citation
+            clash = next((k for d, a, b, k in seen if d == c.doc_id and a < c.end and c.start < b), None)
+            if clash:
+                raise SpecError(f"training spec ({card_id} / {f.key}): “{c.quote}” is already quoted under "
+                                f"'{clash}' on this card; quote it once and give this heading a 'note'.")
+            seen.append((c.doc_id, c.start, c.end, f.key))
 
 
 def build_glossary(library: Library, spec: dict) -> list[GlossaryEntry]:
@@ -216,7 +255,8 @@ def build_glossary(library: Library, spec: dict) -> list[GlossaryEntry]:
     entries = []
     for raw in spec.get("glossary", []):
         term = raw.get("term", "?")
-        lines, missing, note = _resolved(library, raw, f"glossary / {term}", term_names(term, raw.get("aliases", [])))
+        lines, missing, note = _resolved(library, raw, f"glossary / {term}", term_names(term, raw.get("aliases", [])),
+                                         DEFINITION, spoken_names(term, raw.get("aliases", [])))
         entries.append(GlossaryEntry(term=term, lines=lines, missing=missing, note=note))
     return sorted(entries, key=lambda g: re.sub(r"^the ", "", g.term.lower()))
 

@@ -19,19 +19,27 @@ How a question is made:
   claim (shared context words, the same list of bodies, or close sentence vectors).
 
 The answer is always stated in the quoted sentence, so there is no question the sources do not
-answer. The answer key's explanation (``[quiz.explain]``) adds what the answer does not already say
-(the source's wording and status), never the answer again. Questions are drawn with
-``random.Random(seed)`` from a pool in a fixed order, so one seed always gives one quiz.
+answer. The answer key's explanation (``[quiz.explain]``, ``explain.py``) quotes the source's words
+around the answer (never the answer again) and what the most tempting wrong option refers to elsewhere
+in the library.
+
+Drawing (issue 31): a quiz about all the duties uses only sentences that belong to a duty card, in the
+cards' order; no answer is more than ``max_answer_share`` of a quiz where the pool allows it; and
+consecutive quiz numbers take consecutive slices of one shuffled order of the pool's sentences, so a
+series of quizzes (1, 2, 3, ...) goes through the library before it repeats a sentence. Everything is
+drawn with ``random.Random`` from fixed seeds, so one quiz number always gives one quiz.
 """
 from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from . import explain as key
 from .duties import DutyCard
 from ..errors import InputError
 from ..safety.inputs import whole_number
@@ -54,9 +62,13 @@ SHARED_SIBLINGS = 2
 SIMILAR_COSINE = 0.72
 ACTOR_TYPES = ("person", "organisation")
 ASK = "Which words complete this sentence from {source}?"  # when a type has no `ask` of its own
-EXPLAIN = {"choice": "These are the source’s own words ({status}); the other choices are not what it says.",
-           "true": "The statement is the source’s own sentence, word for word ({status}).",
-           "false": "The source ({status}) says “{said}”, not “{shown}”."}
+EXPLAIN = {"choice": "{source} ({status}) says {words}. {tempting}",
+           "true": "{source} ({status}) says it in these words: {words}. {tempting}",
+           "false": "{source} ({status}) has “{said}” there, not “{shown}”: {words}. {tempting}",
+           "tempting": "“{wrong}” is tempting, but {wrong_source} names it elsewhere: {wrong_words}.",
+           "tempting_false": "“{shown}” is what {wrong_source} names in {wrong_words}.",
+           "tempting_none": "None of the library’s sentences names “{wrong}” in this claim."}
+MAX_ANSWER_SHARE = 0.2
 _SMALL_WORDS = {"and", "of", "the", "for", "in", "to"}
 
 
@@ -129,11 +141,19 @@ class QuizBank:
         self.max_chars = int(conf.get("max_chars", 330))
         self.skip_openers = tuple(conf.get("skip_openers", []))
         self.skip_after = [w.lower() for w in conf.get("skip_after", [])]
+        fixed = conf.get("fixed_phrases", [])
+        self._fixed = re.compile("|".join(re.escape(f) for f in fixed), re.I) if fixed else None
+        self.max_share = float(conf.get("max_answer_share", MAX_ANSWER_SHARE))
         self.ask_types = set(conf.get("ask_types") or [t["name"] for t in conf.get("types", [])])
         about = conf.get("about", [])
         self._about = re.compile("|".join(rf"(?<![\w-]){re.escape(w)}" for w in about)) if about else None
         self.ask = {t["name"]: t.get("ask", ASK) for t in conf.get("types", [])}
         self.after_type = {t["name"]: t["after"] for t in conf.get("types", []) if t.get("after")}
+        # people, organisations and dates are asked only as the ones who propose or the time of it
+        self._followed = {t["name"]: re.compile(r"^,?\s+(?:[\w’'-]+\s+){0,3}?(?:" + "|".join(map(re.escape, t["followed_by"]))
+                                                + r")(?![\w-])") for t in conf.get("types", []) if t.get("followed_by")}
+        self._preceded = {t["name"]: re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, t["preceded_by"])) + r")\s+$")
+                          for t in conf.get("types", []) if t.get("preceded_by")}
         self.explain = {**EXPLAIN, **(conf.get("explain") or {})}
         self.types: dict[str, list[Entity]] = {}
         self._patterns: list[tuple[re.Pattern, Entity]] = []
@@ -150,8 +170,10 @@ class QuizBank:
             self.types[t["name"]] = sorted(entities, key=lambda e: e.key)
         self.case_style = {t["name"]: bool(t.get("case_style")) for t in conf.get("types", [])}
         self.topic_names = {c.id: c.name for c in cards}
+        self._topic_order = {c.id: i for i, c in enumerate(cards)}
         self._topic_terms = {c.id: [_norm(x) for x in c.topic_terms] for c in cards}
         self._card_quotes = {c.id: {(q.doc_id, q.start) for q in c.quotes()} for c in cards}
+        self._card_spans = {(q.doc_id, q.start, q.end) for c in cards for q in c.quotes()}
         self._doc_texts = {d: _norm(v.text) for d, v in sorted(library.docs.items())}
         self.mentions: dict[Sentence, list[Mention]] = {s: self._find(s.text) for s in library.sentences}
         self._tokens: dict[Sentence, set[str]] = {s: set(tokens(s.text)) for s in library.sentences}
@@ -159,11 +181,19 @@ class QuizBank:
 
     # ---- terms ---------------------------------------------------------------------------------
     def _find(self, text: str) -> list[Mention]:
-        """Known terms in ``text``, leftmost-longest, never overlapping."""
-        found = sorted(((m.start(), -(m.end() - m.start()), m.end(), e) for p, e in self._patterns
-                        for m in p.finditer(text)), key=lambda x: (x[0], x[1], x[3].key))
+        """Known terms in ``text``, leftmost-longest, never overlapping; a spelling of a term wins over a
+        word that only refers to it ("the Association of Directors ..." is not "the association"), and
+        nothing inside a fixed phrase ("schools causing concern") is a term."""
+        fixed = [m.span() for m in self._fixed.finditer(text)] if self._fixed else []
+        found = sorted(((m.start(), -(m.end() - m.start()), m.end(), e, m.group(0)) for p, e in self._patterns
+                        for m in p.finditer(text) if not any(a <= m.start() < b for a, b in fixed)),
+                       key=lambda x: (x[0], x[1], x[3].key))
+        also = {x for x in found if x[4].lower() in {a.lower() for a in x[3].also}}
+        proper = [x for x in found if x not in also]
+        found = sorted(proper + [x for x in also if not any(p[0] < x[2] and x[0] < p[2] for p in proper)],
+                       key=lambda x: (x[0], x[1], x[3].key))
         out: list[Mention] = []
-        for start, _, end, entity in found:
+        for start, _, end, entity, _surface in found:
             if out and start < out[-1].end:
                 continue
             out.append(Mention(entity, start, end, text[start:end]))
@@ -174,17 +204,31 @@ class QuizBank:
         text = s.text
         return (self.min_chars <= len(text) <= self.max_chars and not text.startswith(self.skip_openers)
                 and not depends_on_previous(text) and not text.rstrip().endswith(("?", ":"))
-                and (self._about is None or bool(self._about.search(text))))
+                and self._about_duty(s, text))
+
+    def _about_duty(self, s: Sentence, text: str) -> bool:
+        """``text`` (the sentence, or the sentence without its blank) states a duty, a strength or a
+        proposal: it has an ``about`` word, or the sentence is quoted on a duty card (chosen there for it)."""
+        on_card = any(s.doc_id == d and a <= s.start < b for d, a, b in self._card_spans)
+        return self._about is None or on_card or bool(self._about.search(text))
 
     def _blankable(self, s: Sentence, m: Mention, mentions: list[Mention]) -> bool:
         if m.entity.type not in self.ask_types:
-            return False  # known so that wrong choices are safe, never asked (who said it, when)
+            return False  # known so that wrong choices are safe, never asked
+        label = self.library.source(s.doc_id).citation_label
+        if any(re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", label) for f in m.entity.forms):
+            return False  # the question names its source ("DCSF letter, 3 July 2008"): it would give it away
         if m.entity.type in self.after_type:  # "Local authorities may ...": the word binds the body before it
             if not any(x.entity.type == self.after_type[m.entity.type] and x.end <= m.start
                        and not s.text[x.end:m.start].strip() for x in mentions):
                 return False
-        elif self._about is not None and not self._about.search(s.text[:m.start] + " " + s.text[m.end:]):
+        elif not self._about_duty(s, s.text[:m.start] + " " + s.text[m.end:]):
             return False  # the blank is the sentence's only duty word: it is not about a duty
+        kind = m.entity.type
+        if kind in self._followed and not self._followed[kind].search(s.text[m.end:]):
+            return False  # who said it or whom they speak for: not a question about the duty
+        if kind in self._preceded and not self._preceded[kind].search(s.text[:m.start]):
+            return False
         if m.surface.lower() in {a.lower() for a in m.entity.also}:
             return False
         if sum(1 for x in mentions if x.entity == m.entity) != 1:
@@ -207,8 +251,9 @@ class QuizBank:
         if other == m.entity or other.type != m.entity.type:
             return "same thing as the answer"
         mine = self.mentions[s]
-        if any(x.entity == other for x in mine):
-            return "named in the same sentence"
+        if any(x.entity == other for x in mine) or any(
+                re.search(rf"(?<![\w‐-]){re.escape(f)}(?![\w‐-])", s.text, re.I) for f in other.forms):
+            return "named in the same sentence"  # also inside a fixed phrase ("schools causing concern")
         for form in other.forms:
             claim = _norm(self.swapped(s, m, form))
             if any(claim in text for text in self._doc_texts.values()):
@@ -263,50 +308,144 @@ class QuizBank:
             raise InputError(f"Unknown topic '{topic}'. Choose one of: {', '.join(self.topic_names)} (or leave it out).")
         return topic
 
+    def _pool(self, topic: str | None) -> list[Candidate]:
+        """The questions a quiz may use: about ``topic``, or (all duties) any that belongs to a duty card."""
+        if topic is not None:
+            return [c for c in self.candidates if topic in c.topics]
+        return [c for c in self.candidates if c.topics or not self.topic_names]
+
+    def _kinds(self, c: Candidate, rng: random.Random) -> list[tuple[str, str]]:
+        """(kind, answer) in the order to try them: the drawn one first, then the others."""
+        mc_ok = len(c.distractors) >= MC_CHOICES - 1
+        first_tf = "True" if rng.random() < 0.5 else "False"
+        tf = [("true_false", first_tf), ("true_false", "False" if first_tf == "True" else "True")]
+        if mc_ok and rng.random() >= TF_SHARE:
+            return [("multiple_choice", c.mention.entity.key), *tf]
+        return [tf[0], ("multiple_choice", c.mention.entity.key), tf[1]] if mc_ok else tf
+
     def quiz(self, n: int = 10, seed: int = 1, topic: str | None = None) -> list[Question]:
         """``n`` questions about ``topic`` (a duty id, or None for all), the same for the same seed."""
         if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_QUESTIONS:
             raise InputError(f"The number of questions must be a whole number from 1 to {MAX_QUESTIONS}.")
         topic = self.check_topic(topic)
-        rng = random.Random(seed)
-        pool = [c for c in self.candidates if topic is None or topic in c.topics]
-        rng.shuffle(pool)
-        picked: list[Candidate] = []
-        for fresh_only in (True, False):  # one question per sentence first; reuse sentences if short
-            used = {c.sentence for c in picked}
-            for c in pool:
+        by_sentence: dict[Sentence, list[Candidate]] = {}
+        for c in self._pool(topic):
+            by_sentence.setdefault(c.sentence, []).append(c)
+        # a series of quizzes 1, 2, 3 ... goes through one shuffled order of the sentences: each quiz takes the
+        # sentences that the quizzes before it in the series have not used, its own slice first
+        order = list(by_sentence)
+        per_series = max(1, -(-len(order) // n))  # quizzes in a series: enough to use every sentence once
+        series, slot = divmod(max(int(seed), 1) - 1, per_series)
+        random.Random(f"{topic}|{n}|{series}").shuffle(order)
+        taken: set[Sentence] = set()
+        for j in range(slot + 1):
+            rng = random.Random(seed if j == slot else series * per_series + j + 1)
+            mine = order[j * n:(j + 1) * n] + order[(j + 1) * n:] + order[:j * n]
+            picked = self._draw(by_sentence, mine, n, rng, taken)
+            taken |= {c.sentence for c, _, _ in picked}
+        if topic is None:  # centred on the duties: grouped by duty, in the cards' order
+            picked.sort(key=lambda p: self._topic_order.get(p[0].topics[0] if p[0].topics else "", len(self._topic_order)))
+        return [self._make(c, i, rng, seed, topic, kind, answer)
+                for i, (c, kind, answer) in enumerate(picked, start=1)]
+
+    def _draw(self, by_sentence: dict[Sentence, list[Candidate]], order: list[Sentence], n: int,
+              rng: random.Random, taken: set[Sentence]) -> list[tuple[Candidate, str, str]]:
+        """Up to ``n`` (candidate, kind, answer), one per sentence, preferring sentences not ``taken`` by
+        the quizzes before this one in its series, and no answer (or term) over its share of the quiz."""
+        cap = max(1, int(n * self.max_share + 1e-9))
+        picked: list[tuple[Candidate, str, str]] = []
+        counts: Counter = Counter()
+        # within the share: untaken, then any fresh sentence; over it: the same; last, a sentence again
+        for strict, untaken, fresh in ((True, True, True), (True, False, True), (False, True, True),
+                                       (False, False, True), (False, False, False)):
+            used = {c.sentence for c, _, _ in picked}
+            for s in order:
                 if len(picked) >= n:
                     break
-                if c in picked or (fresh_only and c.sentence in used):
+                if (fresh and s in used) or (untaken and s in taken):
                     continue
-                picked.append(c)
-                used.add(c.sentence)
-        return [self._make(c, i, rng, seed, topic) for i, c in enumerate(picked, start=1)]
+                options = list(by_sentence[s])
+                rng.shuffle(options)
+                options.sort(key=lambda c: counts["type:" + c.mention.entity.type])  # spread the kinds of answer
+                for c in options:
+                    if any(c is p for p, _, _ in picked):
+                        continue
+                    ok = [(kind, answer) for kind, answer in self._kinds(c, rng)
+                          if not strict or (counts[answer.lower()] < cap and counts["term:" + c.mention.entity.key] < cap)]
+                    if ok:
+                        kind, answer = ok[0]
+                        picked.append((c, kind, answer))
+                        counts[answer.lower()] += 1
+                        counts["term:" + c.mention.entity.key] += 1
+                        counts["type:" + c.mention.entity.type] += 1
+                        used.add(s)
+                        break
+        return picked
 
-    def _make(self, c: Candidate, number: int, rng: random.Random, seed: int, topic: str | None) -> Question:
+    def _elsewhere(self, entity: Entity, s: Sentence) -> list[key.Elsewhere]:
+        """Every other sentence of the library that names ``entity``, with where."""
+        return [key.Elsewhere(s2, x.start, x.end) for s2, mentions in self.mentions.items() if s2 != s
+                for x in mentions if x.entity == entity]
+
+    def _explain(self, c: Candidate, kind: str, answer: str, citation: Quote, wrong: list[tuple[Entity, str]],
+                 shown: str | None = None) -> str:
+        """The answer key (issue 31): the source's words around the answer, and what the most tempting wrong
+        option refers to elsewhere in the library; never the answer itself."""
+        s, m = c.sentence, c.mention
+        forms = sorted({m.surface, *m.entity.forms}, key=len, reverse=True)
+        base = dict(source=citation.label, status=citation.status, words=key.around(s.text, m.start, m.end, forms),
+                    said=m.surface, shown=shown or "")
+        template = self.explain["choice" if kind == "multiple_choice" else answer.lower()]
+        ranked = []
+        for entity, shown_as in wrong:
+            places = self._elsewhere(entity, s)
+            spelt = [p for p in places if p.sentence.text[p.start:p.end].lower() == shown_as.lower()]
+            place = key.nearest(self.library, s, spelt or places)  # where it is written as shown, if it is
+            if place is not None:
+                ranked.append((self.library.similarity(s, place.sentence), shown_as, place))
+        ranked.sort(key=lambda r: -r[0])
+        texts = []
+        for _, shown_as, place in ranked:
+            label = self.library.quote(place.sentence).label
+            words = key.with_term(place.sentence.text, place.start, place.end, forms)
+            tempting = self.explain["tempting_false" if answer == "False" else "tempting"].format(
+                wrong=shown_as, shown=shown_as, wrong_source=label, wrong_words=words)
+            texts.append(template.format(**base, tempting=tempting))
+        shown_as = wrong[0][1] if wrong else ""
+        texts.append(template.format(**base, tempting=self.explain["tempting_none"].format(wrong=shown_as)))
+        if kind != "multiple_choice":
+            return texts[0]
+        clean = [t for t in texts if not re.search(rf"(?<![\w-]){re.escape(m.surface)}(?![\w-])", t, re.I)]
+        return (clean or texts)[0]
+
+    def _make(self, c: Candidate, number: int, rng: random.Random, seed: int, topic: str | None,
+              kind: str | None = None, answer: str | None = None) -> Question:
         s, m = c.sentence, c.mention
         citation = self.library.quote(s)
         label = f"{citation.label}"
-        mc_ok = len(c.distractors) >= MC_CHOICES - 1
-        kind = "multiple_choice" if mc_ok and rng.random() >= TF_SHARE else "true_false"
+        if kind is None:  # as before issue 31: drawn here
+            kind, answer = self._kinds(c, rng)[0]
         common = dict(id=f"q{number}", number=number, topic=topic or (c.topics[0] if c.topics else None),
                       topics=c.topics, key_term=m.surface, term_start=m.start, term_type=m.entity.type, citation=citation, seed=seed)
         if kind == "multiple_choice":
-            wrong = [self.display(e, m, s) for e in rng.sample(c.distractors, MC_CHOICES - 1)]
+            wrong_entities = rng.sample(c.distractors, MC_CHOICES - 1)
+            wrong = [self.display(e, m, s) for e in wrong_entities]
             choices = [m.surface, *wrong]
             rng.shuffle(choices)
             cloze = s.text[:m.start] + BLANK + s.text[m.end:]
             ask = self.ask.get(m.entity.type, ASK).format(source=label)
+            explanation = self._explain(c, kind, m.surface, citation, list(zip(wrong_entities, wrong)))
             return Question(kind=kind, question=f"{ask} “{cloze}”",
                             choices=choices, answer=m.surface, answer_index=choices.index(m.surface),
-                            explanation=self.explain["choice"].format(status=citation.status), **common)
-        if rng.random() < 0.5:
-            statement, answer = s.text, "True"
-            explanation = self.explain["true"].format(status=citation.status)
+                            explanation=explanation, **common)
+        if answer == "True":
+            statement = s.text
+            explanation = self._explain(c, kind, answer, citation, [(e, self.display(e, m, s)) for e in c.distractors])
         else:
-            other = self.display(rng.choice(c.distractors), m, s)
-            statement, answer = self.swapped(s, m, other), "False"
-            explanation = self.explain["false"].format(status=citation.status, said=m.surface, shown=other)
+            entity = rng.choice(c.distractors)
+            other = self.display(entity, m, s)
+            statement = self.swapped(s, m, other)
+            explanation = self._explain(c, kind, answer, citation, [(entity, other)], shown=other)
         choices = ["True", "False"]
         return Question(kind=kind, question=f"True or false? {label} says: “{statement}”", statement=statement,
                         choices=choices, answer=answer, answer_index=choices.index(answer),

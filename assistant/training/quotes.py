@@ -88,6 +88,22 @@ class Library:
                      status=src.status, label=src.citation_label, quote=text, location=f"paragraph {s.paragraph}",
                      paragraph=s.paragraph, start=s.start, end=s.end)
 
+    def previous(self, s: Sentence) -> Sentence | None:
+        """The sentence before ``s`` in the same paragraph (None when ``s`` opens it)."""
+        sentences = self.by_doc[s.doc_id]
+        i = sentences.index(s)
+        before = sentences[i - 1] if i else None
+        return before if before is not None and before.paragraph == s.paragraph else None
+
+    def quote_span(self, first: Sentence, last: Sentence) -> Quote:
+        """One verbatim slice from the start of ``first`` to the end of ``last`` (consecutive sentences
+        of one paragraph): a sentence that leans on the one before it, quoted with that sentence."""
+        head, tail = self.quote(first), self.quote(last)
+        text = self.docs[first.doc_id].text[first.start:last.end]
+        if first.doc_id != last.doc_id or first.paragraph != last.paragraph or "\n\n" in text:
+            raise SpecError(f"{first.doc_id}: a quote may join sentences of one paragraph only.")
+        return head.model_copy(update={"quote": text, "end": tail.end})
+
     def find(self, doc_id: str, needle: str, where: str = "") -> Sentence:
         """The one sentence of ``doc_id`` that contains ``needle`` verbatim; ``SpecError`` otherwise."""
         at = f" ({where})" if where else ""
