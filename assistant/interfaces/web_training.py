@@ -8,8 +8,8 @@
              keep the room's score) and self-study mode (one governor answers and is told at once);
              both end with the score and offer the training pack (Markdown, PDF) for download.
 
-``add_training_tabs(assistant)`` is called inside ``gr.Tabs()`` by ``assistant/interfaces/web.py``; ``CSS`` is
-added to the page's style sheet there. Named API endpoints: ``/duties``, ``/glossary``, ``/quiz``.
+``add_training_tabs(assistant)`` is called inside ``gr.Tabs()`` by ``assistant/interfaces/web.py`` and
+``add_training_api`` outside it; ``CSS`` is added to the page's style sheet there. Named API endpoints: ``/duties``, ``/glossary``, ``/quiz``.
 """
 from __future__ import annotations
 
@@ -310,7 +310,7 @@ class TrainingUI:
 
 
 def add_training_tabs(assistant: Assistant, announce: gr.HTML | None = None) -> TrainingUI:
-    """The Duties and Quiz tabs and their API endpoints; call inside ``gr.Tabs()`` of a ``gr.Blocks``."""
+    """The Duties and Quiz tabs; call inside ``gr.Tabs()`` of a ``gr.Blocks`` (their API: ``add_training_api``)."""
     t = TrainingUI(assistant)
     announce = announce if announce is not None else gr.HTML("", visible=False)
     with gr.Tab("Duties", id="duties") as duties_tab:
@@ -349,10 +349,15 @@ def add_training_tabs(assistant: Assistant, announce: gr.HTML | None = None) -> 
     reveal.click(t.reveal, [state, choice], [*flow, announce], show_progress="hidden", **PRIVATE) \
         .then(None, js=REVEAL_FOCUS_JS)
     nxt.click(t.next, [state], [*flow, announce], show_progress="hidden", **PRIVATE).then(None, js=FOCUS_CARD_JS)
+    return t
+
+
+def add_training_api(t: TrainingUI) -> None:
+    """The named endpoints ``/duties``, ``/glossary``, ``/quiz``. Call OUTSIDE ``gr.Tabs()``: an API made
+    inside it is taken for a tab (Gradio warns, and the browser showed a second "Manage library" tab)."""
     gr.api(t.api_duties, api_name="duties")
     gr.api(t.api_glossary, api_name="glossary")
     gr.api(t.api_quiz, api_name="quiz")
-    return t
 
 
 CSS = r"""
