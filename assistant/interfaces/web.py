@@ -34,6 +34,7 @@ from ..errors import AssistantError, InputError
 from ..service import Assistant
 from .web_bank import PICK_JS, BankUI, add_bank_admin, add_bank_api  # readers' corrections, the question bank
 from .web_assets import ANNOUNCE_JS, CONVERSATION_JS, LIBRARY_JS, SOURCE_JS
+from .web_layout import admin_off_html
 from .web_html import (STARTERS, SOURCE_PLACEHOLDER, _message, _plural, e, highlight_span, render_conversation,
                        render_library, render_source, say)
 from .web_training import add_training_api, add_training_tabs  # Duties and Quiz tabs (governor training)
@@ -465,12 +466,11 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
 
             training = add_training_tabs(assistant, announce)
 
-            with gr.Tab("Manage library", id="admin"):
+            with gr.Tab("Manage library", id="admin", elem_id="admin-tab"):
                 gr.Markdown(
                     "**For library managers.** Adding or removing a document changes the library for everyone and "
-                    "needs the admin password. If a document can't be read, nothing is changed."
-                    + ("" if admin_on else "\n\n*Changing the library is switched off on this server (no "
-                       "ASSISTANT_ADMIN_PASSWORD set).*"))
+                    "needs the admin password. If a document can't be read, nothing is changed.")
+                gr.HTML(admin_off_html(), elem_id="admin-off", visible=not admin_on)  # how to switch it on
                 password = gr.Textbox(label="Admin password", type="password", elem_id="admin-password",
                                       interactive=admin_on)
                 admin_msg = gr.HTML("", elem_id="admin-message")
