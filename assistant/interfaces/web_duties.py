@@ -93,17 +93,13 @@ def render_glossary(glossary: list[dict]) -> str:
 
 
 def render_duties(cards: list[dict], glossary: list[dict], notice: str) -> str:
-    head = (f'<p class="tr-notice" role="note"><span class="warn-icon" aria-hidden="true">!</span> {e(notice)}</p>'
-            '<p class="duty-help">Open a duty to read what it is, who holds it, how strong it is and what it means '
-            'for a governing body. Each quote shows its source number; the sources are listed once, at the end '
-            'of the card.</p>')
+    head = f'<p class="tr-notice" role="note"><span class="warn-icon" aria-hidden="true">!</span> {e(notice)}</p>'
     cards_html = "".join(render_card(c) for c in cards)
     return f'{head}<div class="duty-grid">{cards_html}</div>{render_glossary(glossary)}'
 
 
 CSS = r"""
 .tr-notice { background: var(--amber-soft); color: var(--ink); border-radius: 8px; padding: .45rem .75rem; margin: 0 0 .6rem; }
-.duty-help { color: var(--muted); margin: 0 0 .6rem; font-size: .95rem; }
 .duty-grid { display: grid; gap: .6rem; grid-template-columns: minmax(0, 1fr); max-width: 64rem; }
 .duty-card { background: var(--card); border: 1px solid var(--line); border-left: 5px solid var(--accent);
              border-radius: 12px; padding: 0; color: var(--ink); scroll-margin-top: 1rem; }
@@ -148,6 +144,9 @@ CSS = r"""
 .gl-term { font-weight: 700; font-size: 1.02rem; }
 .gl-item dd { margin: .2rem 0 0; }
 #duties p.tr-src, #duties p.tr-ref, #duties p.duty-badges { display: flex; }
+#duties blockquote.duty-quote { margin: .15rem 0 0; }
+#duties p.tr-ref { margin: .2rem 0 0 .7rem; }
+#duties .duty-fields dt { margin: .8rem 0 .2rem; }
 @media (max-width: 700px) {
   .duty-summary { padding: .5rem .7rem .5rem 1.9rem; }
   .duty-summary::before { left: .6rem; }

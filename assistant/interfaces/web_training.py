@@ -268,9 +268,10 @@ def add_training_tabs(assistant: Assistant, announce: gr.HTML | None = None) -> 
     t = TrainingUI(assistant)
     announce = announce if announce is not None else gr.HTML("", visible=False)
     with gr.Tab("Duties", id="duties") as duties_tab:
-        gr.Markdown("What each duty is, who holds it, who is proposed to be added, how strong it is and what it means "
-                    "for a governing body, **in the documents' own words**. Badges: **Proposal** = a 2008 government "
-                    "proposal or consultation; **News report** = journalism about it.")
+        gr.Markdown("What each duty is, who holds it, how strong it is and what it means for a governing body, **in "
+                    "the documents' own words**. Open a duty to read it: each quote gives its source's number "
+                    "and status (**Proposal** = a 2008 government proposal or consultation; **News report** = "
+                    "journalism about it), and the card lists its sources once, at the end.")
         duties_html = gr.HTML('<p class="tr-loading">Loading the duty cards…</p>', elem_id="duties")
     with gr.Tab("Quiz", id="quiz") as quiz_tab:
         state = gr.State({})
@@ -356,7 +357,7 @@ mark.qz-key { background: var(--hl); color: inherit; border-radius: 3px; padding
 .qz-final-src { font-size: .88rem; color: var(--muted); font-style: italic; }
 #quiz-pack { gap: .5rem; margin-top: .4rem; }
 #duties p, #quiz-card p, #quiz-score p { display: block; }
-#quiz-card p.qz-verdict, #quiz-card p.tr-src { display: flex; }
+#quiz-card p.qz-verdict { display: flex; }
 #quiz-actions { justify-content: flex-start; }
 #quiz-actions > button { flex: 0 1 18rem !important; }
 @media (max-width: 700px) {
