@@ -162,8 +162,13 @@ def test_duties_page_is_a_few_screens_with_sources_once_per_card(page):
     _shot(page, "10-duty-card-open")
     _shot(page, "10-duties-whole-page", full_page=True)
 
-    # the glossary: entries flow in columns, so short ones leave no empty space beside long ones
+    # the glossary: its sources listed once too, and entries flow in columns, so short ones leave no empty
+    # space beside long ones
     page.locator("#glossary-head").scroll_into_view_if_needed()
+    glossary = page.locator("#duties .glossary")
+    listed = page.locator("#duties .gl-sources .tr-src-label").all_text_contents()
+    assert glossary.locator(".tr-ref").count() == glossary.locator(".duty-quote").count() > len(listed) >= 2
+    assert len(set(listed)) == len(listed) and glossary.locator(".tr-src-label").count() == 0
     _shot(page, "10-glossary")
     filled = page.evaluate("""() => {
       const g = document.querySelector('#duties .glossary').getBoundingClientRect();

@@ -4,8 +4,8 @@ Issue 31: the page was about 18 screens on a desktop and 36 on a phone, because 
 full source block (status badge, title, publisher, date). Now each card is an HTML ``<details>``: closed,
 it is one line (the duty's name and its status badges), so the five duties fit one screen; open, each quote
 carries only a numbered reference, its status badge and where it is in the document, and the card lists
-its sources once at the end. The glossary flows in columns (CSS multi-column), so a short entry does not
-leave a gap beside a long one.
+its sources once at the end. The glossary does the same (its sources listed once, below it) and flows in
+columns (CSS multi-column), so a short entry does not leave a gap beside a long one.
 """
 from __future__ import annotations
 
@@ -28,67 +28,76 @@ def _source_key(c: dict) -> str:
     return c.get("doc_id") or c["title"]
 
 
-def _card_sources(card: dict) -> dict[str, int]:
-    """Each document a card quotes, numbered in order of first use."""
-    numbers: dict[str, int] = {}
-    for f in card["fields"]:
-        for line in f["lines"]:
-            numbers.setdefault(_source_key(line["citation"]), len(numbers) + 1)
+def _numbered(citations: list[dict]) -> dict[str, tuple[int, dict]]:
+    """Each document the citations come from: (its number, in order of first use; its first citation)."""
+    numbers: dict[str, tuple[int, dict]] = {}
+    for c in citations:
+        numbers.setdefault(_source_key(c), (len(numbers) + 1, c))
     return numbers
 
 
-def _quote(card_id: str, line: dict, n: int) -> str:
+def _ref(anchor: str, c: dict, n: int) -> str:
+    """Under a quote: its source's number (a link to the list), status badge and place in the document."""
+    return (f'<p class="tr-ref"><a class="tr-ref-n" href="#{e(anchor)}-src-{n}" aria-label="source {n}">[{n}]</a> '
+            f'{badge_html(c["status"], c["kind"], c["date"])} <span class="tr-src-meta">{e(c["location"])}</span></p>')
+
+
+def _sources(anchor: str, numbers: dict[str, tuple[int, dict]], heading: str = "Sources") -> str:
+    """The sources, each once: status badge, title, publisher and date."""
+    if not numbers:
+        return ""
+    items = "".join(
+        f'<li id="{e(anchor)}-src-{n}" value="{n}">{badge_html(c["status"], c["kind"], c["date"])} '
+        f'<span class="tr-src-label">{e(c["title"])}</span> <span class="tr-src-meta">{e(c["publisher"])} '
+        f'&middot; {date_html(c["display_date"], c["date_approximate"])}</span></li>' for n, c in numbers.values())
+    return (f'<div class="duty-sources"><h4 class="duty-field">{e(heading)}</h4>'
+            f'<ol class="duty-src-list">{items}</ol></div>')
+
+
+def _quote(anchor: str, line: dict, n: int) -> str:
     c = line["citation"]
     label = line.get("level") or line.get("tag")
     tag = f'<span class="duty-tag">{e(label)}</span>' if label else ""
     return (f'<li class="duty-line">{tag}<blockquote class="duty-quote">&ldquo;{e(c["quote"])}&rdquo;</blockquote>'
-            f'<p class="tr-ref"><a class="tr-ref-n" href="#duty-{e(card_id)}-src-{n}" '
-            f'aria-label="source {n}">[{n}]</a> {badge_html(c["status"], c["kind"], c["date"])} '
-            f'<span class="tr-src-meta">{e(c["location"])}</span></p></li>')
+            f'{_ref(anchor, c, n)}</li>')
 
 
 def render_card(card: dict) -> str:
     cid = card["id"]
-    numbers = _card_sources(card)
+    anchor = f"duty-{cid}"
+    numbers = _numbered([line["citation"] for f in card["fields"] for line in f["lines"]])
     badges = " ".join(_badge(b["kind"], b["label"]) for b in card["badges"])
-    fields, first = [], {}
+    fields = []
     for f in card["fields"]:
-        items = []
-        for line in f["lines"]:
-            items.append(_quote(cid, line, numbers[_source_key(line["citation"])]))
-            first.setdefault(_source_key(line["citation"]), line["citation"])
+        items = [_quote(anchor, line, numbers[_source_key(line["citation"])][0]) for line in f["lines"]]
         items += [f'<li class="duty-line duty-missing">{e(why)}</li>' for why in f.get("missing", [])]
         if f.get("note"):
             items.append(f'<li class="duty-line duty-missing duty-note">{e(f["note"])}</li>')
         fields.append(f'<dt class="duty-field duty-field-{e(f["key"])}">{e(f["label"])}</dt>'
                       f'<dd><ul class="duty-lines">{"".join(items)}</ul></dd>')
-    sources = "".join(
-        f'<li id="duty-{e(cid)}-src-{n}" value="{n}">{badge_html(c["status"], c["kind"], c["date"])} '
-        f'<span class="tr-src-label">{e(c["title"])}</span> <span class="tr-src-meta">{e(c["publisher"])} '
-        f'&middot; {date_html(c["display_date"], c["date_approximate"])}</span></li>'
-        for key, n in numbers.items() for c in [first[key]])
     quotes = sum(len(f["lines"]) for f in card["fields"])
     count = (f'{quotes} quote{"s" if quotes != 1 else ""} from {len(numbers)} '
              f'source{"s" if len(numbers) != 1 else ""}')
-    return (f'<details class="duty-card" id="duty-{e(cid)}">'
+    return (f'<details class="duty-card" id="{e(anchor)}">'
             f'<summary class="duty-summary"><h3 class="duty-name" id="duty-h-{e(cid)}">{e(card["name"])}</h3>'
             f'<p class="duty-badges"><span class="sr-only">Status: </span>{badges}</p>'
             f'<span class="duty-count">{count}</span></summary>'
-            f'<dl class="duty-fields">{"".join(fields)}</dl>'
-            + (f'<div class="duty-sources"><h4 class="duty-field">Sources</h4><ol class="duty-src-list">{sources}</ol></div>'
-               if sources else "") + '</details>')
+            f'<dl class="duty-fields">{"".join(fields)}</dl>{_sources(anchor, numbers)}</details>')
 
 
 def render_glossary(glossary: list[dict]) -> str:
+    """The glossary: each entry's quotes with numbered references, and the sources listed once below."""
+    numbers = _numbered([line["citation"] for g in glossary for line in g["lines"]])
     out = ['<h2 class="glossary-head" id="glossary-head" tabindex="-1">Glossary</h2><dl class="glossary">']
     for g in glossary:
         quotes = "".join(f'<blockquote class="duty-quote">&ldquo;{e(line["citation"]["quote"])}&rdquo;</blockquote>'
-                         f'{source_line(line["citation"])}' for line in g["lines"])
+                         + _ref("glossary", line["citation"], numbers[_source_key(line["citation"])][0])
+                         for line in g["lines"])
         quotes += "".join(f'<p class="duty-missing">{e(why)}</p>' for why in g.get("missing", []))
         if g.get("note"):
             quotes += f'<p class="duty-missing duty-note">{e(g["note"])}</p>'
         out.append(f'<div class="gl-item"><dt class="gl-term">{e(g["term"])}</dt><dd>{quotes}</dd></div>')
-    out.append("</dl>")
+    out.append(f'</dl><div class="gl-sources">{_sources("glossary", numbers, "Glossary sources")}</div>')
     return "".join(out)
 
 
@@ -133,6 +142,7 @@ CSS = r"""
 .duty-sources { padding: .1rem 1rem .8rem; border-top: 1px solid var(--line); margin-top: .8rem; }
 .duty-src-list { margin: 0; padding-left: 1.6rem; display: grid; gap: .3rem; font-size: .86rem; color: var(--muted); }
 .duty-src-list li { scroll-margin-top: 2rem; }
+.gl-sources .duty-sources { border: 1px solid var(--line); border-radius: 10px; background: var(--card); padding-top: .1rem; margin-top: 0; }
 .duty-src-list li:target { background: var(--hl); border-radius: 4px; }
 .tr-src { margin: .15rem 0 0 .7rem; font-size: .84rem; color: var(--muted); display: flex; flex-wrap: wrap; gap: .3rem;
           align-items: baseline; }
@@ -144,7 +154,7 @@ CSS = r"""
 .gl-term { font-weight: 700; font-size: 1.02rem; }
 .gl-item dd { margin: .2rem 0 0; }
 #duties p.tr-src, #duties p.tr-ref, #duties p.duty-badges { display: flex; }
-#duties blockquote.duty-quote { margin: .15rem 0 0; }
+#duties blockquote.duty-quote { margin: .15rem 0 0 !important; }
 #duties p.tr-ref { margin: .2rem 0 0 .7rem; }
 #duties .duty-fields dt { margin: .8rem 0 .2rem; }
 @media (max-width: 700px) {
