@@ -31,8 +31,7 @@ CSS = r"""
 @media (max-width: 700px) {
   .tab-container[role=tablist] { column-gap: 0; }
   .tab-container[role=tablist] > button[role=tab] { padding: 0 .42rem; font-size: .95rem; }
-  #admin-tab .row { flex-direction: column; gap: .5rem; }
+  #admin-tab .row { flex-direction: column; }
   #admin-tab .row > * { min-width: 0 !important; width: 100%; }
-  #admin-tab .form { gap: .5rem; }
 }
 """
