@@ -39,8 +39,12 @@ PRIVATE = {"api_visibility": "private"}
 def _focus_js(first: str = "") -> str:
     """JS run after a quiz step: ``first`` may focus something and return; otherwise the card's
     heading or verdict (``.qz-focus``) gets focus, so a screen reader reads what changed."""
+    # A trainer's question is scrolled to the top of the window, so on a projector (1366x768) the question,
+    # its options and Reveal are on screen together.
     return ("() => { setTimeout(() => { " + first +
-            " const h = document.querySelector('#quiz-card .qz-focus'); if (h) h.focus(); }, 50); }")
+            " const t = document.querySelector('#quiz-card .qz-trainer[data-state=asking]');"
+            " if (t) t.scrollIntoView({block: 'start'});"
+            " const h = document.querySelector('#quiz-card .qz-focus'); if (h) h.focus({preventScroll: !!t}); }, 50); }")
 
 
 FOCUS_CARD_JS = _focus_js()
