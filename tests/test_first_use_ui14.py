@@ -279,7 +279,7 @@ def _serves(url: str, proc: subprocess.Popen, log: Path, timeout: float = 240) -
                 if r.status == 200:
                     return
         except OSError:
-            served = re.search(r"Running on local URL:\s*(\S+)", log.read_text())
+            served = re.search(r"(?:Running on local URL:|Ready: open)\s*(\S+)", log.read_text())
             if served and served.group(1).rstrip("/") != url.rstrip("/"):
                 raise AssertionError(f"the app serves on {served.group(1)}, not {url}") from None
             if time.monotonic() > deadline:

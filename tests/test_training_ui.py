@@ -181,7 +181,7 @@ def test_duties_tab_shows_cited_cards_and_glossary(page_at):
     assert fields[:3] == ["What it is", "Who holds it now (Children Act 2004, as reported in 2008)",
                           "Who is proposed to be added"]
     assert "are bound by the act’s duty to co-operate" in card.text_content()
-    assert card.locator(".tr-src .badge").count() == card.locator(".duty-quote").count()
+    assert card.locator(".tr-ref .badge").count() == card.locator(".duty-quote").count()  # each quote's status
     assert page.locator("#duties .gl-item").count() >= 15
     page.screenshot(path=str(ARTIFACTS / "training-desktop-5-duties.png"))
 

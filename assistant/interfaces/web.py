@@ -18,9 +18,7 @@ import datetime as dt
 import hmac
 import logging
 import math
-import os
 import re
-import sys
 import tempfile
 import threading
 import time
@@ -34,13 +32,12 @@ from . import feedback
 from ..config import Settings
 from ..errors import AssistantError, InputError
 from ..service import Assistant
-from .web_bank import CSS as BANK_CSS
 from .web_bank import PICK_JS, BankUI, add_bank_admin, add_bank_api  # readers' corrections, the question bank
-from .web_assets import ANNOUNCE_JS, CONVERSATION_JS, CSS, HEAD, LIBRARY_JS, SOURCE_JS, theme
+from .web_assets import ANNOUNCE_JS, CONVERSATION_JS, LIBRARY_JS, SOURCE_JS
+from .web_layout import admin_off_html
 from .web_html import (STARTERS, SOURCE_PLACEHOLDER, _message, _plural, e, highlight_span, render_conversation,
                        render_library, render_source, say)
-from .web_training import CSS as TRAINING_CSS
-from .web_training import add_training_tabs  # Duties and Quiz tabs (governor training)
+from .web_training import add_training_api, add_training_tabs  # Duties and Quiz tabs (governor training)
 
 log = logging.getLogger("assistant.ui")
 
@@ -434,7 +431,7 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
 </header>""")
         announce = gr.HTML("", elem_id="announce", js_on_load=ANNOUNCE_JS)
 
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # on a phone every tab stays labelled (no unlabelled "more" menu)
             with gr.Tab("Ask", id="ask"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=340):
@@ -469,14 +466,13 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
                                                'text</strong> on a document to read it here.</p></div>',
                                                elem_id="library-view", js_on_load=SOURCE_JS)
 
-            add_training_tabs(assistant, announce)
+            training = add_training_tabs(assistant, announce)
 
-            with gr.Tab("Manage library", id="admin"):
+            with gr.Tab("Manage library", id="admin", elem_id="admin-tab"):
                 gr.Markdown(
                     "**For library managers.** Adding or removing a document changes the library for everyone and "
-                    "needs the admin password. If a document can't be read, nothing is changed."
-                    + ("" if admin_on else "\n\n*Changing the library is switched off on this server (no "
-                       "ASSISTANT_ADMIN_PASSWORD set).*"))
+                    "needs the admin password. If a document can't be read, nothing is changed.")
+                gr.HTML(admin_off_html(), elem_id="admin-off", visible=not admin_on)  # how to switch it on
                 password = gr.Textbox(label="Admin password", type="password", elem_id="admin-password",
                                       interactive=admin_on)
                 admin_msg = gr.HTML("", elem_id="admin-message")
@@ -537,44 +533,9 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
         gr.api(ui.api_sources, api_name="sources")
         gr.api(ui.api_document, api_name="document")
         add_bank_api(ui.bank)
+        add_training_api(training)  # outside gr.Tabs(): an API there became a second, phantom tab
     # Every event and API call goes through one queue: at most `concurrency` run at once (they share the
     # CPU; the model is not copied), up to `queue_size` wait in order, and more are refused with "queue full".
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)
     demo._assistant_ui = ui  # for tests and embedding
     return demo
-
-
-def warm_up(assistant: Assistant) -> threading.Thread:
-    """Load the model and the index in the background so the first question is quick."""
-    def run():
-        try:
-            assistant.sources()
-        except Exception:  # the first question will report it plainly
-            log.exception("warm-up failed")
-    thread = threading.Thread(target=run, name="assistant-warm-up", daemon=True)
-    thread.start()
-    return thread
-
-
-def launch(assistant: Assistant | None = None, host: str | None = None, port: int | None = None, **kwargs):
-    """Build and serve the app (blocks until stopped). Outbound network connections are refused in
-    this process (``assistant.safety.netguard``) unless ASSISTANT_ALLOW_NETWORK is set."""
-    from ..safety.netguard import install_from_settings
-
-    assistant = assistant or Assistant()
-    settings = assistant.settings
-    if install_from_settings(settings) and "uvloop" not in sys.modules:
-        # uvloop resolves host names in C, out of the guard's sight; asyncio's loop goes through Python's
-        # socket module, so a client-supplied URL (Gradio fetches FileData links) is refused too.
-        sys.modules["uvloop"] = None
-    # uvicorn rewrites the client address from X-Forwarded-For when the connection comes from a host in
-    # FORWARDED_ALLOW_IPS (default: this machine). Any client can send that header, so only the proxies
-    # named in ASSISTANT_TRUSTED_PROXIES are believed; otherwise the admin lockout could be side-stepped.
-    os.environ["FORWARDED_ALLOW_IPS"] = settings.trusted_proxies
-    demo = build_app(assistant)
-    warm_up(assistant)
-    options = dict(server_name=host or settings.host, server_port=port or settings.port, theme=theme(), css=CSS + TRAINING_CSS + BANK_CSS,
-                   head=HEAD, max_file_size=settings.max_upload_bytes, show_error=True,
-                   footer_links=["api", "settings"], run_history=False, enable_monitoring=False)
-    options.update(kwargs)
-    return demo.launch(**options)

@@ -8,8 +8,8 @@
              keep the room's score) and self-study mode (one governor answers and is told at once);
              both end with the score and offer the training pack (Markdown, PDF) for download.
 
-``add_training_tabs(assistant)`` is called inside ``gr.Tabs()`` by ``assistant/interfaces/web.py``; ``CSS`` is
-added to the page's style sheet there. Named API endpoints: ``/duties``, ``/glossary``, ``/quiz``.
+``add_training_tabs(assistant)`` is called inside ``gr.Tabs()`` by ``assistant/interfaces/web.py`` and
+``add_training_api`` outside it; ``CSS`` is added to the page's style sheet there. Named API endpoints: ``/duties``, ``/glossary``, ``/quiz``.
 """
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ import gradio as gr
 from ..training.duties import NOTICE
 from ..errors import AssistantError
 from ..service import Assistant
-from .web_html import badge_html, date_html, e
+from .web_duties import CSS as DUTIES_CSS
+from .web_duties import render_duties, source_line
+from .web_html import e
 
 log = logging.getLogger("assistant.ui")
 
@@ -37,8 +39,12 @@ PRIVATE = {"api_visibility": "private"}
 def _focus_js(first: str = "") -> str:
     """JS run after a quiz step: ``first`` may focus something and return; otherwise the card's
     heading or verdict (``.qz-focus``) gets focus, so a screen reader reads what changed."""
+    # A trainer's question is scrolled to the top of the window, so on a projector (1366x768) the question,
+    # its options and Reveal are on screen together.
     return ("() => { setTimeout(() => { " + first +
-            " const h = document.querySelector('#quiz-card .qz-focus'); if (h) h.focus(); }, 50); }")
+            " const t = document.querySelector('#quiz-card .qz-trainer[data-state=asking]');"
+            " if (t) t.scrollIntoView({block: 'start'});"
+            " const h = document.querySelector('#quiz-card .qz-focus'); if (h) h.focus({preventScroll: !!t}); }, 50); }")
 
 
 FOCUS_CARD_JS = _focus_js()
@@ -65,54 +71,6 @@ QUIZ_INTRO = """
 
 
 # ---- rendering (pure) -------------------------------------------------------------------------------
-def _badge(kind: str, label: str) -> str:
-    cls = {"law": "law", "proposal": "proposal"}.get(kind, "other")
-    return f'<span class="badge badge-{cls}">{e(label)}</span>'
-
-
-def _source_line(c: dict) -> str:
-    return (f'<p class="tr-src">{badge_html(c["status"], c["kind"], c["date"])} <span class="tr-src-label">'
-            f'{e(c["title"])}</span> <span class="tr-src-meta">{e(c["publisher"])} &middot; '
-            f'{date_html(c["display_date"], c["date_approximate"])} &middot; {e(c["location"])}</span></p>')
-
-
-def render_duties(cards: list[dict], glossary: list[dict]) -> str:
-    toc = "".join(f'<li><a href="#duty-{e(c["id"])}">{e(c["name"])}</a></li>' for c in cards)
-    out = [f'<p class="tr-notice" role="note"><span class="warn-icon" aria-hidden="true">!</span> {e(NOTICE)}</p>',
-           f'<nav class="duty-toc" aria-label="Duties on this page"><ul>{toc}'
-           f'<li><a href="#glossary-head">Glossary</a></li></ul></nav>', '<div class="duty-grid">']
-    for card in cards:
-        badges = " ".join(_badge(b["kind"], b["label"]) for b in card["badges"])
-        fields = []
-        for f in card["fields"]:
-            items = []
-            for line in f["lines"]:
-                label = line.get("level") or line.get("tag")
-                tag = f'<span class="duty-tag">{e(label)}</span>' if label else ""
-                items.append(f'<li class="duty-line">{tag}<blockquote class="duty-quote">&ldquo;{e(line["citation"]["quote"])}'
-                             f'&rdquo;</blockquote>{_source_line(line["citation"])}</li>')
-            items += [f'<li class="duty-line duty-missing">{e(why)}</li>' for why in f.get("missing", [])]
-            if f.get("note"):
-                items.append(f'<li class="duty-line duty-missing duty-note">{e(f["note"])}</li>')
-            fields.append(f'<dt class="duty-field duty-field-{e(f["key"])}">{e(f["label"])}</dt>'
-                          f'<dd><ul class="duty-lines">{"".join(items)}</ul></dd>')
-        out.append(f'<article class="duty-card" id="duty-{e(card["id"])}" aria-labelledby="duty-h-{e(card["id"])}">'
-                   f'<h3 class="duty-name" id="duty-h-{e(card["id"])}">{e(card["name"])}</h3>'
-                   f'<p class="duty-badges"><span class="sr-only">Status: </span>{badges}</p>'
-                   f'<dl class="duty-fields">{"".join(fields)}</dl></article>')
-    out.append("</div>")
-    out.append('<h2 class="glossary-head" id="glossary-head" tabindex="-1">Glossary</h2><dl class="glossary">')
-    for g in glossary:
-        quotes = "".join(f'<blockquote class="duty-quote">&ldquo;{e(line["citation"]["quote"])}&rdquo;</blockquote>'
-                         f'{_source_line(line["citation"])}' for line in g["lines"])
-        quotes += "".join(f'<p class="duty-missing">{e(why)}</p>' for why in g.get("missing", []))
-        if g.get("note"):
-            quotes += f'<p class="duty-missing duty-note">{e(g["note"])}</p>'
-        out.append(f'<div class="gl-item"><dt class="gl-term">{e(g["term"])}</dt><dd>{quotes}</dd></div>')
-    out.append("</dl>")
-    return "".join(out)
-
-
 def _split_question(q: dict) -> tuple[str, str]:
     """('Which words complete this sentence from X?', the quoted sentence or statement)."""
     head, _, rest = q["question"].partition("“")
@@ -152,7 +110,7 @@ def render_question(state: dict) -> str:
         result = (f'<div class="qz-result {cls}"><p class="qz-verdict qz-focus" tabindex="-1">'
                   f'<span class="qz-icon" aria-hidden="true">{"✓" if cls == "qz-right" else "✗" if cls == "qz-wrong" else "i"}</span>'
                   f'{e(verdict)}</p><p class="qz-expl">{e(q["explanation"])} Where it is written:</p>'
-                  f'<blockquote class="duty-quote">&ldquo;{quote}&rdquo;</blockquote>{_source_line(c)}</div>')
+                  f'<blockquote class="duty-quote">&ldquo;{quote}&rdquo;</blockquote>{source_line(c)}</div>')
     focus = "" if state.get("revealed") else " qz-focus"
     return (f'<section class="qz-card{" qz-trainer" if trainer else ""}" data-q="{i + 1}" '
             f'data-state="{"revealed" if state.get("revealed") else "asking"}" aria-labelledby="qz-prompt">'
@@ -215,7 +173,7 @@ class TrainingUI:
 
     def duties_page(self):
         try:
-            return render_duties(self.api_duties(), self.api_glossary()), gr.update(choices=self.topics())
+            return render_duties(self.api_duties(), self.api_glossary(), NOTICE), gr.update(choices=self.topics())
         except AssistantError as exc:
             return _message(f"The duty cards could not be built: {exc}"), gr.skip()
 
@@ -310,25 +268,29 @@ class TrainingUI:
 
 
 def add_training_tabs(assistant: Assistant, announce: gr.HTML | None = None) -> TrainingUI:
-    """The Duties and Quiz tabs and their API endpoints; call inside ``gr.Tabs()`` of a ``gr.Blocks``."""
+    """The Duties and Quiz tabs; call inside ``gr.Tabs()`` of a ``gr.Blocks`` (their API: ``add_training_api``)."""
     t = TrainingUI(assistant)
     announce = announce if announce is not None else gr.HTML("", visible=False)
     with gr.Tab("Duties", id="duties") as duties_tab:
-        gr.Markdown("What each duty is, who holds it, who is proposed to be added, how strong it is and what it means "
-                    "for a governing body, **in the documents' own words**. Badges: **Proposal** = a 2008 government "
-                    "proposal or consultation; **News report** = journalism about it.")
+        gr.Markdown("What each duty is, who holds it, how strong it is and what it means for a governing body, **in "
+                    "the documents' own words**. Open a duty to read it: each quote gives its source's number "
+                    "and status (**Proposal** = a 2008 government proposal or consultation; **News report** = "
+                    "journalism about it), and the card lists its sources once, at the end.")
         duties_html = gr.HTML('<p class="tr-loading">Loading the duty cards…</p>', elem_id="duties")
     with gr.Tab("Quiz", id="quiz") as quiz_tab:
         state = gr.State({})
-        with gr.Row(elem_id="quiz-setup", equal_height=False):
-            mode = gr.Radio(MODES, value="trainer", label="Mode", elem_id="quiz-mode", min_width=260)
-            topic = gr.Dropdown([("All duties", "all")], value="all", label="Topic", elem_id="quiz-topic",
-                                min_width=220)
-            n = gr.Slider(1, MAX_UI_QUESTIONS, value=DEFAULT_QUESTIONS, step=1, label="Number of questions",
-                          elem_id="quiz-n", min_width=200)
-            seed = gr.Number(1, precision=0, label="Quiz number (same number, same questions)", elem_id="quiz-seed",
-                             min_width=200)
-        start = gr.Button("Start quiz", variant="primary", elem_id="quiz-start")
+        # The settings fold away once a quiz starts, so on a projector (1366x768) the question, its options
+        # and Reveal fit one screen; they open again at the final score, for the next quiz.
+        with gr.Accordion("Quiz settings", open=True, elem_id="quiz-settings") as settings:
+            with gr.Row(elem_id="quiz-setup", equal_height=False):
+                mode = gr.Radio(MODES, value="trainer", label="Mode", elem_id="quiz-mode", min_width=260)
+                topic = gr.Dropdown([("All duties", "all")], value="all", label="Topic", elem_id="quiz-topic",
+                                    min_width=220)
+                n = gr.Slider(1, MAX_UI_QUESTIONS, value=DEFAULT_QUESTIONS, step=1, label="Number of questions",
+                              elem_id="quiz-n", min_width=200)
+                seed = gr.Number(1, precision=0, label="Quiz number (same number, same questions)",
+                                 elem_id="quiz-seed", min_width=200)
+            start = gr.Button("Start quiz", variant="primary", elem_id="quiz-start")
         card = gr.HTML(QUIZ_INTRO, elem_id="quiz-card")
         choice = gr.Radio([], label="Your answer", visible=False, elem_id="quiz-choice")
         with gr.Row(elem_id="quiz-actions"):
@@ -344,49 +306,25 @@ def add_training_tabs(assistant: Assistant, announce: gr.HTML | None = None) -> 
     for tab in (duties_tab, quiz_tab):
         tab.select(t.duties_page, None, [duties_html, topic], show_progress="hidden", **PRIVATE)
     flow = [state, card, choice, reveal, nxt, score]
+    fold = (lambda s: gr.update(open=not s.get("questions") or bool(s.get("finished"))), [state], [settings])
     start.click(t.start, [mode, topic, n, seed], [*flow, pack_md, pack_pdf, announce], **PRIVATE) \
-        .then(None, js=FOCUS_CARD_JS)
+        .then(*fold, queue=False, show_progress="hidden", **PRIVATE).then(None, js=FOCUS_CARD_JS)
     reveal.click(t.reveal, [state, choice], [*flow, announce], show_progress="hidden", **PRIVATE) \
         .then(None, js=REVEAL_FOCUS_JS)
-    nxt.click(t.next, [state], [*flow, announce], show_progress="hidden", **PRIVATE).then(None, js=FOCUS_CARD_JS)
-    gr.api(t.api_duties, api_name="duties")
-    gr.api(t.api_glossary, api_name="glossary")
-    gr.api(t.api_quiz, api_name="quiz")
+    nxt.click(t.next, [state], [*flow, announce], show_progress="hidden", **PRIVATE) \
+        .then(*fold, queue=False, show_progress="hidden", **PRIVATE).then(None, js=FOCUS_CARD_JS)
     return t
 
 
-CSS = r"""
-.tr-notice { background: var(--amber-soft); color: var(--ink); border-radius: 8px; padding: .45rem .75rem; margin: 0 0 .6rem; }
-.duty-toc ul { list-style: none; display: flex; flex-wrap: wrap; gap: .4rem; padding: 0; margin: 0 0 .8rem; }
-.duty-toc a { display: inline-block; padding: .25rem .7rem; border: 1px solid var(--accent); border-radius: 999px;
-              color: var(--accent); text-decoration: none; font-weight: 600; font-size: .92rem; }
-.duty-toc a:hover { background: var(--accent-soft); }
-.duty-grid { display: grid; gap: .9rem; grid-template-columns: repeat(auto-fill, minmax(min(100%, 34rem), 1fr)); }
-.duty-card { background: var(--card); border: 1px solid var(--line); border-left: 5px solid var(--accent);
-             border-radius: 12px; padding: .8rem 1rem; color: var(--ink); scroll-margin-top: 1rem; }
-.duty-name { margin: 0 0 .3rem; font-size: 1.15rem; }
-.duty-badges { display: flex; flex-wrap: wrap; gap: .35rem; margin: 0 0 .5rem; }
-.duty-badges .badge { white-space: normal; }
-.duty-fields { margin: 0; }
-.duty-field { font-size: .8rem; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); font-weight: 700;
-              margin: .7rem 0 .25rem; }
-.duty-fields dd { margin: 0; }
-.duty-missing { font-style: italic; opacity: .8; }
-.duty-lines { list-style: none; padding: 0; margin: 0; display: grid; gap: .45rem; }
-.duty-line { border-top: 1px dashed var(--line); padding-top: .35rem; }
-.duty-line:first-child { border-top: 0; padding-top: 0; }
-.duty-tag { display: inline-block; font-size: .78rem; font-weight: 700; color: var(--accent); background: var(--accent-soft);
-            border-radius: 4px; padding: .05rem .4rem; margin-bottom: .15rem; }
-.duty-quote { margin: .2rem 0; padding: 0 0 0 .7rem; border-left: 3px solid var(--line); font-style: italic;
-              line-height: 1.5; overflow-wrap: anywhere; }
-.tr-src { margin: .15rem 0 0 .7rem; font-size: .84rem; color: var(--muted); display: flex; flex-wrap: wrap; gap: .3rem;
-          align-items: baseline; }
-.tr-src-label { color: var(--ink); font-weight: 600; }
-.glossary-head { margin: 1.4rem 0 .5rem; font-size: 1.25rem; color: var(--ink); }
-.glossary { display: grid; gap: .6rem; grid-template-columns: repeat(auto-fill, minmax(min(100%, 30rem), 1fr)); margin: 0; }
-.gl-item { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: .6rem .8rem; color: var(--ink); }
-.gl-term { font-weight: 700; font-size: 1.02rem; }
-.gl-item dd { margin: .2rem 0 0; }
+def add_training_api(t: TrainingUI) -> None:
+    """The named endpoints ``/duties``, ``/glossary``, ``/quiz``. Call OUTSIDE ``gr.Tabs()``: an API made
+    inside it is taken for a tab (Gradio warns, and the browser showed a second "Manage library" tab)."""
+    gr.api(t.api_duties, api_name="duties")
+    gr.api(t.api_glossary, api_name="glossary")
+    gr.api(t.api_quiz, api_name="quiz")
+
+
+CSS = DUTIES_CSS + r"""
 #quiz-setup { gap: .75rem; align-items: stretch; }
 #quiz-start { max-width: 16rem; }
 #quiz-card { margin-top: .4rem; }
@@ -423,15 +361,13 @@ mark.qz-key { background: var(--hl); color: inherit; border-radius: 3px; padding
 .qz-final-src { font-size: .88rem; color: var(--muted); font-style: italic; }
 #quiz-pack { gap: .5rem; margin-top: .4rem; }
 #duties p, #quiz-card p, #quiz-score p { display: block; }
-#quiz-card p.qz-verdict, #duties p.tr-src, #duties p.duty-badges { display: flex; }
+#quiz-card p.qz-verdict { display: flex; }
 #quiz-actions { justify-content: flex-start; }
 #quiz-actions > button { flex: 0 1 18rem !important; }
 @media (max-width: 700px) {
   .qz-card { padding: .75rem .8rem; }
   .qz-trainer .qz-prompt { font-size: 1.1rem; } .qz-trainer .qz-text { font-size: 1.15rem; }
-  .duty-card { padding: .65rem .75rem; }
   #quiz-start { max-width: none; }
   #quiz-actions > button { flex: 1 1 auto !important; }
-  .duty-toc a { font-size: .84rem; padding: .15rem .55rem; }
 }
 """
