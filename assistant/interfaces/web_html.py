@@ -12,6 +12,7 @@ from html import escape
 from typing import Any
 
 from ..markers import split_markers
+from ..models import how_read
 from . import feedback
 
 STARTERS = [  # offered on the welcome screen
@@ -202,17 +203,14 @@ def render_turn(t: dict, i: int) -> str:
 </section>"""
         else:
             cites = {c["n"]: c for c in a.get("citations") or []}
-            searched = a.get("standalone_question")
-            reworded = bool(searched) and searched.strip() != t["question"].strip()
-            if reworded and a.get("follow_up", True):  # the conversation was used: say how, offer to ask it alone
-                how = (f'Read as a follow-up to <q>{e(a["read_with"])}</q>' if a.get("read_with")
-                       else f'Read as a follow-up: <q>{e(searched)}</q>')
-                searched_html = (f'<p class="searched">{how} '
+            read = how_read(t["question"], a.get("standalone_question"), a.get("follow_up", True), a.get("read_with"))
+            if read and read[0].startswith("Read as"):  # the conversation was used: say how, offer to ask it alone
+                searched_html = (f'<p class="searched">{e(read[0])} <q>{e(read[1])}</q> '
                                  f'<button type="button" class="ask-new" data-action="reask" data-turn="{i}" '
                                  f'title="Ask this question again on its own, without the earlier conversation">'
                                  f'Ask as a new question</button></p>')
-            elif reworded:  # only everyday words given the documents' words (corpus/vocabulary.toml)
-                searched_html = f'<p class="reworded">Searched with the documents\' words: <q>{e(searched)}</q></p>'
+            elif read:  # only everyday words given the documents' words (corpus/vocabulary.toml)
+                searched_html = f'<p class="reworded">{e(read[0])} <q>{e(read[1])}</q></p>'
             else:
                 searched_html = ""
             notice = (f'<p class="a-notice"><span class="warn-icon" aria-hidden="true">!</span> {e(a["notice"])}</p>'
