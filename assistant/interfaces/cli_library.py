@@ -33,7 +33,7 @@ def edit(assistant, args) -> int:
         return 2
     source = assistant.edit(args.doc_id, **changes)
     print(f"edited {source.id}: " + " · ".join(f"{k} {shown_detail(source, k)}" for k in changes))
-    unrecorded(source)
+    unrecorded(source, added=False)
     return EXIT_OK
 
 
@@ -44,14 +44,15 @@ def shown_detail(source, field: str) -> str:
     return "not recorded" if value.strip().lower() in ("", "unknown", "unspecified") else f"'{value}'"
 
 
-def unrecorded(source) -> None:
+def unrecorded(source, added: bool = True) -> None:
     """A warning on standard error when ``source`` has no date or status, and how to set them."""
     missing = source.unrecorded
     if not missing:
         return
     shown_date = "undated" if not source.date else f"dated {source.display_date} (found in its text)"
     flags = " ".join(f"--{m} " + ("YYYY-MM-DD" if m == "date" else '"..."') for m in missing)
-    print(f"warning: '{source.title}' ({source.id}) has no recorded {' or '.join(missing)}: it is shown as "
+    what = f"was added without its {' or '.join(missing)}" if added else f"has no recorded {' or '.join(missing)}"
+    print(f"warning: '{source.title}' ({source.id}) {what}: it is shown as "
           f"{shown_date}, status {'not recorded' if 'status' in missing else repr(source.status)}, and every answer "
           f"quoting it says so. Set them with `assistant edit {source.id} {flags}` (or edit its entry "
           f"[{source.id}] in sources.toml and run `assistant index`).", file=sys.stderr)
