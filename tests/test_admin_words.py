@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from conftest import copy_corpus, run_cli, running_app
+from test_training_ui import _tab  # a tab, or on a phone the "more tabs" menu
 from test_ui_browser import ARTIFACTS, CHROMIUM, DESKTOP, PHONE, _open, browser  # noqa: F401  (shared Chromium)
 
 PASSWORD = "adminwords-password"
@@ -72,7 +73,7 @@ def test_web_upload_edit_and_remove_speak_of_the_form(app, client, tmp_path):
     assert "msg-ok" in message and "without its date or status" in said, said
     assert "Date and Status" in said and "Edit a document's details" in said and "Save details" in said, said
     assert not CLI_WORDS.search(said), said  # no flags, commands or file names of the CLI
-    assert edit_choice == "harbour-rota-2008"  # chosen in the edit section, ready for its Date and Status
+    assert edit_choice["value"] == "harbour-rota-2008"  # chosen in the edit section, ready for its Date and Status
     row = _sources(client)["harbour-rota-2008"]
     assert row["title"] == "Harbour rota for the summer term"  # its own heading, not "Harbour rota 2008"
     item = re.search(r'<li class="lib-item">(?:(?!</li>).)*harbour-rota-2008(?:(?!</li>).)*</li>', library_html, re.S)[0]
@@ -128,10 +129,11 @@ def test_edit_details_from_the_sources_tab_in_a_browser(app, client, browser, tm
     assert "msg-ok" in message, message
     context, page, outside = _open(browser, app, DESKTOP if screen == "desktop" else PHONE)
     try:
-        page.get_by_role("tab", name="Sources").click()
+        _tab(page, "Sources")
         item = page.locator("#library .lib-item", has_text=f"Orchard notes ({screen})")
-        item.get_by_text("Status: not recorded").wait_for()
+        item.locator(".lib-facts", has_text="Status: not recorded").wait_for()
         item.scroll_into_view_if_needed()
+        page.wait_for_timeout(400)  # a closing menu or smooth scroll settles first
         page.screenshot(path=str(ARTIFACTS / f"{screen}-adminwords-1-not-recorded.png"))
         item.get_by_role("button", name=re.compile("Edit the details")).click()
         page.locator("#edit-title input, #edit-title textarea").first.wait_for()
@@ -145,19 +147,22 @@ def test_edit_details_from_the_sources_tab_in_a_browser(app, client, browser, tm
         status.fill("statutory guidance")
         status.press("Enter")
         page.locator("#edit-date input, #edit-date textarea").first.scroll_into_view_if_needed()
+        page.wait_for_timeout(400)  # a closing menu or smooth scroll settles first
         page.screenshot(path=str(ARTIFACTS / f"{screen}-adminwords-2-edit-section.png"))
         page.locator("#edit-save").click()
         ok = page.locator("#admin-message .msg-ok")
         ok.wait_for(timeout=120_000)
         said = ok.inner_text()
-        assert "Saved" in said and not CLI_WORDS.search(said), said
+        assert "Saved the new Date and Status" in said and not CLI_WORDS.search(said), said
         ok.scroll_into_view_if_needed()
+        page.wait_for_timeout(400)  # a closing menu or smooth scroll settles first
         page.screenshot(path=str(ARTIFACTS / f"{screen}-adminwords-3-saved.png"))
-        page.get_by_role("tab", name="Sources").click()
+        _tab(page, "Sources")
         item = page.locator("#library .lib-item", has_text=f"Orchard notes ({screen})")
-        item.get_by_text("Status: statutory guidance").wait_for()
+        item.locator(".lib-facts", has_text="Status: statutory guidance").wait_for()
         assert "1 September 2008" in item.inner_text() and item.locator(".edit-doc").count() == 1  # publisher still not recorded
         item.scroll_into_view_if_needed()
+        page.wait_for_timeout(400)  # a closing menu or smooth scroll settles first
         page.screenshot(path=str(ARTIFACTS / f"{screen}-adminwords-4-sources-after.png"))
     finally:
         context.close()

@@ -246,9 +246,10 @@ class AdminUI:
         except Exception as exc:
             log.exception("editing a document's details failed")
             return _message("error", f"The details could not be saved ({exc.__class__.__name__})." + UNCHANGED), *skip
-        saved = ", ".join(LABELS[k] for k in changes)
-        return _message("ok", f"Saved {saved} of “{source.title}” ({source.id}); answers and the Sources tab show "
-                        "them from now on."), *self.library()
+        names = [LABELS[k] for k in changes]
+        saved = " and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]
+        return _message("ok", f"Saved the new {saved} of “{source.title}” ({source.id}); answers and the Sources tab "
+                        "show them from now on."), *self.library()
 
 
 def add_document_sections(admin_on: bool) -> dict:
