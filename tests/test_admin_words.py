@@ -67,13 +67,13 @@ def test_web_upload_edit_and_remove_speak_of_the_form(app, client, tmp_path):
     before = manifest.read_bytes()
     rota = tmp_path / "harbour-rota-2008.txt"
     rota.write_text(ROTA, "utf-8")
-    message, library_html, _, edit_choice = client.predict(handle_file(str(rota)), "", "", None, None, "", PASSWORD,
-                                                           api_name="/add_document")
+    message, library_html, *lists = client.predict(handle_file(str(rota)), "", "", None, None, "", PASSWORD,
+                                                   api_name="/add_document")
     said = _text(message)
     assert "msg-ok" in message and "without its date or status" in said, said
     assert "Date and Status" in said and "Edit a document's details" in said and "Save details" in said, said
     assert not CLI_WORDS.search(said), said  # no flags, commands or file names of the CLI
-    assert edit_choice["value"] == "harbour-rota-2008"  # chosen in the edit section, ready for its Date and Status
+    assert lists[-1]["value"] == "harbour-rota-2008"  # chosen in the edit section, ready for its Date and Status
     row = _sources(client)["harbour-rota-2008"]
     assert row["title"] == "Harbour rota for the summer term"  # its own heading, not "Harbour rota 2008"
     item = re.search(r'<li class="lib-item">(?:(?!</li>).)*harbour-rota-2008(?:(?!</li>).)*</li>', library_html, re.S)[0]
@@ -212,10 +212,18 @@ def test_cli_add_edit_remove_in_its_own_words(lib, tmp_path):
     assert manifest.read_bytes() == before  # byte for byte
 
 
-def test_cli_as_people_type_it(assistant, env_dirs):
+def test_bare_assistant_prints_the_help(env_dirs):
     bare = run_cli([], env_dirs)
     assert bare.returncode == 0 and bare.stdout.startswith("usage: assistant") and "commands:" in bare.stdout
     assert bare.stderr == ""
+
+
+def test_eval_help_names_itself(env_dirs):
+    help_ = run_cli(["eval", "--help"], env_dirs)
+    assert help_.returncode == 0 and help_.stdout.startswith("usage: assistant eval"), help_.stdout[:200]
+
+
+def test_quiz_dash_n_and_duties_print_the_topic_ids(assistant, env_dirs):
     quiz = run_cli(["quiz", "-n", "3", "--seed", "4", "--json"], env_dirs)
     assert quiz.returncode == 0, quiz.stderr
     assert len(quiz.stdout.splitlines()) == 3
@@ -224,8 +232,6 @@ def test_cli_as_people_type_it(assistant, env_dirs):
     assert sorted(ids) == sorted(c.id for c in assistant.duties()), duties.stdout[:500]
     topic = run_cli(["quiz", "-n", "2", "--topic", ids[0], "--json"], env_dirs)
     assert topic.returncode == 0, topic.stderr
-    help_ = run_cli(["eval", "--help"], env_dirs)
-    assert help_.returncode == 0 and help_.stdout.startswith("usage: assistant eval"), help_.stdout[:200]
 
 
 def test_cli_answer_says_how_a_follow_up_was_read_and_fits_the_terminal(assistant, env_dirs):

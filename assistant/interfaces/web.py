@@ -5,7 +5,8 @@
 Tabs: Ask (chat with cited quotes, source viewer, feedback, readers' corrections after "Not helpful",
 export), Sources (the library), Manage library (add/remove documents, corrections to review, the question
 bank; needs ASSISTANT_ADMIN_PASSWORD). Named API endpoints for scripts: ``/ask`` (same JSON as
-``assistant ask --json``), ``/sources``, ``/document``, ``/add_document``, ``/remove_document``, and
+``assistant ask --json``), ``/sources``, ``/document``, ``/add_document``, ``/remove_document``,
+``/edit_document`` (``web_admin.py``), and
 ``/correct``, ``/corrections``, ``/review`` (``web_bank.py``).
 
 Every piece of document or user text that goes into HTML passes through ``html.escape`` (``web_html.e``).
