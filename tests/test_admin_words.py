@@ -94,6 +94,11 @@ def test_web_upload_edit_and_remove_speak_of_the_form(app, client, tmp_path):
     assert "msg-error" in bad and said.strip().startswith("Date:") and not CLI_WORDS.search(said), said
     assert _sources(client)["harbour-rota-2008"]["status"] == "unspecified"  # nothing changed
 
+    refused, *_ = client.predict("harbour-rota-2008", row["title"], "2008-05-01", None, "statutory guidance", "",
+                                 "wrong-password", api_name="/edit_document")
+    assert "msg-error" in refused and "not been changed" in refused, refused
+    assert _sources(client)["harbour-rota-2008"]["status"] == "unspecified"
+
     saved, library_html, *_ = client.predict("harbour-rota-2008", row["title"], "2008-05-01", None,
                                              "statutory guidance", "Harbour trust", PASSWORD, api_name="/edit_document")
     said = _text(saved)
@@ -252,5 +257,24 @@ def test_cli_answer_says_how_a_follow_up_was_read_and_fits_the_terminal(assistan
     assert max(map(len, lines)) <= 60, [line for line in lines if len(line) > 60]
     body = re.split(r"\n(?:Note:|Sources:)", plain.stdout)[0].strip()  # the quotes, before the note
     assert "\n\n" not in body and "  " not in body, body  # one paragraph: no break inside a citation group
+    sources = plain.stdout.split("\nSources:")[1]
+    assert not any("  " in line.strip() for line in sources.splitlines()), sources  # a quote over a paragraph break
     one_line = " ".join(body.split())
     assert re.search(r"\[1\].*\[2\]", one_line), one_line
+
+
+def test_editing_details_changes_only_those_lines_of_sources_toml(tmp_path):
+    """No model needed: the manifest keeps its comments, its order and every other entry as they were."""
+    import difflib
+
+    from assistant.library.details import edit
+
+    corpus = copy_corpus(tmp_path / "corpus")
+    before = (corpus / "sources.toml").read_text("utf-8")
+    old, new = edit(corpus, "cc-2008-06-sector-doubtful", {"status": "enacted law", "date": "2008-06-02", "kind": None})
+    after = (corpus / "sources.toml").read_text("utf-8")
+    changed = [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+               if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    assert sorted(changed) == sorted(['-date = "2008-06-15"', '-date_approximate = true', '-status = "news report of proposals"',
+                                      '+date = "2008-06-02"', '+date_approximate = false', '+status = "enacted law"'])
+    assert (new.kind, new.title) == (old.kind, old.title)

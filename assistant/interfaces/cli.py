@@ -290,5 +290,5 @@ def render(answer) -> str:
         out.append(textwrap.fill(f"[{c.n}] {c.title}", width, subsequent_indent="    "))
         out.append(textwrap.fill(f"{c.author + ' · ' if c.author else ''}{c.publisher}, {c.display_date} · {c.status} · "
                                  f"{c.location}", width, initial_indent="    ", subsequent_indent="    "))
-        out.append(textwrap.fill(f"“{c.quote}”", width, initial_indent="    ", subsequent_indent="    "))
+        out.append(textwrap.fill(f"“{' '.join(c.quote.split())}”", width, initial_indent="    ", subsequent_indent="    "))
     return "\n".join(out)
