@@ -195,6 +195,9 @@ def test_cli_add_edit_remove_in_its_own_words(lib, tmp_path):
     added = run_cli(["add", str(rota)], env)
     assert added.returncode == 0, added.stderr
     assert "assistant edit harbour-rota-2008 --date YYYY-MM-DD --status" in added.stderr, added.stderr
+    listed = run_cli(["sources"], env).stdout.split("harbour-rota-2008\n")[1].split("\n\n")[0]
+    assert "publisher not recorded" in listed and "status: not recorded" in listed, listed
+    assert "unknown" not in listed and "unspecified" not in listed, listed
     again = run_cli(["add", str(rota)], env)
     assert again.returncode == 2 and "--id" in again.stderr and "assistant remove harbour-rota-2008" in again.stderr
 

@@ -229,9 +229,11 @@ def _command(args, assistant) -> int:
         if args.json:
             print(json.dumps(rows, ensure_ascii=False, indent=2))
         else:
-            for r in rows:
-                print(f"{r['id']}\n  {r['title']}\n  {r['publisher']} · {r['display_date']} · {r['kind']} · "
-                      f"status: {r['status']} · {r['passages']} passages")
+            from .cli_library import recorded
+
+            for r in rows:  # a detail nobody gave reads "not recorded"
+                print(f"{r['id']}\n  {r['title']}\n  {recorded('publisher', r['publisher'], named=True)} · {r['display_date']} · "
+                      f"{r['kind']} · status: {recorded('status', r['status'])} · {r['passages']} passages")
         return EXIT_OK
     if args.command == "show":
         print(assistant.document_text(args.doc_id))
@@ -286,9 +288,12 @@ def render(answer) -> str:
     if answer.mode == "extractive-fallback":
         out += [textwrap.fill(f"(Language-model answer not used: {answer.fallback_reason}.)", width), ""]
     out.append("Sources:")
+    from .cli_library import recorded
+
     for c in answer.citations:
         out.append(textwrap.fill(f"[{c.n}] {c.title}", width, subsequent_indent="    "))
-        out.append(textwrap.fill(f"{c.author + ' · ' if c.author else ''}{c.publisher}, {c.display_date} · {c.status} · "
+        out.append(textwrap.fill(f"{c.author + ' · ' if c.author else ''}{recorded('publisher', c.publisher, named=True)}, {c.display_date} · "
+                                 f"{recorded('status', c.status, named=True)} · "
                                  f"{c.location}", width, initial_indent="    ", subsequent_indent="    "))
         out.append(textwrap.fill(f"“{' '.join(c.quote.split())}”", width, initial_indent="    ", subsequent_indent="    "))
     return "\n".join(out)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import AssistantError, IdTaken, UnknownDocument
+from ..library.details import not_recorded
 
 EXIT_OK = 0
 FLAGS = {"title": "--title", "publisher": "--publisher", "date": "--date", "kind": "--kind", "status": "--status",
@@ -37,11 +38,17 @@ def edit(assistant, args) -> int:
     return EXIT_OK
 
 
+def recorded(field: str, value: str | None, named: bool = False) -> str:
+    """A detail as a reader sees it: what the library stores when nobody gave it reads "not recorded"
+    ("publisher not recorded" when ``named``, where a bare "not recorded" would not say what)."""
+    return (f"{field} not recorded" if named else "not recorded") if not_recorded(field, value) else str(value)
+
+
 def shown_detail(source, field: str) -> str:
     if field == "date":
         return source.display_date
-    value = getattr(source, field)
-    return "not recorded" if value.strip().lower() in ("", "unknown", "unspecified") else f"'{value}'"
+    value = recorded(field, getattr(source, field))
+    return value if value == "not recorded" else f"'{value}'"
 
 
 def unrecorded(source, added: bool = True) -> None:

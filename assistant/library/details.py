@@ -72,7 +72,7 @@ def edit(corpus_dir: Path, doc_id: str, changes: dict[str, str | None]) -> tuple
         cleaned = clean_metadata(field, value)
         if cleaned is None and field == "title":
             raise InputError("A document needs a title; give one, or leave the title as it is.", field="title")
-        update[field] = cleaned if cleaned is not None else NOT_RECORDED.get(field, "")
+        update[field] = cleaned if cleaned is not None else NOT_RECORDED.get(field, "document")  # kind: a document
     if not update:
         raise InputError("Give at least one detail to change: the title, publisher, date, kind or status.")
     after = before.model_copy(update=update)
