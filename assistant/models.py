@@ -96,6 +96,10 @@ class Answer(BaseModel):
             return self.answer[len(self.record):].lstrip()
         return self.answer
 
+    def reading(self) -> tuple[str, str] | None:
+        """How the question was read, in the UI's words (``how_read``); None when searched as asked."""
+        return how_read(self.question, self.standalone_question, self.follow_up, self.read_with)
+
     @computed_field(description="Where the answer's citation markers are, in text order. A quote may contain a "
                     "bracketed number of its own (a footnote mark such as \"[2]\"): that is document text, not a "
                     "marker. Use these offsets rather than searching the answer for \"[n]\".")
@@ -106,3 +110,14 @@ class Answer(BaseModel):
         if self.abstained:
             return []
         return [Marker(n=m.n, start=m.start, end=m.end) for m in citation_markers(self.answer, self.citations)]
+
+
+def how_read(question: str, searched: str | None, follow_up: bool, read_with: str | None) -> tuple[str, str] | None:
+    """(lead, quoted question) saying how a question was read, the one wording the UI and the CLI show:
+    "Read as a follow-up to" the earlier question, "Read as a follow-up:" the question as searched, or
+    "Searched with the documents' words:"; None when it was searched as it was asked."""
+    if not searched or searched.strip() == (question or "").strip():
+        return None
+    if follow_up:
+        return ("Read as a follow-up to", read_with) if read_with else ("Read as a follow-up:", searched)
+    return "Searched with the documents' words:", searched

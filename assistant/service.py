@@ -16,8 +16,9 @@ from .config import Settings, get_settings
 from .library.corpus_lock import CorpusLock
 from .library.corrections import BankDesk
 from .encoders.embeddings import Embedder, encoder_id, get_embedder
-from .errors import AssistantError, InputError, StoreError
+from .errors import AssistantError, IdTaken, InputError, StoreError, UnknownDocument
 from .library.indexer import IndexReport, sync
+from .library import details as doc_details
 from .library.ingest import ingest
 from .safety.inputs import clean_metadata, name_from_filename, parse_history, shown
 from .library.loaders import check_file, open_regular
@@ -328,7 +329,7 @@ class Assistant:
     def document_text(self, doc_id: str) -> str:
         docs = self._documents()
         if not isinstance(doc_id, str) or doc_id not in docs:
-            raise InputError(f"No document with id '{shown(doc_id)}'. See `assistant sources` for the ids.")
+            raise UnknownDocument(str(doc_id), shown(doc_id))
         return docs[doc_id].text
 
     def _documents(self) -> dict[str, DocView]:
@@ -439,10 +440,7 @@ class Assistant:
                     raise StoreError(f"The document could not be stored ({os_reason(exc)}). "
                                      "Nothing was changed.") from None
                 raise
-            for _, source in planned:
-                if source.unrecorded:
-                    self.notices.append(unrecorded_notice(source))
-            return report
+            return report  # a document added without its date or status: each interface says how to set them
 
     def _stage(self, path: Path, doc_id: str | None, date: str, meta: dict[str, str | None], taken: set[str],
                used_files: set[str], seen: dict[bytes, str] | None = None) -> tuple[Path, Source]:
@@ -460,8 +458,7 @@ class Assistant:
         name = shown(path.name)
         seen = {} if seen is None else seen
         if new_id in taken:
-            raise InputError(f"{name}: a document with id '{new_id}' is already in the library; "
-                             "remove it first, or rename the file (or give another --id).")
+            raise IdTaken(name, new_id)  # each interface says how to choose another id
         fname = f"{new_id}{suffix}"
         if fname in used_files:
             raise InputError(f"{name}: a file named {fname} is already in the corpus.")
@@ -482,6 +479,8 @@ class Assistant:
                                  "add it once.")
             if any(_same_text(doc.clean.text, d.text) for d in self._existing_docs()):
                 raise InputError(f"{name}: this document is already in the library.")
+            if not meta["title"] and (own := doc_details.title_from_heading(doc.clean)):  # its own heading, not the file name
+                source = source.model_copy(update={"title": own})
             if not date and (found := date_in_text(doc.clean.text)):  # the date the document gives itself
                 source = source.model_copy(update={"date": found, "date_approximate": True})
         except OSError as exc:
@@ -504,12 +503,23 @@ class Assistant:
             manifest = self.manifest()  # every entry's file checked to be inside the corpus folder
             found = {s.id: s for s in manifest.sources()}
             if doc_id not in found:
-                raise InputError(f"No document with id '{shown(doc_id)}'. See `assistant sources` for the ids.")
+                raise UnknownDocument(doc_id, shown(doc_id))
             # Never through a folder link; a link itself is removed, never the file it points to.
             corpus_file(self.settings.corpus_dir, found[doc_id].file).unlink(missing_ok=True)
             manifest.delete(doc_id)
             manifest.save()
             return self.index(progress=progress)
+
+    def edit(self, doc_id: str, **changes: str | None) -> Source:
+        """Change only the details given (title, publisher, date, kind, status), keeping the document."""
+        with self._writing():
+            after = doc_details.edit(self.settings.corpus_dir, doc_id, changes)[1]
+            self.index()
+            return after
+
+    def details(self, doc_id: str) -> Source:
+        """A document's details as the manifest records them (``Source.unrecorded``: what is missing)."""
+        return doc_details.source_of(self.settings.corpus_dir, doc_id)
 
     def _existing_docs(self):
         return self._documents().values()
@@ -579,16 +589,6 @@ class Assistant:
         cards = [c for c in training.cards if not topic or c.id == topic]
         return write_pack(out_dir, cards, questions, topic=topic or None, seed=seed, glossary=training.glossary,
                           topic_name=training.bank.topic_names.get(topic or ""))
-
-
-def unrecorded_notice(source: Source) -> str:
-    """What ``add`` says about a document added without its date or status, and how to set them."""
-    missing = source.unrecorded
-    shown_date = "undated" if not source.date else f"dated {source.display_date} (found in its text)"
-    return (f"'{source.title}' ({source.id}) was added without its {' or '.join(missing)}: it is shown as "
-            f"{shown_date}, status {'not recorded' if 'status' in missing else repr(source.status)}, and every "
-            "answer quoting it says so. Set them with `assistant add FILE --date YYYY-MM-DD --status \"...\"` "
-            f"(remove it first), or edit its entry [{source.id}] in sources.toml and run `assistant index`.")
 
 
 def _same_text(a: str, b: str) -> bool:

@@ -630,8 +630,8 @@ def _render_bank(res: dict) -> list[str]:
     return L
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m evals.bench", description=__doc__.split("\n")[0])
+def main(argv: list[str] | None = None, prog: str = "python -m evals.bench") -> int:
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     p.add_argument("--sizes", default=None, help="corpus multiples, default 1,10,100 (--quick: 1,10)")
     p.add_argument("--quick", action="store_true", help="sizes 1,10, one query round, one cold-start run")
     p.add_argument("--reps", type=int, default=None, help="rounds over the 92 questions per size (default 2; quick 1)")

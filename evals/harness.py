@@ -563,8 +563,8 @@ def readme_table(overall: dict, systems: list[str], labels: dict, n: int) -> str
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m evals", description=__doc__.split("\n")[0])
+def main(argv: list[str] | None = None, prog: str = "python -m evals") -> int:
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     p.add_argument("--questions", type=Path, action="append", default=None,
                    help="a questions file (repeat for several); default: every questions*.jsonl of evals/ "
                    "(original, everyday, blind, fresh, unseen, dialogue)")

@@ -116,12 +116,12 @@ def _cli_outcome(done: subprocess.CompletedProcess) -> Outcome:
 
 
 def _api(call: Callable[[], Any]) -> Outcome:
-    from assistant.errors import AssistantError
+    from assistant.errors import AssistantError, InputError, StoreError
 
     try:
         result = call()
     except AssistantError as exc:
-        assert type(exc).__name__ in ("InputError", "LoadError", "StoreError"), type(exc)
+        assert isinstance(exc, (InputError, StoreError)), type(exc)  # IdTaken, UnknownDocument: InputErrors with data
         return Outcome(True, str(exc))
     if hasattr(result, "status"):
         return _from_answer(result.model_dump())

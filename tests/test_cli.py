@@ -110,7 +110,7 @@ def test_add_without_metadata_warns_and_answers_say_so(tmp_path):
     done = run_cli(["add", str(note)], dirs)
     assert done.returncode == 0, done.stderr
     assert "without its date or status" in done.stderr and "--date" in done.stderr and "--status" in done.stderr
-    assert "sources.toml" in done.stderr
+    assert "sources.toml" in done.stderr and "assistant edit staff-note" in done.stderr
     done = run_cli(["add", str(dated)], dirs)
     assert "without its status" in done.stderr, done.stderr
     rows = {r["id"]: r for r in json.loads(run_cli(["sources", "--json"], dirs).stdout)}

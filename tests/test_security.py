@@ -165,7 +165,7 @@ def test_index_ask_and_the_app_make_no_network_calls(tmp_path):
 # ---- admin password: constant time, rate-limited -------------------------------------------------------
 def test_password_is_compared_in_constant_time(monkeypatch):
     from assistant import get_settings
-    from assistant.interfaces import web as ui
+    from assistant.interfaces import web_admin as ui
 
     calls = []
     real = ui.hmac.compare_digest
@@ -179,7 +179,7 @@ def test_password_is_compared_in_constant_time(monkeypatch):
 
 def test_lockout_doubles_and_is_per_client(monkeypatch):
     from assistant import get_settings
-    from assistant.interfaces import web as ui
+    from assistant.interfaces import web_admin as ui
 
     monkeypatch.setattr(ui, "WRONG_PASSWORD_DELAY_S", 0)
     now = [1000.0]

@@ -3,7 +3,7 @@
     assistant ask Which bodies are bound by the duty to co-operate?
     assistant ask --json "..."            one JSON object (the API contract)
     assistant ask --json --batch FILE     one JSON object per input line {"id", "question", "history"?}
-    assistant index | add PATH... | remove ID | sources | show ID | eval | bench
+    assistant index | add PATH... | edit ID --date … --status … | remove ID | sources | show ID | eval | bench
     assistant quiz [--n 10] [--seed 1] [--topic T] [--json] | duties [--json] | glossary [--json] | pack --out DIR
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import textwrap
 from pathlib import Path
@@ -44,6 +45,7 @@ commands:
 
 managing the library:
   add FILE...           add documents (txt, md, pdf, docx, html) with --title, --date, --status
+  edit ID               change a document's --title, --publisher, --date, --kind or --status
   remove ID             remove a document
   index                 bring the index up to date with the corpus folder
   bank list|add|remove|check|correct|review
@@ -93,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("doc_id")
 
     _training_parsers(sub)
+    from .cli_library import add_parsers as library_parsers
+
+    library_parsers(sub)
     from .cli_bank import add_parsers as bank_parsers
 
     bank_parsers(sub)
@@ -106,12 +111,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in ("eval", "bench"):  # their own options, parsed by evals/
+    if not argv:  # a bare `assistant`: what it does and its commands, not an error
+        build_parser().print_help()
+        return EXIT_OK
+    if argv[0] in ("eval", "bench"):  # their own options, parsed by evals/
         if argv[0] == "eval":
             from evals.harness import main as tool
         else:
             from evals.bench import main as tool
-        return tool(argv[1:])
+        return tool(argv[1:], prog=f"assistant {argv[0]}")
     args = build_parser().parse_args(argv)
     import logging
 
@@ -128,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except AssistantError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from .cli_library import message
+
+        print(f"error: {message(exc)}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -195,7 +205,15 @@ def _command(args, assistant) -> int:
         report = assistant.add(args.paths, title=args.title, date=args.date, kind=args.kind, status=args.status,
                                publisher=args.publisher, doc_id=args.doc_id, progress=sys.stderr.isatty())
         print(f"added: {', '.join(report.added) or 'nothing new'} — {report.summary()}")
+        from .cli_library import unrecorded
+
+        for doc_id in report.added:  # added without its date or status: say how to set them
+            unrecorded(assistant.details(doc_id))
         return EXIT_OK
+    if args.command == "edit":
+        from .cli_library import edit
+
+        return edit(assistant, args)
     if args.command == "remove":
         report = assistant.remove(args.doc_id)
         print(f"removed {args.doc_id} — {report.summary()}")
@@ -211,9 +229,11 @@ def _command(args, assistant) -> int:
         if args.json:
             print(json.dumps(rows, ensure_ascii=False, indent=2))
         else:
-            for r in rows:
-                print(f"{r['id']}\n  {r['title']}\n  {r['publisher']} · {r['display_date']} · {r['kind']} · "
-                      f"status: {r['status']} · {r['passages']} passages")
+            from .cli_library import recorded
+
+            for r in rows:  # a detail nobody gave reads "not recorded"
+                print(f"{r['id']}\n  {r['title']}\n  {recorded('publisher', r['publisher'], named=True)} · {r['display_date']} · "
+                      f"{r['kind']} · status: {recorded('status', r['status'])} · {r['passages']} passages")
         return EXIT_OK
     if args.command == "show":
         print(assistant.document_text(args.doc_id))
@@ -255,13 +275,16 @@ def _batch(assistant, path: Path) -> int:
 
 
 def render(answer) -> str:
-    """The answer and its sources, for a person at a terminal."""
+    """The answer and its sources, for a person at a terminal, wrapped to its width (at most 100)."""
     from ..markers import document_brackets
 
-    width = 100
+    width = max(40, min(100, shutil.get_terminal_size((100, 24)).columns))
     if answer.abstained:
         return textwrap.fill(answer.message or answer.answer, width)
-    out = [textwrap.fill(part, width) + "\n" for part in answer.answer.split("\n\n")]  # the record line apart
+    out = [textwrap.fill(f"{lead} “{quoted}”", width) + "\n" for lead, quoted in filter(None, [answer.reading()])]
+    # The record line apart; the quotes as one paragraph, each citation group's white space (a quote that
+    # runs over a paragraph break) shown as one space.
+    out += [textwrap.fill(" ".join(part.split()), width) + "\n" for part in (answer.record, answer.quotes) if part]
     if own := document_brackets(answer.answer, answer.citations):  # a quoted footnote mark is no citation
         where = "; ".join(f"the [{m.n}] in “{' '.join(answer.answer[:m.start].split()[-3:])} [{m.n}]”" for m in own)
         out += [textwrap.fill(f"Note: {where}: part of the quoted text (the document's own footnote mark), not a "
@@ -271,8 +294,12 @@ def render(answer) -> str:
     if answer.mode == "extractive-fallback":
         out += [textwrap.fill(f"(Language-model answer not used: {answer.fallback_reason}.)", width), ""]
     out.append("Sources:")
+    from .cli_library import recorded
+
     for c in answer.citations:
-        out.append(f"[{c.n}] {c.title}")
-        out.append(f"    {c.author + ' · ' if c.author else ''}{c.publisher}, {c.display_date} · {c.status} · {c.location}")
-        out.append(textwrap.fill(f"“{c.quote}”", width, initial_indent="    ", subsequent_indent="    "))
+        out.append(textwrap.fill(f"[{c.n}] {c.title}", width, subsequent_indent="    "))
+        out.append(textwrap.fill(f"{c.author + ' · ' if c.author else ''}{recorded('publisher', c.publisher, named=True)}, {c.display_date} · "
+                                 f"{recorded('status', c.status, named=True)} · "
+                                 f"{c.location}", width, initial_indent="    ", subsequent_indent="    "))
+        out.append(textwrap.fill(f"“{' '.join(c.quote.split())}”", width, initial_indent="    ", subsequent_indent="    "))
     return "\n".join(out)

@@ -1,6 +1,6 @@
 """CLI commands for governor training (a thin layer over ``Assistant``):
 
-    assistant quiz --n 10 --seed 1 [--topic T] [--json]   one JSON object per question with --json
+    assistant quiz -n 10 --seed 1 [--topic T] [--json]   one JSON object per question with --json
     assistant duties [--json]                              the duty explainer cards
     assistant glossary [--json]                            terms with their quoted definitions
     assistant pack --out DIR [--n 10] [--seed 1] [--topic T]   training pack as Markdown and PDF
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def _seed(value: str) -> int:
 
 
 def _quiz_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--n", type=_count, default=10, help=f"number of questions, 1-{MAX_QUESTIONS} (default 10)")
+    p.add_argument("-n", "--n", type=_count, default=10, help=f"number of questions, 1-{MAX_QUESTIONS} (default 10)")
     p.add_argument("--seed", type=_seed, default=None,
                    help="quiz number: the same seed gives the same questions (default: a new random one)")
     p.add_argument("--topic", default=None,
@@ -93,7 +94,8 @@ def dispatch(assistant, args) -> int:
 
 
 def _wrap(text: str, indent: str = "", rest: str | None = None) -> str:
-    return textwrap.fill(text, WIDTH, initial_indent=indent, subsequent_indent=indent if rest is None else rest)
+    width = max(40, min(WIDTH, shutil.get_terminal_size((WIDTH, 24)).columns))  # the terminal's, at most 100
+    return textwrap.fill(text, width, initial_indent=indent, subsequent_indent=indent if rest is None else rest)
 
 
 def _source(c) -> str:
@@ -101,7 +103,7 @@ def _source(c) -> str:
 
 
 def render_quiz(questions, seed: int) -> str:
-    out = [f"Quiz number {seed} ({len(questions)} questions). {NOTICE}", ""]
+    out = [_wrap(f"Quiz number {seed} ({len(questions)} questions). {NOTICE}"), ""]
     for q in questions:
         out.append(_wrap(f"{q.number}. {q.question}"))
         out += [f"     {LETTERS[i]}. {c}" for i, c in enumerate(q.choices)]
@@ -117,7 +119,8 @@ def render_quiz(questions, seed: int) -> str:
 def render_cards(cards) -> str:
     out = [_wrap(NOTICE), ""]
     for card in cards:
-        out += [card.name.upper(), "  " + " · ".join(b.label for b in card.badges)]
+        out += [_wrap(card.name.upper()), _wrap(" · ".join(b.label for b in card.badges), "  "),
+                _wrap(f"topic id: {card.id} (for `assistant quiz --topic {card.id}`)", "  ")]
         for f in card.fields:
             out.append(f"  {f.label}:")
             for line in f.lines:

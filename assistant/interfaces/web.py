@@ -5,7 +5,8 @@
 Tabs: Ask (chat with cited quotes, source viewer, feedback, readers' corrections after "Not helpful",
 export), Sources (the library), Manage library (add/remove documents, corrections to review, the question
 bank; needs ASSISTANT_ADMIN_PASSWORD). Named API endpoints for scripts: ``/ask`` (same JSON as
-``assistant ask --json``), ``/sources``, ``/document``, ``/add_document``, ``/remove_document``, and
+``assistant ask --json``), ``/sources``, ``/document``, ``/add_document``, ``/remove_document``,
+``/edit_document`` (``web_admin.py``), and
 ``/correct``, ``/corrections``, ``/review`` (``web_bank.py``).
 
 Every piece of document or user text that goes into HTML passes through ``html.escape`` (``web_html.e``).
@@ -15,38 +16,28 @@ governor training tabs in ``web_training.py``.
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import logging
-import math
-import re
 import tempfile
-import threading
-import time
 from pathlib import Path
-from typing import Any
 
 import gradio as gr
 
 from .. import export
 from . import feedback
-from ..config import Settings
-from ..errors import AssistantError, InputError
+from ..errors import AssistantError
 from ..service import Assistant
+from .web_admin import AdminGate, AdminUI, add_document_sections, client_address, wire_document_sections
 from .web_bank import PICK_JS, BankUI, add_bank_admin, add_bank_api  # readers' corrections, the question bank
 from .web_assets import ANNOUNCE_JS, CONVERSATION_JS, LIBRARY_JS, SOURCE_JS
 from .web_layout import admin_off_html
-from .web_html import (STARTERS, SOURCE_PLACEHOLDER, _message, _plural, e, highlight_span, render_conversation,
+from .web_html import (STARTERS, SOURCE_PLACEHOLDER, _message, e, highlight_span, render_conversation,
                        render_library, render_source, say)
 from .web_training import add_training_api, add_training_tabs  # Duties and Quiz tabs (governor training)
 
 log = logging.getLogger("assistant.ui")
 
 APP_TITLE = "Children's trusts & pupils' well-being: the 2008 proposals"
-KIND_CHOICES = ["letter", "news report", "consultation document", "statutory guidance", "school policy", "document"]
-STATUS_CHOICES = ["proposal under consultation", "news report of proposals", "enacted law", "statutory guidance",
-                  "unspecified"]
 HISTORY_TURNS = 6  # earlier question/answer pairs passed to ``ask`` for follow-ups
-WRONG_PASSWORD_DELAY_S = 0.6
 
 
 
@@ -69,77 +60,6 @@ def history_of(turns: list[dict]) -> list[dict]:
     return out[-2 * HISTORY_TURNS:]
 
 
-class AdminGate:
-    """The admin password check: compared in constant time (``hmac.compare_digest``), and failed
-    attempts rate-limited per client address. ``settings.admin_max_failures`` wrong passwords within
-    15 minutes lock admin actions for that address for ``settings.admin_lockout_seconds``, doubling
-    with each further lockout (up to an hour); a correct password resets the count. Counts are kept in
-    this process (each app instance keeps its own)."""
-
-    WINDOW_S = 900
-    MAX_LOCKOUT_S = 3600
-
-    def __init__(self, settings: Settings, clock=time.monotonic):
-        self.settings, self.clock = settings, clock
-        self._lock = threading.Lock()
-        self._clients: dict[str, dict] = {}
-
-    def check(self, given: str | None, client: str = "unknown") -> str | None:
-        """None when ``given`` is the admin password and ``client`` is not locked out, else the reason."""
-        s = self.settings
-        secret = s.admin_password.get_secret_value() if s.admin_password else ""
-        if not secret:
-            return ("Changing the library is switched off on this server. To switch it on, restart the app with "
-                    "ASSISTANT_ADMIN_PASSWORD set.")
-        now = self.clock()
-        with self._lock:
-            state = self._clients.setdefault(client, {"failures": [], "until": 0.0, "lockouts": 0})
-            if now < state["until"]:
-                return (f"Too many wrong admin passwords from this address; try again in "
-                        f"{math.ceil(state['until'] - now)} seconds.")
-        if not given:
-            return "Enter the admin password to change the library."
-        if hmac.compare_digest(given.encode("utf-8", "replace"), secret.encode("utf-8")):
-            with self._lock:
-                state.update(failures=[], lockouts=0)
-            return None
-        with self._lock:
-            state["failures"] = [t for t in state["failures"] if now - t < self.WINDOW_S] + [now]
-            if len(state["failures"]) >= s.admin_max_failures:
-                state["lockouts"] += 1
-                wait = min(s.admin_lockout_seconds * 2 ** (state["lockouts"] - 1), self.MAX_LOCKOUT_S)
-                state.update(failures=[], until=now + wait)
-                log.warning("admin actions locked for %s s after %d wrong passwords", wait, s.admin_max_failures)
-                return (f"That admin password is not correct. After {s.admin_max_failures} wrong passwords, admin "
-                        f"actions from this address are locked for {math.ceil(wait)} seconds.")
-            if len(self._clients) > 10_000:  # forget addresses with nothing to remember
-                self._clients = {k: v for k, v in self._clients.items() if v["failures"] or v["until"] > now}
-        time.sleep(WRONG_PASSWORD_DELAY_S)  # slows down guessing a little more
-        return "That admin password is not correct."
-
-
-def client_address(request: gr.Request | None) -> str:
-    client = getattr(request, "client", None)
-    return str(getattr(client, "host", None) or "unknown")
-
-
-def uploaded_path(file: Any) -> Path:
-    """The server path of a file that was uploaded through this app, from the raw FileData the
-    browser or gradio_client sends. A link, or a path outside Gradio's upload folder (``/etc/...``,
-    ``../``), is refused: the app never fetches URLs and never reads server files for a client."""
-    raw = file.get("path") if isinstance(file, dict) else getattr(file, "path", None) or file
-    if not isinstance(raw, str) or not raw:
-        raise InputError("The upload could not be read; choose the file again.")
-    if re.match(r"^[a-z][a-z0-9+.-]*://", raw, re.I):
-        raise InputError("Documents must be uploaded from your computer; links are not fetched.")
-    from gradio.utils import get_upload_folder
-
-    path = Path(raw).resolve()
-    if Path(get_upload_folder()).resolve() not in path.parents:
-        raise InputError("That file was not uploaded through this app; upload it from your computer.")
-    return path
-
-
 # ---- the app ----------------------------------------------------------------------------------------
 class UI:
     """Event handlers: each one is a thin call into ``Assistant`` plus rendering."""
@@ -148,6 +68,7 @@ class UI:
         self.assistant = assistant
         self.settings = assistant.settings
         self.admin = AdminGate(self.settings)
+        self.docs = AdminUI(assistant, self.admin, self.library)  # add, remove, edit details (web_admin.py)
         self.bank = BankUI(assistant, lambda given, request: self.admin.check(given, client_address(request)))
         self._export_dir = Path(tempfile.mkdtemp(prefix="assistant-exports-"))
 
@@ -315,9 +236,9 @@ class UI:
         try:
             rows = self.assistant.sources()
         except AssistantError as exc:
-            return _message("error", f"The library could not be read: {exc}"), gr.skip()
-        choices = [(f"{r['title']} ({r['id']})", r["id"]) for r in rows]
-        return render_library(rows), gr.update(choices=choices, value=None)
+            return _message("error", f"The library could not be read: {exc}"), gr.skip(), gr.skip()
+        choices = [(f"{r['title']} ({r['id']})", r["id"]) for r in rows]  # removal, and edit details
+        return render_library(rows), gr.update(choices=choices, value=None), gr.update(choices=choices, value=None)
 
     def open_doc(self, evt: gr.EventData):
         doc_id = str((evt._data or {}).get("doc") or "")
@@ -328,62 +249,6 @@ class UI:
             return render_source(meta, self.assistant.document_text(doc_id))
         except AssistantError as exc:
             return _message("error", str(exc))
-
-    # admin -----------------------------------------------------------------------------------------
-    def add_document(self, files, title: str, date: str, kind: str, status: str, publisher: str, password: str,
-                     request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
-        """Add document(s) to the library (admin password required). Returns (message HTML, library HTML,
-        removal choices)."""
-        library, choices = gr.skip(), gr.skip()
-        why = self.admin.check(password, client_address(request))
-        if why:
-            return _message("error", why + " The library has not been changed."), library, choices
-        try:
-            paths = [uploaded_path(f) for f in (files if isinstance(files, list) else [files] if files else [])]
-        except AssistantError as exc:
-            return _message("error", f"{exc} The library has not been changed."), library, choices
-        if not paths:
-            return _message("error", "Choose a file to add (txt, md, pdf, docx or html)."), library, choices
-        progress(0.05, desc="Reading and checking the document…")
-        seen = len(self.assistant.notices)
-        try:
-            report = self.assistant.add(paths, title=(title or "").strip() or None, date=(date or "").strip() or None,
-                                        kind=(kind or "").strip() or None, status=(status or "").strip() or None,
-                                        publisher=(publisher or "").strip() or None, progress=True)
-        except AssistantError as exc:
-            return _message("error", f"{exc} The library has not been changed."), library, choices
-        except Exception as exc:
-            log.exception("adding a document failed")
-            return _message("error", f"The document could not be added ({exc.__class__.__name__}: {exc}). "
-                                     "The library has not been changed."), library, choices
-        progress(1.0, desc="Done")
-        rows = {r["id"]: r for r in self.assistant.sources()}
-        added = [f"“{rows[i]['title']}” (id {i}, {_plural(int(rows[i]['passages']), 'passage')})" if i in rows else i for i in report.added]
-        lib_html, choices = self.library()
-        text = (f"Added {', '.join(added)}. It can now be searched and quoted; see the Sources tab."
-                if added else f"Nothing new was added ({report.summary()}).")
-        warnings = self.assistant.notices[seen:]  # e.g. added without a date or status: say how to set them
-        if warnings:
-            return _message("ok", text) + _message("info", " ".join(warnings)), lib_html, choices
-        return _message("ok", text), lib_html, choices
-
-    def remove_document(self, doc_id: str, password: str, request: gr.Request = None, progress=gr.Progress()):
-        """Remove a document from the library (admin password required)."""
-        why = self.admin.check(password, client_address(request))
-        if why:
-            return _message("error", why + " The library has not been changed."), gr.skip(), gr.skip()
-        if not doc_id:
-            return _message("error", "Choose a document to remove. Nothing was changed."), gr.skip(), gr.skip()
-        progress(0.2, desc="Removing and re-indexing…")
-        try:
-            self.assistant.remove(doc_id)
-        except AssistantError as exc:
-            return _message("error", f"{exc} The library has not been changed."), gr.skip(), gr.skip()
-        lib_html, choices = self.library()
-        uses = len(self.assistant.training_uses(doc_id))
-        note = (f" Note: the training specification quotes it in {uses} line{'s' if uses != 1 else ''}; the duty "
-                "cards and glossary now show those lines as missing." if uses else "")
-        return _message("ok", f"Removed '{doc_id}' from the library.{note}"), lib_html, choices
 
     # API ---------------------------------------------------------------------------------------------
     def api_ask(self, question: str, history: list | str | None = None) -> dict:
@@ -431,7 +296,7 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
 </header>""")
         announce = gr.HTML("", elem_id="announce", js_on_load=ANNOUNCE_JS)
 
-        with gr.Tabs(overflow_behavior="wrap"):  # on a phone every tab stays labelled (no unlabelled "more" menu)
+        with gr.Tabs(overflow_behavior="wrap") as tabs:  # on a phone every tab stays labelled (no "more" menu)
             with gr.Tab("Ask", id="ask"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=340):
@@ -459,7 +324,7 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=2, min_width=320):
                         library_html = gr.HTML("<p>Loading the library…</p>", elem_id="library",
-                                               js_on_load=LIBRARY_JS + "\n// events: 'open'")
+                                               js_on_load=LIBRARY_JS + "\n// events: 'open' 'edit'")
                         refresh_btn = gr.Button("Refresh list", size="sm", variant="secondary")
                     with gr.Column(scale=3, min_width=320, elem_classes=["src-scroll"], elem_id="library-panel"):
                         library_view = gr.HTML('<div class="src-empty"><h2>Document</h2><p>Choose <strong>Read full '
@@ -476,23 +341,7 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
                 password = gr.Textbox(label="Admin password", type="password", elem_id="admin-password",
                                       interactive=admin_on)
                 admin_msg = gr.HTML("", elem_id="admin-message")
-                with gr.Accordion("Add a document", open=True):
-                    upload = gr.File(label="Document (txt, md, pdf, docx or html)", file_count="single",
-                                     file_types=[".txt", ".md", ".pdf", ".docx", ".html", ".htm"],
-                                     elem_id="admin-file", interactive=admin_on)
-                    with gr.Row():
-                        doc_title = gr.Textbox(label="Title", placeholder="Taken from the file name if empty")
-                        doc_publisher = gr.Textbox(label="Publisher", placeholder="e.g. DCSF")
-                    with gr.Row():
-                        doc_date = gr.Textbox(label="Date (YYYY-MM-DD)", placeholder="e.g. 2008-07-03; "
-                                              "empty = approximate")
-                        doc_kind = gr.Dropdown(KIND_CHOICES, label="Kind", value=None, allow_custom_value=True)
-                        doc_status = gr.Dropdown(STATUS_CHOICES, label="Status (what the text is)", value=None,
-                                                 allow_custom_value=True)
-                    add_btn = gr.Button("Add to library", variant="primary", interactive=admin_on)
-                with gr.Accordion("Remove a document", open=False):
-                    remove_choice = gr.Dropdown([], label="Document to remove", value=None, allow_custom_value=True)
-                    remove_btn = gr.Button("Remove from library", variant="stop", interactive=admin_on)
+                docs = add_document_sections(admin_on)
                 bank_doc = add_bank_admin(ui.bank, password, admin_on)
 
         # ---- wiring ----
@@ -518,17 +367,10 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
                          **private)
         demo.load(ui.bank.doc_choices, None, bank_doc, show_progress="hidden", **private)
         library_html.open(ui.open_doc, None, library_view, show_progress="minimal", **private)
-        demo.load(ui.library, None, [library_html, remove_choice], show_progress="hidden", **private)
-        refresh_btn.click(ui.library, None, [library_html, remove_choice], **private)
-        add_btn.click(ui.add_document, [upload, doc_title, doc_date, doc_kind, doc_status, doc_publisher, password],
-                      [admin_msg, library_html, remove_choice], api_name="add_document",
-                      show_progress_on=[admin_msg]).then(
-            lambda m: [None, "", "", None, None, ""] if 'msg-ok' in (m or "") else [gr.skip()] * 6, [admin_msg],
-            [upload, doc_title, doc_date, doc_kind, doc_status, doc_publisher], queue=False, **private)
-        remove_btn.click(ui.remove_document, [remove_choice, password], [admin_msg, library_html, remove_choice],
-                         api_name="remove_document",
-                         js="(doc, pw) => (doc && !window.confirm('Remove this document from the library for "
-                            "everyone?')) ? [null, pw] : [doc, pw]")
+        lists = [library_html, docs["remove_choice"], docs["edit_choice"]]
+        demo.load(ui.library, None, lists, show_progress="hidden", **private)
+        refresh_btn.click(ui.library, None, lists, **private)
+        wire_document_sections(ui.docs, docs, password, admin_msg, library_html, tabs)
         gr.api(ui.api_ask, api_name="ask")
         gr.api(ui.api_sources, api_name="sources")
         gr.api(ui.api_document, api_name="document")

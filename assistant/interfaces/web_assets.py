@@ -88,8 +88,8 @@ watch('value', () => { requestAnimationFrame(show); });
 
 LIBRARY_JS = r"""
 element.addEventListener('click', (ev) => {
-  const t = ev.target.closest('[data-action="open"]');
-  if (t && element.contains(t)) trigger('open', {doc: t.dataset.doc});
+  const t = ev.target.closest('[data-action="open"], [data-action="edit"]');
+  if (t && element.contains(t)) trigger(t.dataset.action, {doc: t.dataset.doc});
 });
 """
 
@@ -182,9 +182,9 @@ CSS = r"""
               line-height: 1.5; color: var(--ink); overflow-wrap: anywhere; }
 .cite-src { font-size: .88rem; color: var(--muted); display: flex; flex-direction: column; gap: .1rem; }
 .cite-title { color: var(--ink); font-weight: 600; }
-.open-src, .back, .open-doc { margin-top: .45rem; font: inherit; font-size: .9rem; font-weight: 600; color: var(--accent);
+.open-src, .back, .open-doc, .edit-doc { margin-top: .45rem; font: inherit; font-size: .9rem; font-weight: 600; color: var(--accent);
        background: transparent; border: 1px solid var(--accent); border-radius: 6px; padding: .3rem .7rem; cursor: pointer; }
-.open-src:hover, .back:hover, .open-doc:hover { background: var(--accent-soft); }
+.open-src:hover, .back:hover, .open-doc:hover, .edit-doc:hover { background: var(--accent-soft); }
 .badge { display: inline-block; font-size: .78rem; font-weight: 700; padding: .12rem .5rem; border-radius: 999px;
          border: 1px solid; white-space: nowrap; }
 .badge-proposal { color: #7a3f00; background: #fff1d6; border-color: #e0a040; }

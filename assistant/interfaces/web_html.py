@@ -11,7 +11,9 @@ import re
 from html import escape
 from typing import Any
 
+from ..library.details import not_recorded
 from ..markers import split_markers
+from ..models import how_read
 from . import feedback
 
 STARTERS = [  # offered on the welcome screen
@@ -45,10 +47,30 @@ def badge(status: str, kind: str = "", date: str = "") -> tuple[str, str]:
     return status[:1].upper() + status[1:], "other"
 
 
+def recorded(field: str, value: str | None) -> str:
+    """A detail as readers see it: "not recorded" for what the library stores when nobody gave it
+    (publisher "unknown", status "unspecified", no date)."""
+    return "not recorded" if not_recorded(field, value) else str(value)
+
+
+def _publisher_html(value: str | None) -> str:
+    return "Publisher not recorded" if not_recorded("publisher", value) else e(value)
+
+
+def _edit_link(r: dict) -> str:
+    """"Edit details" beside a document with a detail not recorded: opens it in Manage library's edit section."""
+    missing = [f for f in ("publisher", "date", "status") if not_recorded(f, r.get(f))]
+    if not missing:
+        return ""
+    return (f'<button type="button" class="edit-doc" data-action="edit" data-doc="{e(r.get("id", ""))}" '
+            f'aria-label="Edit the details of {e(r.get("title", ""))} (its {" and ".join(missing)} not recorded)">'
+            'Edit details</button>')
+
+
 def badge_html(status: str, kind: str = "", date: str = "") -> str:
     label, cls = badge(status, kind, date)
-    return (f'<span class="badge badge-{cls}" title="Status: {e(status or "unspecified")}">'
-            f'{e(label)}<span class="sr-only"> (status: {e(status or "unspecified")})</span></span>')
+    return (f'<span class="badge badge-{cls}" title="Status: {e(recorded("status", status))}">'
+            f'{e(label)}<span class="sr-only"> (status: {e(recorded("status", status))})</span></span>')
 
 
 def date_html(display_date: str, approximate: bool) -> str:
@@ -109,7 +131,7 @@ def _citation_html(c: dict, turn: int) -> str:
     <span class="cite-date">{date_html(c['display_date'], c['date_approximate'])}</span></div>
   <blockquote class="cite-quote">&ldquo;{e(c['quote'])}&rdquo;</blockquote>
   <div class="cite-src"><span class="cite-title">{e(c['title'])}</span>
-    <span class="cite-meta">{e(c['author']) + ' &middot; ' if c.get('author') else ''}{e(c['publisher'])} &middot; {e(c['location'])}</span></div>
+    <span class="cite-meta">{e(c['author']) + ' &middot; ' if c.get('author') else ''}{_publisher_html(c['publisher'])} &middot; {e(c['location'])}</span></div>
   <button type="button" class="open-src" data-action="cite" data-turn="{turn}" data-n="{c['n']}"
     aria-label="Show quote {c['n']} highlighted in its source: {e(c['title'])}">Show in source <span aria-hidden="true">&rarr;</span></button>
 </li>"""
@@ -202,17 +224,14 @@ def render_turn(t: dict, i: int) -> str:
 </section>"""
         else:
             cites = {c["n"]: c for c in a.get("citations") or []}
-            searched = a.get("standalone_question")
-            reworded = bool(searched) and searched.strip() != t["question"].strip()
-            if reworded and a.get("follow_up", True):  # the conversation was used: say how, offer to ask it alone
-                how = (f'Read as a follow-up to <q>{e(a["read_with"])}</q>' if a.get("read_with")
-                       else f'Read as a follow-up: <q>{e(searched)}</q>')
-                searched_html = (f'<p class="searched">{how} '
+            read = how_read(t["question"], a.get("standalone_question"), a.get("follow_up", True), a.get("read_with"))
+            if read and read[0].startswith("Read as"):  # the conversation was used: say how, offer to ask it alone
+                searched_html = (f'<p class="searched">{e(read[0])} <q>{e(read[1])}</q> '
                                  f'<button type="button" class="ask-new" data-action="reask" data-turn="{i}" '
                                  f'title="Ask this question again on its own, without the earlier conversation">'
                                  f'Ask as a new question</button></p>')
-            elif reworded:  # only everyday words given the documents' words (corpus/vocabulary.toml)
-                searched_html = f'<p class="reworded">Searched with the documents\' words: <q>{e(searched)}</q></p>'
+            elif read:  # only everyday words given the documents' words (corpus/vocabulary.toml)
+                searched_html = f'<p class="reworded">{e(read[0])} <q>{e(read[1])}</q></p>'
             else:
                 searched_html = ""
             notice = (f'<p class="a-notice"><span class="warn-icon" aria-hidden="true">!</span> {e(a["notice"])}</p>'
@@ -275,9 +294,9 @@ def render_source(meta: dict, text: str, span: tuple[int, int] | None = None, n:
     <p class="src-which">{e(which)} {back}</p>
     <h2 class="src-title">{e(meta.get('title', ''))}</h2>
     <p class="src-meta">{badge_html(meta.get('status', ''), meta.get('kind', ''), meta.get('date', ''))}
-      {e(meta.get('publisher', ''))} &middot; {date_html(meta.get('display_date', ''), meta.get('date_approximate', False))}
+      {_publisher_html(meta.get('publisher', ''))} &middot; {date_html(meta.get('display_date', ''), meta.get('date_approximate', False))}
       &middot; {e(meta.get('kind', ''))}</p>
-    <p class="src-status">Status: {e(meta.get('status', ''))}</p>
+    <p class="src-status">Status: {e(recorded('status', meta.get('status', '')))}</p>
     {note_html}
   </div>
   <div class="src-text" tabindex="0" role="document" aria-label="Full text of {e(meta.get('title', ''))}">{body}</div>
@@ -292,18 +311,18 @@ def render_library(rows: list[dict]) -> str:
         items.append(f"""
 <li class="lib-item">
   <h3 class="lib-title">{e(r['title'])}</h3>
-  <p class="lib-meta">{badge_html(r['status'], r['kind'], r['date'])} {e(r['publisher'])} &middot;
+  <p class="lib-meta">{badge_html(r['status'], r['kind'], r['date'])} {_publisher_html(r['publisher'])} &middot;
     {date_html(r['display_date'], r['date_approximate'])} &middot; {e(r['kind'])}</p>
-  <p class="lib-facts">Status: {e(r['status'])} &middot; {_plural(int(r['passages']), 'passage')} &middot; id <code>{e(r['id'])}</code></p>
+  <p class="lib-facts">Status: {e(recorded('status', r['status']))} &middot; {_plural(int(r['passages']), 'passage')} &middot; id <code>{e(r['id'])}</code></p>
   <button type="button" class="open-doc" data-action="open" data-doc="{e(r['id'])}"
-    aria-label="Read the full text of {e(r['title'])}">Read full text</button>
+    aria-label="Read the full text of {e(r['title'])}">Read full text</button> {_edit_link(r)}
 </li>""")
     total = sum(int(r["passages"]) for r in rows)
     return (f'<p class="lib-summary">{_plural(len(rows), "document")}, {_plural(total, "passage")}.</p>'
             f'<ul class="lib">{"".join(items)}</ul>')
 
 
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
@@ -312,6 +331,10 @@ def say(text: str) -> str:
     return e(text)
 
 
-def _message(kind: str, text: str) -> str:
+def message(kind: str, text: str) -> str:
+    """A message box (``kind``: ok, info, error) of plain, escaped text."""
     role = "alert" if kind == "error" else "status"
     return f'<div class="msg msg-{kind}" role="{role}">{e(text)}</div>'
+
+
+_plural, _message = plural, message  # the names web.py and web_bank.py import

@@ -152,11 +152,11 @@ def validate_date(value: str) -> str:
     if not value:
         return ""
     if not isinstance(value, str):
-        raise InputError("The date must be text: YYYY-MM-DD, e.g. 2008-07-03.")
+        raise InputError("The date must be text: YYYY-MM-DD, e.g. 2008-07-03.", field="date")
     try:
         return dt.date.fromisoformat(value).isoformat()
     except ValueError:
-        raise InputError(f"'{shown(value)}' is not a date: use YYYY-MM-DD, e.g. 2008-07-03.") from None
+        raise InputError(f"'{shown(value)}' is not a date: use YYYY-MM-DD, e.g. 2008-07-03.", field="date") from None
 
 
 class Manifest:
@@ -270,8 +270,21 @@ class Manifest:
             table[key] = value
         self._doc[source.id] = table
 
+    def update(self, doc_id: str, fields: dict) -> None:
+        """Change some fields of an existing entry in place: its other fields, their order and the
+        comments around them stay as they were."""
+        table = self._doc[doc_id]
+        for key, value in fields.items():
+            table[key] = value
+
     def delete(self, doc_id: str) -> None:
+        """Remove an entry. The blank line that separated it from the entry before goes with it, so
+        adding a document and removing it again leaves the file byte for byte as it was."""
+        last = next(reversed(list(self._doc.keys())), None) == doc_id
         self._doc.pop(doc_id, None)
+        if last:  # tomlkit leaves that blank line at the end of the entry before
+            text = tomlkit.dumps(self._doc)
+            self._doc = tomlkit.parse(text.rstrip("\n") + "\n" if text.strip() else "")
 
     def text(self) -> str:
         return tomlkit.dumps(self._doc)

@@ -189,12 +189,13 @@ def clean_metadata(field: str, value: str | None) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InputError(f"The {field} must be text.")
+        raise InputError(f"The {field} must be text.", field=field)
     if SURROGATE.search(value) or CONTROL.search(value.replace("\t", " ")):
-        raise InputError(f"The {field} contains control characters; please retype it.")
+        raise InputError(f"The {field} contains control characters; please retype it.", field=field)
     value = re.sub(r"\s+", " ", INVISIBLE.sub("", value)).strip()
     if len(value) > MAX_METADATA_CHARS:
-        raise InputError(f"The {field} is {len(value):,} characters long; the limit is {MAX_METADATA_CHARS}.")
+        raise InputError(f"The {field} is {len(value):,} characters long; the limit is {MAX_METADATA_CHARS}.",
+                         field=field)
     return value or None
 
 
