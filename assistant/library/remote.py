@@ -67,8 +67,9 @@ def unreachable(exc: BaseException, settings: Settings) -> StoreError:
     return StoreError(f"{text[0].upper()}{text[1:]}. Nothing was lost; try again once it is back.")
 
 
-def open_client(settings: Settings, chroma_settings: Any):
-    """An ``HttpClient`` whose every request is bounded by ``ASSISTANT_CHROMA_TIMEOUT``."""
+def open_client(settings: Settings, chroma_settings: Any) -> "Guarded":
+    """An ``HttpClient`` whose every request is bounded by ``ASSISTANT_CHROMA_TIMEOUT`` (and reported by
+    ``Guarded``)."""
     import chromadb
 
     _probe_if_recently_down(settings)
@@ -78,15 +79,16 @@ def open_client(settings: Settings, chroma_settings: Any):
         if isinstance(exc, httpx.TimeoutException):
             _note_timeout(settings)
         raise unreachable(exc, settings) from None
-    except httpx.HTTPStatusError:
-        pass  # something answers; chromadb's own error below says what is wrong with it
+    except httpx.HTTPStatusError as exc:  # something else listens there (chromadb's own error is blank)
+        raise StoreError(f"The index server address {server_url(settings)} answered a Chroma heartbeat with HTTP "
+                         f"{exc.response.status_code}: is a Chroma server there (CHROMA_HOST/CHROMA_PORT)?") from None
     client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
     session = getattr(getattr(client, "_server", None), "_session", None)
     if isinstance(session, httpx.Client):
         session.timeout = timeout(settings)
     else:  # a chromadb release that no longer keeps its session there: say so rather than hang silently
         log.warning("could not set the Chroma client's timeout (chromadb changed); requests may wait unbounded")
-    return client
+    return Guarded(client, settings)
 
 
 def _probe_if_recently_down(settings: Settings) -> None:
@@ -112,15 +114,15 @@ def _note_timeout(settings: Settings) -> None:
 
 
 class Guarded:
-    """A Chroma collection whose calls raise ``StoreError`` (naming the server) instead of a transport
+    """A Chroma client or collection whose calls raise ``StoreError`` (naming the server) instead of a transport
     error; everything else passes through unchanged."""
 
-    def __init__(self, collection: Any, settings: Settings):
-        self._collection = collection
+    def __init__(self, target: Any, settings: Settings):
+        self._target = target
         self._settings = settings
 
     def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._collection, name)
+        attr = getattr(self._target, name)
         if not callable(attr):
             return attr
 

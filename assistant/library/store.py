@@ -186,6 +186,8 @@ class Store:
                                                                     metadata=meta)
             self.catalog.count()  # reads the sqlite file: a damaged one fails here, not mid-answer
         except Exception as exc:
+            if isinstance(exc, StoreError):  # a Chroma server that does not answer (remote.Guarded)
+                raise
             if remote.is_unreachable(exc):
                 raise remote.unreachable(exc, settings) from None
             raise StoreError(f"The index is unreadable ({exc.__class__.__name__}: {exc}); "
