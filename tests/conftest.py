@@ -6,10 +6,13 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 import tomllib
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +130,43 @@ def state_fingerprint(a) -> str:
         with contextlib.closing(sqlite3.connect(db)) as conn:
             feedback = [list(r) for r in conn.execute("SELECT * FROM feedback ORDER BY id")]
     return _digest({"corpus": corpus, "index": index, "vectors": vectors, "feedback": feedback})
+
+
+# ---- a real Chroma server (``chroma run``, from the installed chromadb package) ----------------------
+CHROMA = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
+
+
+def start_chroma(data: Path, port: int, timeout: float = 60) -> subprocess.Popen:
+    """``chroma run`` on 127.0.0.1:``port``, its data in ``data/db`` (the same folder again after a restart),
+    its log appended to ``data/server.log``, telemetry off; returns once it answers a heartbeat."""
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+    with (data / "server.log").open("a") as log:
+        proc = subprocess.Popen([CHROMA, "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
+                                stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}/api/v2/heartbeat"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"chroma run did not start:\n{(data / 'server.log').read_text()[-2000:]}") from None
+            time.sleep(0.2)
+
+
+def stop_chroma(proc: subprocess.Popen) -> None:
+    """Stop the server (continued first, in case a test left it stopped with SIGSTOP)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGCONT)
+        proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 # ---- network peers of a process, from /proc (sees native code too) -------------------------------

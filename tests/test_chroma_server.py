@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, app_env, copy_corpus, free_port, is_local_hex, remote_peers, running_app
+from conftest import (CHROMA, ROOT, app_env, copy_corpus, free_port, is_local_hex, remote_peers, running_app,
+                      start_chroma, stop_chroma)
 
-CHROMA = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
 QUESTIONS = [json.loads(x) for x in (ROOT / "evals" / "questions.jsonl").read_text("utf-8").splitlines() if x.strip()]
 
 # Outside CI a missing tool skips; in CI (.ci/run sets CI) it fails, so the claim is always checked there.
@@ -29,30 +26,11 @@ def server(tmp_path_factory):
     """``chroma run`` on a free loopback port, data in a temp folder, telemetry off."""
     data = tmp_path_factory.mktemp("chroma-server")
     port = free_port()
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
-    log = (data / "server.log").open("w")
-    proc = subprocess.Popen([CHROMA, "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}/api/v2/heartbeat"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"chroma run did not start:\n{(data / 'server.log').read_text()[-2000:]}") from None
-            time.sleep(0.2)
+    proc = start_chroma(data, port)
     try:
         yield {"host": "127.0.0.1", "port": port, "proc": proc, "data": data}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop_chroma(proc)
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ import numpy as np
 from ..config import Settings
 from ..errors import StoreError
 from ..safety.inputs import shown
+from . import remote
 
 log = logging.getLogger(__name__)
 BATCH = 2000
@@ -77,8 +78,10 @@ def looks_broken(exc: BaseException) -> bool:
 
 # ---- why a read or write failed, for a person (the service's StoreError messages) ------------------
 def is_store_failure(exc: BaseException) -> bool:
-    """An error from writing the store (chromadb, sqlite, the file system), not a bug of ours."""
-    return isinstance(exc, (OSError, sqlite3.Error)) or type(exc).__module__.split(".")[0] == "chromadb"
+    """An error from writing the store (chromadb, sqlite, the file system, a Chroma server's network), not a
+    bug of ours."""
+    return (isinstance(exc, (OSError, sqlite3.Error)) or remote.is_unreachable(exc)
+            or type(exc).__module__.split(".")[0] == "chromadb")
 
 
 def disk_full(exc: BaseException) -> bool:
@@ -98,6 +101,8 @@ def os_reason(exc: OSError) -> str:
 def failure_reason(exc: BaseException, settings: Settings) -> str:
     """Why reading or writing the index failed, for a person: a full disk is named as such."""
     s = settings
+    if remote.is_unreachable(exc):
+        return remote.reason(exc, s)
     try:
         low = not s.chroma_host and shutil.disk_usage(s.index_dir).free < 1024 * 1024
     except OSError:
@@ -138,10 +143,11 @@ def make_client(settings: Settings):
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     try:
         if settings.chroma_host:
-            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
-                                       settings=chroma_settings)
+            return remote.open_client(settings, chroma_settings)  # every request bounded in time
         settings.index_dir.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
+    except StoreError:
+        raise
     except Exception as exc:  # chromadb raises ValueError/ConnectionError/RuntimeError variously
         where = f"server {settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else str(settings.index_dir)
         raise StoreError(f"Cannot open the index at {where}: {exc}",
@@ -180,9 +186,16 @@ class Store:
                                                                     metadata=meta)
             self.catalog.count()  # reads the sqlite file: a damaged one fails here, not mid-answer
         except Exception as exc:
+            if isinstance(exc, StoreError):  # a Chroma server that does not answer (remote.Guarded)
+                raise
+            if remote.is_unreachable(exc):
+                raise remote.unreachable(exc, settings) from None
             raise StoreError(f"The index is unreadable ({exc.__class__.__name__}: {exc}); "
                              "rebuild it with `assistant index --rebuild`.",
                              broken=not settings.chroma_host and looks_broken(exc)) from None
+        if settings.chroma_host:  # a server that stops answering is named in one line, never a raw httpx error
+            for name in names:
+                setattr(self, name, remote.Guarded(getattr(self, name), settings))
 
     # ---- reading -------------------------------------------------------------------------------
     def documents(self, with_text: bool = True) -> dict[str, DocRecord]:
