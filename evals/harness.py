@@ -29,6 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .figures import ABLATION_NOTES, wilson
+from .figures import fmt as _fmt
+from .figures import with_interval as _with_interval
 from .metrics import OVERLAP, answered_correctly, has_fact, score
 from .paired import paired, paired_table
 
@@ -195,15 +198,6 @@ YES_NO = {"first_cite_gold", "answered_rate", "abstention_recall", "abstention_r
 FRACTIONS = {"key_fact_recall", "cite_precision", "cite_recall"}
 
 
-def wilson(k: int, n: int, level: float = 0.95) -> dict:
-    """``{"n", "k", "low", "high"}``: the Wilson interval of ``k`` yes out of ``n`` (a set's, or several
-    sets' together)."""
-    from scipy import stats
-
-    ci = stats.binomtest(k, n).proportion_ci(level, method="wilson")
-    return {"n": n, "k": k, "low": float(ci.low), "high": float(ci.high)}
-
-
 def intervals(questions: list[dict], scores: list[dict], level: float = 0.95) -> dict:
     """``{metric: {"n", "k" (yes/no metrics), "low", "high"}}``: how far a set's figure could move with other
     questions like these. Why: the held-out sets have 7 to 31 questions per metric, where one question
@@ -229,16 +223,6 @@ def intervals(questions: list[dict], scores: list[dict], level: float = 0.95) ->
     return out
 
 
-def _with_interval(agg: dict, key: str) -> str:
-    """``0.86 (6/7; 0.49–0.97)`` for a yes/no metric, ``0.53 (n 10; 0.33–0.73)`` for a mean of fractions."""
-    value = _fmt(agg.get(key), "ms" if key.endswith("_ms") else "rate")
-    ci = (agg.get("intervals") or {}).get(key)
-    if ci is None or agg.get(key) is None:
-        return value
-    count = f"{ci['k']}/{ci['n']}" if "k" in ci else f"n {ci['n']}"
-    return f"{value} ({count}; {ci['low']:.2f}–{ci['high']:.2f})"
-
-
 def set_table(sets: dict, systems: list[str], labels: dict) -> str:
     names = list(next(iter(sets.values())))
     head = ["Metric"] + [f"{n} ({labels[s].split(' ')[0]})" for n in names for s in systems]
@@ -251,22 +235,6 @@ def set_table(sets: dict, systems: list[str], labels: dict) -> str:
 
 ABLATION_ROWS = [("right", "right"), ("first_cite_gold", "1st cite"), ("key_fact_recall", "facts"), ("answered_rate", "answered"),
                  ("abstention_recall", "abstained"), ("cite_precision", "cite prec."), ("follow_up_correct", "follow-ups")]
-ABLATION_NOTES = {
-    "": "everything on (the shipped pipeline)",
-    "vocabulary": "everyday words not mapped to the documents' words (corpus/vocabulary.toml)",
-    "reranker": "no judge: the first stage's score (cosine + word overlap) chooses and abstains under abstain_threshold",
-    "judge_order": "the judge only gates (p >= threshold); the first stage's score orders what it accepts",
-    "follow_up": "the first version's condense: the previous question joined to any short or follow-up-worded question; "
-                 "the judge's 12 places may go to sentences the conversation already quoted",
-    "standalone_quotes": "sentences quoted alone, even when they lean on the one before or leave a quotation open",
-    "about": "questions about a document itself (who wrote it, when) get no record line and may abstain",
-    "spelling": "no word of the question mended (shipped: a word neither in the documents nor English becomes its closest document word)",
-    "bank": "no question bank: no bank recall, and the judge reads no bank features (corpus/bank/)",
-    "+corrections": "*with* 20 readers' corrections accepted (evals/corrections_sample.toml, written from the documents alone)",
-    "preface": "a message's question sentence not also read alone: what is said before it (\"I'm a new governor.\") is read with it",
-}
-
-
 def ablation(env, questions: list[dict], components: list[str], progress: bool) -> tuple[dict, dict]:
     """Metric with and without each component, on every question set: ``{component: {set: aggregate}}``;
     and each component's paired test over the same questions (``paired.py``): ``{component: {part: ...}}``."""
@@ -385,20 +353,6 @@ def by_category(questions: list[dict], scores: list[dict]) -> dict:
         row["words_mean"] = _mean(s["words"] for s in ss if s["answered"])
         out[cat] = row
     return out
-
-
-def _fmt(v, kind="rate") -> str:
-    if v is None:
-        return "n/a"
-    if kind == "rate":
-        return f"{v:.2f}"
-    if kind == "ms":
-        return f"{v:.1f}"
-    if kind == "s":
-        return f"{v:.2f}"
-    if kind == "words":
-        return f"{v:.0f}"
-    return str(v)
 
 
 def _ratio(base, ours) -> str:

@@ -50,11 +50,11 @@ def paired_table(results: dict, notes: dict) -> str:
         cells = []
         for part in ("training", "held-out"):
             r = parts[part]
-            cells += [str(r["better"]), str(r["worse"]), _p(r["p"])]
+            cells += [str(r["better"]), str(r["worse"]), p_text(r["p"])]
         lines.append("| " + " | ".join([f"`{component}`", notes.get(component, ""), *cells]) + " |")
     return "\n".join(lines)
 
 
-def _p(p: float) -> str:
+def p_text(p: float) -> str:
     """A p-value as read: two decimals, three under 0.01, and "< 0.001" below that (never "0.000")."""
     return f"{p:.2f}" if p >= 0.01 else f"{p:.3f}" if p >= 0.001 else "< 0.001"

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .harness import ABLATION_NOTES, _fmt, _with_interval, wilson
-from .paired import _p
+from .figures import ABLATION_NOTES, wilson
+from .figures import fmt as _fmt
+from .figures import with_interval as _with_interval
+from .paired import p_text as _p
 
 MIN_SET = 10  # a set of fewer questions (blind-dev: 1) is reported in evals/out/report.md, not the README
 ROWS = [("first_cite_gold", "First citation from gold doc"), ("key_fact_recall", "Key-fact recall"),

@@ -226,9 +226,12 @@ def test_bare_assistant_prints_the_help(env_dirs):
     assert bare.stderr == ""
 
 
-def test_eval_help_names_itself(env_dirs):
-    help_ = run_cli(["eval", "--help"], env_dirs)
-    assert help_.returncode == 0 and help_.stdout.startswith("usage: assistant eval"), help_.stdout[:200]
+def test_eval_is_not_a_product_command_and_says_where_it_is(env_dirs):
+    """The evaluation lives beside the product (issue 32): `assistant eval` says how to run it instead."""
+    for name, tool in (("eval", "python -m evals"), ("bench", "python -m evals.bench")):
+        done = run_cli([name, "--help"], env_dirs)
+        assert done.returncode == 2 and done.stdout == "", done.stdout[:200]
+        assert done.stderr.count("\n") == 1 and f"`{tool}`" in done.stderr, done.stderr
 
 
 def test_quiz_dash_n_and_duties_print_the_topic_ids(assistant, env_dirs):

@@ -132,7 +132,8 @@ def test_each_set_figure_comes_with_its_count_and_interval(report):
 
 def test_a_share_gets_the_wilson_interval():
     """6 of 7 refused: 0.86, whose Wilson 95% interval is 0.487-0.974 (by the formula, worked here)."""
-    from evals.harness import _with_interval, intervals
+    from evals.figures import with_interval as _with_interval
+    from evals.harness import intervals
 
     questions = [{"id": str(i), "answerable": False, "category": "off-topic"} for i in range(7)]
     scores = [{"answered": i == 0} for i in range(7)]

@@ -138,3 +138,19 @@ def test_the_checker_sees_relative_and_lazy_imports():
     assert "assistant.interfaces.feedback" in graph["assistant.interfaces.web"]  # from . import feedback
     assert "assistant.training.materials" in graph["assistant.service"]  # imported inside a method
     assert "assistant" in graph["assistant.interfaces.cli"]  # from .. import Assistant
+
+
+def test_the_product_never_imports_the_evaluation():
+    """evals/ measures the product from outside (issue 32): nothing in assistant/ imports it, even lazily,
+    and the wheel does not ship it."""
+    import tomllib
+
+    reaching = []
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text("utf-8"), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            reaching += [f"{name}:{node.lineno} imports {n}" for n in names if n.split(".")[0] == "evals"]
+    assert not reaching, reaching
+    project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text("utf-8"))
+    assert project["tool"]["setuptools"]["packages"]["find"]["include"] == ["assistant*"]

@@ -51,9 +51,9 @@ managing the library:
   bank list|add|remove|check|correct|review
                         the question bank (what each sentence answers) and readers' corrections
 
-for developers:
-  eval                  evaluate the answers (see evals/)
-  bench                 benchmark indexing, latency, memory and start-up
+for developers (from a clone; the evaluation is not part of the installed product):
+  python -m evals       evaluate the answers (make eval rewrites the README's tables)
+  python -m evals.bench benchmark indexing, latency, memory and start-up
 
 Run `assistant COMMAND --help` for a command's options."""
 
@@ -101,11 +101,6 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_bank import add_parsers as bank_parsers
 
     bank_parsers(sub)
-
-    for name, what in (("eval", "evaluate ours vs BM25-only vs LangChain dense (see evals/)"),
-                       ("bench", "benchmark indexing, latency, memory and cold start")):
-        tool = sub.add_parser(name, description=what, add_help=False)
-        tool.add_argument("args", nargs=argparse.REMAINDER, help="options of the tool (--help for them)")
     return p
 
 
@@ -114,12 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     if not argv:  # a bare `assistant`: what it does and its commands, not an error
         build_parser().print_help()
         return EXIT_OK
-    if argv[0] in ("eval", "bench"):  # their own options, parsed by evals/
-        if argv[0] == "eval":
-            from evals.harness import main as tool
-        else:
-            from evals.bench import main as tool
-        return tool(argv[1:], prog=f"assistant {argv[0]}")
+    if argv[0] in ("eval", "bench"):  # the evaluation lives beside the product (evals/), never inside it
+        tool = "python -m evals" if argv[0] == "eval" else "python -m evals.bench"
+        print(f"error: `assistant {argv[0]}` is not a command: the evaluation is run from a clone with `{tool}` "
+              f"(or `make {argv[0]}`)", file=sys.stderr)
+        return EXIT_INPUT
     args = build_parser().parse_args(argv)
     import logging
 
