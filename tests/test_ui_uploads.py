@@ -224,3 +224,21 @@ def test_a_failed_save_says_so_in_one_line_and_leaves_the_answers(assistant):
     assert turns[0]["answer"] == answer  # nothing of the conversation was touched
     file, note, _ = save(turns[:1], "md")
     assert note == "" and QUESTION in base64.b64decode(json.loads(file)["data"]).decode()
+
+
+def test_a_shared_temp_folder_is_never_emptied(tmp_path, monkeypatch):
+    """ASSISTANT_TEMP_DIR=/tmp by mistake must not delete other people's files at start: in a
+    world-writable folder the app makes and empties a folder of its own."""
+    from assistant import get_settings
+    from assistant.interfaces.web_files import prepare
+
+    monkeypatch.delenv("GRADIO_TEMP_DIR", raising=False)  # restored after the test (prepare sets it)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    theirs = shared / "someone-elses.txt"
+    theirs.write_text("keep me")
+    folder = prepare(get_settings(data_dir=tmp_path / "data", temp_dir=shared))
+    assert theirs.read_text() == "keep me"
+    assert folder.parent == shared and (folder.stat().st_mode & 0o777) == 0o700
+    assert os.environ["GRADIO_TEMP_DIR"] == str(folder)

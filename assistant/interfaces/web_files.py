@@ -36,7 +36,14 @@ SPACE_FULL = "The server has no room for more uploads just now; try again later 
 
 
 def temp_dir(settings: Settings) -> Path:
-    return Path(settings.temp_dir or settings.data_dir / "tmp")
+    """The folder the app owns. A shared folder given by mistake (world-writable, as /tmp is) is never
+    emptied: the app uses a folder of its own inside it instead."""
+    folder = Path(settings.temp_dir or settings.data_dir / "tmp")
+    try:
+        shared = bool(folder.stat().st_mode & 0o002)
+    except OSError:
+        shared = False
+    return folder / f"wellbeing-assistant-{os.getuid()}" if shared else folder
 
 
 def prepare(settings: Settings) -> Path:
