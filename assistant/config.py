@@ -94,7 +94,13 @@ class Settings(BaseSettings):
     index_group_sentences: int = Field(2048, ge=1, description="Sentences embedded and published together while indexing: larger runs the encoder in fuller batches, smaller makes documents go live sooner (and lose less to a crash).")
     read_only: bool = Field(False, description="Refuse add/remove/index (app instances sharing a Chroma server).")
 
-    data_dir: Path = Field(ROOT / ".data", description="Local state: feedback database, exports.")
+    data_dir: Path = Field(ROOT / ".data", description="Local state: feedback database.")
+    temp_dir: Path | None = Field(None, description="The web app's own folder for Gradio's uploads (owner-only, emptied "
+                                  "at start, files removed by age); default: <data_dir>/tmp. Not a shared folder such as /tmp.")
+    temp_max_age: float = Field(3600, gt=0, description="Seconds an upload may stay in temp_dir before it is deleted.")
+    upload_space_bytes: int = Field(100 * 1024 * 1024, ge=1, description="Most bytes all uploads waiting in temp_dir "
+                                    "may hold together; further uploads are refused until old ones are deleted.")
+    upload_space_files: int = Field(20, ge=1, description="Most uploaded files waiting in temp_dir at once.")
     admin_password: SecretStr | None = Field(None, description="Password for adding/removing documents in the UI; unset = no admin.")
     admin_max_failures: int = Field(5, ge=1, description="Wrong admin passwords (per client, 15 minutes) before a lockout.")
     admin_lockout_seconds: float = Field(60, ge=0, description="First lockout; each further one doubles (up to an hour).")

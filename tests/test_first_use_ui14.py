@@ -13,6 +13,8 @@ screenshot of each checked state to tests/artifacts/ (``*-ui14-*.png``).
 """
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import subprocess
@@ -279,7 +281,7 @@ def _serves(url: str, proc: subprocess.Popen, log: Path, timeout: float = 240) -
                 if r.status == 200:
                     return
         except OSError:
-            served = re.search(r"(?:Running on local URL:|Ready: open)\s*(\S+)", log.read_text())
+            served = re.search(r"Running on local URL:\s*(\S+)", log.read_text())
             if served and served.group(1).rstrip("/") != url.rstrip("/"):
                 raise AssertionError(f"the app serves on {served.group(1)}, not {url}") from None
             if time.monotonic() > deadline:
@@ -342,7 +344,8 @@ def test_app_listens_where_it_is_told(tiny_library, case):
 
 def test_llm_mode_enables_the_save_buttons_with_the_verified_answer(llm_assistant):
     """LLM mode streams drafts first: the buttons stay as they are while drafting, and the update that
-    shows the verified answer enables both, with files that hold it (the real local model server)."""
+    shows the verified answer enables both (the real local model server); the file is made on click
+    (issue 30: ``web_export``), and holds the answer."""
     import gradio as gr
 
     from assistant.interfaces.web import UI
@@ -355,5 +358,8 @@ def test_llm_mode_enables_the_save_buttons_with_the_verified_answer(llm_assistan
     turns, html, said, md, pdf = updates[-1]
     assert "pending" not in turns[0] and 'class="cite"' in html
     assert md["interactive"] is True and pdf["interactive"] is True
-    assert "When do the consultations close?" in Path(md["value"]).read_text("utf-8")
-    assert Path(pdf["value"]).read_bytes().startswith(b"%PDF")
+    assert "value" not in md and "value" not in pdf  # no file per answer
+    from assistant.interfaces.web_export import payload
+
+    assert "When do the consultations close?" in base64.b64decode(json.loads(payload(turns, "md"))["data"]).decode()
+    assert base64.b64decode(json.loads(payload(turns, "pdf"))["data"]).startswith(b"%PDF")

@@ -15,19 +15,16 @@ governor training tabs in ``web_training.py``.
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import tempfile
-from pathlib import Path
 
 import gradio as gr
 
-from .. import export
-from . import feedback
+from . import feedback, web_export
 from ..errors import AssistantError
 from ..service import Assistant
 from .web_admin import AdminGate, AdminUI, add_document_sections, client_address, wire_document_sections
 from .web_bank import PICK_JS, BankUI, add_bank_admin, add_bank_api  # readers' corrections, the question bank
+from .web_export import ExportButtons  # "Save as": made on click, in memory
 from .web_assets import ANNOUNCE_JS, CONVERSATION_JS, LIBRARY_JS, SOURCE_JS
 from .web_layout import admin_off_html
 from .web_html import (STARTERS, SOURCE_PLACEHOLDER, _message, e, highlight_span, render_conversation,
@@ -70,7 +67,6 @@ class UI:
         self.admin = AdminGate(self.settings)
         self.docs = AdminUI(assistant, self.admin, self.library)  # add, remove, edit details (web_admin.py)
         self.bank = BankUI(assistant, lambda given, request: self.admin.check(given, client_address(request)))
-        self._export_dir = Path(tempfile.mkdtemp(prefix="assistant-exports-"))
 
     # chat ------------------------------------------------------------------------------------------
     def start(self, question: str, turns: list[dict]):
@@ -150,34 +146,19 @@ class UI:
 
     def answer_with_exports(self, turns: list[dict]):
         """The answer and the two save buttons in one update, so the buttons are enabled in the same
-        frame as the answer appears (a separate step after it left them grey for seconds)."""
+        frame as the answer appears (a separate step after it left them grey for seconds). No file is
+        made here: only a click on a button makes one (``web_export``)."""
         turns, html, said = self.answer(turns)
-        return (turns, html, said, *self.exports(turns))
+        return (turns, html, said, *web_export.enabled(turns))
 
     def answer_stream_with_exports(self, turns: list[dict]):
         """LLM mode: as ``answer_stream``; the final (verified) update carries the save buttons too."""
         for update in self.answer_stream(turns):
             done = not any(t.get("pending") for t in update[0])
-            yield (*update, *(self.exports(update[0]) if done else (gr.skip(), gr.skip())))
+            yield (*update, *(web_export.enabled(update[0]) if done else (gr.skip(), gr.skip())))
 
     def clear(self):
-        return ([], render_conversation([]), SOURCE_PLACEHOLDER, gr.update(value=None, interactive=False),
-                gr.update(value=None, interactive=False), "", say("Conversation cleared."))
-
-    def exports(self, turns: list[dict]):
-        """Fresh Markdown and PDF files of the conversation for the two download buttons."""
-        done = [t for t in turns if t.get("answer")]
-        if not done:
-            return gr.update(value=None, interactive=False), gr.update(value=None, interactive=False)
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        folder = Path(tempfile.mkdtemp(dir=self._export_dir))
-        md = export.write_markdown(done, folder / f"conversation-{stamp}.md")
-        try:
-            pdf = gr.update(value=str(export.write_pdf(done, folder / f"conversation-{stamp}.pdf")), interactive=True)
-        except Exception:  # Markdown still works if PDF fails
-            log.exception("PDF export failed")
-            pdf = gr.update(value=None, interactive=False)
-        return gr.update(value=str(md), interactive=True), pdf
+        return ([], render_conversation([]), SOURCE_PLACEHOLDER, *web_export.disabled(), "", say("Conversation cleared."))
 
     def cite(self, turns: list[dict], evt: gr.EventData):
         data = evt._data or {}
@@ -311,10 +292,8 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
                             with gr.Row(elem_id="tools-row"):
                                 clear_btn = gr.Button("New conversation", size="sm", variant="secondary",
                                                       elem_id="clear-btn", min_width=120)
-                                md_btn = gr.DownloadButton("Save as Markdown", interactive=False, size="sm",
-                                                           elem_id="export-md", min_width=120)
-                                pdf_btn = gr.DownloadButton("Save as PDF", interactive=False, size="sm",
-                                                            elem_id="export-pdf", min_width=120)
+                                saving = ExportButtons()
+                                md_btn, pdf_btn = saving.md, saving.pdf
                     with gr.Column(scale=2, min_width=320, elem_classes=["src-scroll"], elem_id="source-panel"):
                         source_view = gr.HTML(SOURCE_PLACEHOLDER, elem_id="source-view", js_on_load=SOURCE_JS + PICK_JS)
 
@@ -356,6 +335,7 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
                 .then(ui.answer_stream_with_exports if settings.llm_backend != "none" else ui.answer_with_exports,
                       [turns], answer_out, show_progress="hidden", **private)
             answering.append(answer)
+        saving.wire(turns, announce, clear_btn, **private)
         clear_btn.click(ui.clear, None, [turns, conversation, source_view, md_btn, pdf_btn, question, announce],
                         queue=False, show_progress="hidden", cancels=answering, **private)
         conversation.cite(ui.cite, [turns], [source_view, announce], show_progress="hidden", **private)

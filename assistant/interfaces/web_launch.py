@@ -13,6 +13,7 @@ import sys
 import threading
 
 from ..service import Assistant
+from . import web_files
 from .web import build_app
 from .web_assets import CSS, HEAD, theme
 from .web_bank import CSS as BANK_CSS
@@ -57,12 +58,14 @@ def launch(assistant: Assistant | None = None, host: str | None = None, port: in
     # FORWARDED_ALLOW_IPS (default: this machine). Any client can send that header, so only the proxies
     # named in ASSISTANT_TRUSTED_PROXIES are believed; otherwise the admin lockout could be side-stepped.
     os.environ["FORWARDED_ALLOW_IPS"] = settings.trusted_proxies
+    folder = web_files.prepare(settings)  # before the app is built: Gradio reads GRADIO_TEMP_DIR then
+    web_files.start_sweeper(folder, settings.temp_max_age)
     demo = build_app(assistant)
     warm_up(assistant)
     options = dict(server_name=host or settings.host, server_port=port or settings.port, theme=theme(),
                    css=CSS + TRAINING_CSS + BANK_CSS + LAYOUT_CSS, head=HEAD, max_file_size=settings.max_upload_bytes,
                    show_error=True, footer_links=["api", "settings"], run_history=False, enable_monitoring=False,
-                   quiet=True)
+                   quiet=True, app_kwargs={"middleware": [web_files.middleware(settings, folder)]})
     options.update(kwargs)
     block = not options.get("prevent_thread_lock")
     options["prevent_thread_lock"] = True
