@@ -1,0 +1,218 @@
+"""Personal data in text that is kept (feedback, corrections): found by a maintained detector, Microsoft
+Presidio's analyzer with spaCy's small English model, rather than by ever more regular expressions.
+
+    from assistant.safety import pii
+    pii.find("my pupil jack smith is in care")     # -> [Finding("a person's name", 9, 19)]
+    pii.redact("Ring 0044 7700 900456", settings)   # -> "Ring [phone number removed]"
+
+What it adds to ``privacy``'s fast patterns (which it also runs): names in any case by spaCy's NER, UK phone
+numbers by Google's phonenumbers, NHS numbers with their check digit, National Insurance numbers, postcodes,
+e-mail addresses, and the patterns of ``data/privacy.toml`` (house number and street, 0044 numbers).
+
+Names typed in lower or upper case are the hard part: NER knows a name by its capital. The text is also
+read with its unfamiliar words capitalised ("my pupil Jack Smith is in care": a word the library itself
+uses in lower case, or a short function word, is left alone); a name found only that way counts when the
+text also talks about a person (a child, a year group, a health, SEN or care detail: ``person_context``).
+
+Policy on public names: a finding whose text occurs in the library's own documents is not personal data
+about a pupil ("What did Ed Balls say?", the DCSF's address in its letter) and is allowed; anything else
+that reads as a name is removed, a teacher's or a parent's as much as a child's.
+
+Loading the model takes a few seconds, once per process (``load``); a call then takes a few milliseconds.
+Questions are checked by ``privacy``'s patterns alone (they are answered, not kept); what is stored goes
+through here. Nothing is downloaded: the spaCy model is a pinned package and the e-mail check uses
+tldextract's bundled suffix list, never a fetched one.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+from ..config import Settings, get_settings
+from . import privacy
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "privacy.toml"
+PERSON = "a person's name"
+# Presidio's entity -> what the reader is told was removed (privacy's kinds, so its warning and labels apply)
+KINDS = {"PERSON": PERSON, "PHONE_NUMBER": "a phone number", "UK_PHONE": "a phone number",
+         "EMAIL_ADDRESS": "an e-mail address", "UK_NHS": "an NHS number", "UK_NINO": "a National Insurance number",
+         "UK_POSTCODE": "a postcode", "UK_ADDRESS": "an address"}
+_WORD = re.compile(r"[^\W\d_][^\W\d_'’-]*")
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def rules() -> dict:
+    """``data/privacy.toml``, read once."""
+    return tomllib.loads(DATA.read_text("utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _person_context() -> re.Pattern:
+    ctx = rules()["person_context"]
+    words = sorted(ctx["words"], key=len, reverse=True)
+    alternatives = [r"\b" + re.escape(w).replace(r"\ ", r"\s+") + r"\b" for w in words] + list(ctx["patterns"])
+    return re.compile("|".join(alternatives), re.I)
+
+
+def load():
+    """The analyzer, built once per process (thread-safe). Never downloads: the model must be installed."""
+    with _lock:
+        return _analyzer()
+
+
+@lru_cache(maxsize=1)
+def _analyzer():
+    import spacy
+    import tldextract
+    from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer, RecognizerRegistry
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+    from presidio_analyzer.predefined_recognizers import (EmailRecognizer, NhsRecognizer, PhoneRecognizer,
+                                                          SpacyRecognizer, UkNinoRecognizer, UkPostcodeRecognizer)
+
+    model = rules()["model"]["spacy"]
+    if not spacy.util.is_package(model):  # Presidio would try to download it: refuse instead
+        raise RuntimeError(f"The personal-data detector needs the spaCy model package '{model}' "
+                           "(pip install -e . installs it).")
+    offline = tldextract.TLDExtract(cache_dir=None, suffix_list_urls=())  # the bundled list, no fetch
+
+    class OfflineEmail(EmailRecognizer):
+        def validate_result(self, pattern_text: str):
+            return offline(pattern_text.rpartition("@")[2]).fqdn != ""
+
+    nlp = NlpEngineProvider(nlp_configuration={
+        "nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": model}],
+        "ner_model_configuration": {"model_to_presidio_entity_mapping": {"PERSON": "PERSON", "PER": "PERSON"},
+                                    "labels_to_ignore": ["ORG", "GPE", "LOC", "FAC", "NORP", "DATE", "TIME"]},
+    }).create_engine()
+    registry = RecognizerRegistry(supported_languages=["en"])
+    postcode = Pattern("UK postcode", UkPostcodeRecognizer.PATTERNS[0].regex, rules()["model"]["postcode_score"])
+    for recogniser in (SpacyRecognizer(supported_entities=["PERSON"]), PhoneRecognizer(supported_regions=("GB",)),
+                       OfflineEmail(), NhsRecognizer(), UkNinoRecognizer(), UkPostcodeRecognizer(patterns=[postcode])):
+        registry.add_recognizer(recogniser)
+    for p in rules()["patterns"]:
+        registry.add_recognizer(PatternRecognizer(supported_entity=p["entity"], name=p["name"],
+                                                  patterns=[Pattern(p["name"], p["regex"], p["score"])]))
+    return AnalyzerEngine(registry=registry, nlp_engine=nlp, supported_languages=["en"])
+
+
+@lru_cache(maxsize=8)
+def _library(corpus_dir: Path, stamp: tuple) -> tuple[str, frozenset[str]]:
+    """The library's own text (lower case, spaces collapsed) and the words it uses in lower case."""
+    texts = []
+    for name, _ in stamp:
+        try:
+            texts.append((corpus_dir / name).read_text("utf-8", errors="replace"))
+        except OSError:
+            continue
+    raw = " ".join(texts)
+    lower_words = frozenset(w for w in _WORD.findall(raw) if w.islower())
+    return " " + re.sub(r"\s+", " ", raw.replace("’", "'")).lower() + " ", lower_words
+
+
+def library(settings: Settings | None = None) -> tuple[str, frozenset[str]]:
+    """``_library`` for the corpus folder as it is now (re-read when a text file there changes)."""
+    corpus_dir = (settings or get_settings()).corpus_dir
+    try:
+        stamp = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in corpus_dir.iterdir()
+                             if p.suffix.lower() in (".txt", ".md") and p.is_file()))
+    except OSError:
+        stamp = ()
+    return _library(corpus_dir, stamp)
+
+
+def recased(text: str, known: frozenset[str]) -> str:
+    """``text`` with each unfamiliar word capitalised, as a name would be written; the same length, so a
+    span found in it is the same span of ``text``. Text in capitals is read as lower case first."""
+    letters = [c for c in text if c.isalpha()]
+    shouting = bool(letters) and sum(c.isupper() for c in letters) > 0.8 * len(letters)
+    base = text.lower() if shouting else text
+
+    def cap(m: re.Match) -> str:
+        w = m.group(0)
+        if not w.islower() or w in known or len(w) < 3:
+            return w
+        c = w[0].upper() + w[1:]
+        return c if len(c) == len(w) else w
+    out = _WORD.sub(cap, base)
+    return out if len(out) == len(text) else text
+
+
+@lru_cache(maxsize=1)
+def _ordinary() -> frozenset[str]:
+    """Words that are not taken for names: spaCy's function words, the most frequent English words and
+    the person_context words."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+    from spellchecker import SpellChecker
+
+    counts = SpellChecker().word_frequency.dictionary
+    common = sorted(counts, key=counts.get, reverse=True)[:rules()["model"]["common_words"]]
+    context = {w for w in rules()["person_context"]["words"] if " " not in w}
+    return frozenset(STOP_WORDS) | frozenset(common) | frozenset(context)
+
+
+@lru_cache(maxsize=1)
+def _name_patterns() -> list[tuple[re.Pattern, str]]:
+    slot = r"(?P<name>[^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*){0,2})"
+    return [(re.compile(n["regex"].replace("{name}", slot), re.I), n["trim"]) for n in rules()["names"]]
+
+
+def _trimmed(text: str, start: int, end: int, ordinary: frozenset[str], trim: str = "both") -> tuple[int, int] | None:
+    """The span less the ordinary words at its ``trim`` end ("start", "end" or "both"; a possessive 's
+    counts with its word), or None when nothing is left or the kept end itself is an ordinary word."""
+    words = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", text[start:end])]
+    plain = lambda w: re.sub(r"['’]s$", "", text[w[0]:w[1]]).strip(".,;:()'’").lower()
+    while words and trim in ("start", "both") and plain(words[0]) in ordinary:
+        words.pop(0)
+    while words and trim in ("end", "both") and plain(words[-1]) in ordinary:
+        words.pop()
+    if not words or plain(words[0]) in ordinary or plain(words[-1]) in ordinary:
+        return None
+    return words[0][0], words[-1][1]
+
+
+def _allowed(span: str, library_text: str) -> bool:
+    """The library's own words: a minister, an author, the DCSF's address (leading function words such as
+    a question's "Will" dropped)."""
+    words = re.sub(r"\s+", " ", span.replace("’", "'")).lower().strip(" .,;:()'").split(" ")
+    from spacy.lang.en.stop_words import STOP_WORDS
+    while len(words) > 1 and words[0] in STOP_WORDS:
+        words.pop(0)
+    key = " ".join(words)
+    return bool(key) and re.search(r"(?<![\w])" + re.escape(key) + r"(?![\w])", library_text) is not None
+
+
+def find(text: str, settings: Settings | None = None) -> list[privacy.Finding]:
+    """Personal details in ``text``, in order, overlapping ones merged: ``privacy``'s patterns and the
+    detector's findings, less those whose text is in the library's own documents."""
+    found = list(privacy.find(text))
+    if not text.strip():
+        return found
+    analyzer = load()
+    library_text, known = library(settings)
+    ordinary = _ordinary()
+    spans: list[tuple[str, int, int]] = [(r.entity_type, r.start, r.end) for r in analyzer.analyze(
+        text=text, language="en", score_threshold=rules()["model"]["threshold"])]
+    if _person_context().search(text):  # a name in lower or upper case, where the text is about someone
+        names = [(s, e) for kind, s, e in spans if kind == "PERSON"]
+        copy = recased(text, known | ordinary)
+        for ent in analyzer.nlp_engine.nlp["en"](copy).ents if copy != text else ():
+            if ent.label_ == "PERSON" and not any(s < ent.end_char and ent.start_char < e for s, e in names):
+                if (cut := _trimmed(text, ent.start_char, ent.end_char, ordinary)):
+                    spans.append(("PERSON", *cut))
+        for pattern, trim in _name_patterns():
+            for m in pattern.finditer(text):
+                if (cut := _trimmed(text, *m.span("name"), ordinary, trim)):
+                    spans.append(("PERSON", *cut))
+    for kind, start, end in spans:
+        if not _allowed(text[start:end], library_text):
+            found.append(privacy.Finding(KINDS.get(kind, "a personal detail"), start, end))
+    return privacy.merge(text, found)
+
+
+def redact(text: str, settings: Settings | None = None) -> str:
+    """``text`` with every personal detail ``find`` sees replaced by ``[... removed]``."""
+    return privacy.redact(text, find(text, settings)) if text else text
