@@ -145,31 +145,40 @@ def recased(text: str, known: frozenset[str]) -> str:
 def _ordinary() -> frozenset[str]:
     """Words that are not taken for names: spaCy's function words, the most frequent English words and
     the person_context words."""
-    from spacy.lang.en.stop_words import STOP_WORDS
     from spellchecker import SpellChecker
 
     counts = SpellChecker().word_frequency.dictionary
-    common = sorted(counts, key=counts.get, reverse=True)[:rules()["model"]["common_words"]]
-    context = {w for w in rules()["person_context"]["words"] if " " not in w}
-    return frozenset(STOP_WORDS) | frozenset(common) | frozenset(context)
+    return _plain() | frozenset(sorted(counts, key=counts.get, reverse=True)[:rules()["model"]["common_words"]])
+
+
+@lru_cache(maxsize=1)
+def _plain() -> frozenset[str]:
+    """spaCy's function words and the person_context words: never the edge of a name."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+    return frozenset(STOP_WORDS) | frozenset(w for w in rules()["person_context"]["words"] if " " not in w)
 
 
 @lru_cache(maxsize=1)
 def _name_patterns() -> list[tuple[re.Pattern, str]]:
-    slot = r"(?P<name>[^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*){0,2})"
-    return [(re.compile(n["regex"].replace("{name}", slot), re.I), n["trim"]) for n in rules()["names"]]
+    # as few words as fit when the name comes first in the pattern (its detail follows at once), as many as
+    # fit when the name comes last (ordinary words after it are trimmed)
+    def slot(trim: str) -> str:
+        return r"(?P<name>[^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*){0,2}" + ("?)" if trim == "start" else ")")
+    return [(re.compile(n["regex"].replace("{name}", slot(n["trim"])), re.I), n["trim"]) for n in rules()["names"]]
 
 
-def _trimmed(text: str, start: int, end: int, ordinary: frozenset[str], trim: str = "both") -> tuple[int, int] | None:
-    """The span less the ordinary words at its ``trim`` end ("start", "end" or "both"; a possessive 's
-    counts with its word), or None when nothing is left or the kept end itself is an ordinary word."""
+def _trimmed(text: str, start: int, end: int, ordinary: frozenset[str], trim: str = "both",
+             plain_words: frozenset[str] = frozenset()) -> tuple[int, int] | None:
+    """The span less the ``ordinary`` words at its ``trim`` end ("start", "end" or "both"; a possessive 's
+    counts with its word), or None when nothing is left or an end is one of ``plain_words`` (function,
+    context and library words: "a child with special needs" names no one, "Nathan Price in Y9" does)."""
     words = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", text[start:end])]
     plain = lambda w: re.sub(r"['’]s$", "", text[w[0]:w[1]]).strip(".,;:()'’").lower()
     while words and trim in ("start", "both") and plain(words[0]) in ordinary:
         words.pop(0)
     while words and trim in ("end", "both") and plain(words[-1]) in ordinary:
         words.pop()
-    if not words or plain(words[0]) in ordinary or plain(words[-1]) in ordinary:
+    if not words or plain(words[0]) in plain_words or plain(words[-1]) in plain_words:
         return None
     return words[0][0], words[-1][1]
 
@@ -177,7 +186,7 @@ def _trimmed(text: str, start: int, end: int, ordinary: frozenset[str], trim: st
 def _allowed(span: str, library_text: str) -> bool:
     """The library's own words: a minister, an author, the DCSF's address (leading function words such as
     a question's "Will" dropped)."""
-    words = re.sub(r"\s+", " ", span.replace("’", "'")).lower().strip(" .,;:()'").split(" ")
+    words = re.sub(r"'s$", "", re.sub(r"\s+", " ", span.replace("’", "'")).lower().strip(" .,;:()'")).split(" ")
     from spacy.lang.en.stop_words import STOP_WORDS
     while len(words) > 1 and words[0] in STOP_WORDS:
         words.pop(0)
@@ -194,6 +203,7 @@ def find(text: str, settings: Settings | None = None) -> list[privacy.Finding]:
     analyzer = load()
     library_text, known = library(settings)
     ordinary = _ordinary()
+    plain_words = known | _plain()
     spans: list[tuple[str, int, int]] = [(r.entity_type, r.start, r.end) for r in analyzer.analyze(
         text=text, language="en", score_threshold=rules()["model"]["threshold"])]
     if _person_context().search(text):  # a name in lower or upper case, where the text is about someone
@@ -205,12 +215,10 @@ def find(text: str, settings: Settings | None = None) -> list[privacy.Finding]:
                     spans.append(("PERSON", *cut))
         for pattern, trim in _name_patterns():
             for m in pattern.finditer(text):
-                if (cut := _trimmed(text, *m.span("name"), ordinary, trim)):
+                if (cut := _trimmed(text, *m.span("name"), ordinary, trim, plain_words)):
                     spans.append(("PERSON", *cut))
-    for kind, start, end in spans:
-        if not _allowed(text[start:end], library_text):
-            found.append(privacy.Finding(KINDS.get(kind, "a personal detail"), start, end))
-    return privacy.merge(text, found)
+    found += [privacy.Finding(KINDS.get(kind, "a personal detail"), start, end) for kind, start, end in spans]
+    return privacy.merge(text, [f for f in found if not _allowed(text[f.start:f.end], library_text)])
 
 
 def redact(text: str, settings: Settings | None = None) -> str:
