@@ -47,12 +47,15 @@ def test_the_labelled_list_is_big_and_varied_enough():
 def test_recall_on_personal_sentences_and_false_positives_on_clean_questions():
     from assistant.safety import pii
 
+    from assistant.safety import privacy
+
     missed = _missed(pii.redact)
     recall = 1 - len(missed) / len(LIST["personal"])
+    before = 1 - len(_missed(privacy.redact)) / len(LIST["personal"])  # the questions' fast patterns alone
     flagged = [(c["text"], pii.find(c["text"])) for c in LIST["clean"]]
     flagged = [(q, [q[f.start:f.end] for f in found]) for q, found in flagged if found]
     fp_rate = len(flagged) / len(LIST["clean"])
-    print(f"\nrecall {recall:.3f} ({len(LIST['personal']) - len(missed)}/{len(LIST['personal'])}), "
+    print(f"\nrecall {recall:.3f} (patterns alone: {before:.3f}; {len(LIST['personal']) - len(missed)}/{len(LIST['personal'])}), "
           f"false positives {fp_rate:.3f} ({len(flagged)}/{len(LIST['clean'])})")
     assert recall >= RECALL_FLOOR, missed
     assert fp_rate <= FP_CEILING, flagged
@@ -76,6 +79,7 @@ def test_names_in_the_librarys_own_text_are_allowed():
                      "Is the DCSF at Great Smith Street, London SW1P 3BT?"):
         assert pii.find(question) == [], question
     assert pii.find("Did Amir Dunford in Year 5 get help from the duty?")
+    assert "David" not in pii.redact("My son David has ADHD")  # a first name of David Hawker's is no licence
 
 
 def test_detector_speed(capsys):

@@ -101,16 +101,32 @@ def _analyzer():
 
 @lru_cache(maxsize=8)
 def _library(corpus_dir: Path, stamp: tuple) -> tuple[str, frozenset[str]]:
-    """The library's own text (lower case, spaces collapsed) and the words it uses in lower case."""
+    """The library's own text (lower case, spaces collapsed) and its ordinary words: those it uses in lower
+    case, and capitalised words it uses alone, not as part of a name and not only to start a sentence
+    ("Ofsted", "DCSF"; not "David" of "David Hawker")."""
     texts = []
     for name, _ in stamp:
         try:
             texts.append((corpus_dir / name).read_text("utf-8", errors="replace"))
         except OSError:
             continue
-    raw = " ".join(texts)
-    lower_words = frozenset(w for w in _WORD.findall(raw) if w.islower())
-    return " " + re.sub(r"\s+", " ", raw.replace("’", "'")).lower() + " ", lower_words
+    raw = " ".join(texts).replace("’", "'")
+    tokens = list(re.finditer(r"[^\W\d_][\w'-]*", raw))
+    words: set[str] = set()
+    for i, m in enumerate(tokens):
+        w = m.group(0)
+        if w.islower():
+            words.update([w, *re.split(r"[-']", w)])
+            continue
+        # a capitalised neighbour with only spaces between: part of a longer name
+        named = lambda a, b, other: raw[a.end():b.start()].isspace() and other.group(0)[:1].isupper()
+        alone = not (i and named(tokens[i - 1], m, tokens[i - 1])) and \
+            not (i + 1 < len(tokens) and named(m, tokens[i + 1], tokens[i + 1]))
+        before = raw[max(0, m.start() - 8):m.start()].rstrip(" \t")
+        starts_sentence = not before or before[-1] in ".!?:\"(\n"
+        if alone and not starts_sentence:
+            words.add(w.lower())
+    return " " + re.sub(r"\s+", " ", raw).lower() + " ", frozenset(words)
 
 
 def library(settings: Settings | None = None) -> tuple[str, frozenset[str]]:
@@ -183,15 +199,26 @@ def _trimmed(text: str, start: int, end: int, ordinary: frozenset[str], trim: st
     return words[0][0], words[-1][1]
 
 
-def _allowed(span: str, library_text: str) -> bool:
+def _allowed(text: str, start: int, end: int, library_text: str, known: frozenset[str]) -> bool:
     """The library's own words: a minister, an author, the DCSF's address (leading function words such as
-    a question's "Will" dropped)."""
-    words = re.sub(r"'s$", "", re.sub(r"\s+", " ", span.replace("’", "'")).lower().strip(" .,;:()'")).split(" ")
-    from spacy.lang.en.stop_words import STOP_WORDS
-    while len(words) > 1 and words[0] in STOP_WORDS:
+    a question's "Will" dropped). One word alone only when the library uses it as an ordinary word or the
+    text names the same person as the library ("john" of "john chowcat"): "David" of David Hawker does not
+    make a pupil called David public."""
+    def norm(span: str) -> list[str]:
+        span = re.sub(r"\s+", " ", span.replace("’", "'")).lower().strip(" .,;:()'\"?!")
+        return re.sub(r"'s$", "", span).split(" ")
+
+    def printed(words: list[str]) -> bool:
+        key = " ".join(words)
+        return bool(key) and re.search(r"(?<![\w])" + re.escape(key) + r"(?![\w])", library_text) is not None
+
+    words = norm(text[start:end])
+    while len(words) > 1 and words[0] in _plain():
         words.pop(0)
-    key = " ".join(words)
-    return bool(key) and re.search(r"(?<![\w])" + re.escape(key) + r"(?![\w])", library_text) is not None
+    if len(words) > 1:
+        return printed(words)
+    before, after = norm(text[:start])[-1:], norm(text[end:])[:1]
+    return (words[0] in known and printed(words)) or printed(before + words) or printed(words + after)
 
 
 def find(text: str, settings: Settings | None = None) -> list[privacy.Finding]:
@@ -211,14 +238,15 @@ def find(text: str, settings: Settings | None = None) -> list[privacy.Finding]:
         copy = recased(text, known | ordinary)
         for ent in analyzer.nlp_engine.nlp["en"](copy).ents if copy != text else ():
             if ent.label_ == "PERSON" and not any(s < ent.end_char and ent.start_char < e for s, e in names):
-                if (cut := _trimmed(text, ent.start_char, ent.end_char, ordinary)):
+                cut = _trimmed(text, ent.start_char, ent.end_char, ordinary)
+                if cut and len(text[cut[0]:cut[1]].split()) > 1:  # one capitalised word alone is no name
                     spans.append(("PERSON", *cut))
         for pattern, trim in _name_patterns():
             for m in pattern.finditer(text):
                 if (cut := _trimmed(text, *m.span("name"), ordinary, trim, plain_words)):
                     spans.append(("PERSON", *cut))
     found += [privacy.Finding(KINDS.get(kind, "a personal detail"), start, end) for kind, start, end in spans]
-    return privacy.merge(text, [f for f in found if not _allowed(text[f.start:f.end], library_text)])
+    return privacy.merge(text, [f for f in found if not _allowed(text, f.start, f.end, library_text, known)])
 
 
 def redact(text: str, settings: Settings | None = None) -> str:
