@@ -134,3 +134,22 @@ def test_a_flagged_correction_is_not_stored(assistant):
     bank = (Path(settings.corpus_dir) / "bank" / "corrections.toml").read_text("utf-8")
     assert "OSCAR DAVIES" not in bank and "[name removed]" in bank
     assert json.dumps(desk.pending()).count("Mia Khan") == 0
+
+
+def test_the_detector_loads_and_runs_without_the_network(tmp_path):
+    """Presidio downloads a missing spaCy model and tldextract fetches the public suffix list by default:
+    loading the detector and checking an e-mail address (tldextract's job) must try no connection at all."""
+    import subprocess
+    import sys
+
+    log = tmp_path / "net.jsonl"
+    code = tmp_path / "run.py"
+    code.write_text("from assistant.safety import pii\n"
+                    "print(pii.redact('Email karen.hughes72@example.com or ring 0044 7700 900456'))\n", "utf-8")
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # a fresh, empty cache dir
+    done = subprocess.run([sys.executable, str(ROOT / "tests" / "netaudit.py"), str(log), str(code)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "[e-mail address removed]" in done.stdout and "[phone number removed]" in done.stdout, done.stdout
+    attempts = [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
+    assert attempts == [], attempts

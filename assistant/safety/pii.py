@@ -32,6 +32,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..config import Settings, get_settings
+from ..errors import AssistantError
 from . import privacy
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "privacy.toml"
@@ -59,8 +60,10 @@ def _person_context() -> re.Pattern:
 
 
 def load():
-    """The analyzer, built once per process (thread-safe). Never downloads: the model must be installed."""
+    """The analyzer (and the word lists ``find`` uses), built once per process, thread-safe. Never
+    downloads: the model must be installed."""
     with _lock:
+        _ordinary(), _name_patterns()
         return _analyzer()
 
 
@@ -74,9 +77,9 @@ def _analyzer():
                                                           SpacyRecognizer, UkNinoRecognizer, UkPostcodeRecognizer)
 
     model = rules()["model"]["spacy"]
-    if not spacy.util.is_package(model):  # Presidio would try to download it: refuse instead
-        raise RuntimeError(f"The personal-data detector needs the spaCy model package '{model}' "
-                           "(pip install -e . installs it).")
+    if not spacy.util.is_package(model):  # Presidio would try to download it: refuse, and store nothing
+        raise AssistantError(f"Nothing was saved: the personal-data check needs the spaCy model package "
+                             f"'{model}', which is not installed (`make setup` installs it).")
     offline = tldextract.TLDExtract(cache_dir=None, suffix_list_urls=())  # the bundled list, no fetch
 
     class OfflineEmail(EmailRecognizer):
