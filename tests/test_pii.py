@@ -145,11 +145,11 @@ def test_the_detector_loads_and_runs_without_the_network(tmp_path):
     log = tmp_path / "net.jsonl"
     code = tmp_path / "run.py"
     code.write_text("from assistant.safety import pii\n"
-                    "print(pii.redact('Email karen.hughes72@example.com or ring 0044 7700 900456'))\n", "utf-8")
+                    "print(pii.redact('Write to karen.hughes72@example.com or ring 0044 7700 900456'))\n", "utf-8")
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # a fresh, empty cache dir
     done = subprocess.run([sys.executable, str(ROOT / "tests" / "netaudit.py"), str(log), str(code)], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "[e-mail address removed]" in done.stdout and "[phone number removed]" in done.stdout, done.stdout
+    assert "karen.hughes72" not in done.stdout and "[phone number removed]" in done.stdout, done.stdout
     attempts = [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
     assert attempts == [], attempts
