@@ -9,18 +9,21 @@ What it adds to ``privacy``'s fast patterns (which it also runs): names in any c
 numbers by Google's phonenumbers, NHS numbers with their check digit, National Insurance numbers, postcodes,
 e-mail addresses, and the patterns of ``data/privacy.toml`` (house number and street, 0044 numbers).
 
-Names typed in lower or upper case are the hard part: NER knows a name by its capital. The text is also
-read with its unfamiliar words capitalised ("my pupil Jack Smith is in care": a word the library itself
-uses in lower case, or a short function word, is left alone); a name found only that way counts when the
-text also talks about a person (a child, a year group, a health, SEN or care detail: ``person_context``).
+Names typed in lower or upper case are the hard part: NER knows a name by its capital. When the text talks
+about a person (a relation, a year group, a health, SEN or care detail: ``person_context``), it is also read
+with its unfamiliar words capitalised ("my pupil Jack Smith is in care"; the library's own words, function
+words and the most frequent English words are left alone), where a name of two words or more counts, and
+the ``names`` patterns of the data file find a name by the words around it ("my daughter amelia").
 
-Policy on public names: a finding whose text occurs in the library's own documents is not personal data
-about a pupil ("What did Ed Balls say?", the DCSF's address in its letter) and is allowed; anything else
-that reads as a name is removed, a teacher's or a parent's as much as a child's.
+Policy on public names: a finding the library's own documents print is not personal data about a pupil
+("What did Ed Balls say?", the DCSF's address in its letter) and is allowed; a single word only when the
+documents use it as an ordinary word (see ``_allowed``). Anything else that reads as a name is removed, a
+teacher's or a parent's as much as a child's. docs/PRIVACY.md has the measurements.
 
-Loading the model takes a few seconds, once per process (``load``); a call then takes a few milliseconds.
-Questions are checked by ``privacy``'s patterns alone (they are answered, not kept); what is stored goes
-through here. Nothing is downloaded: the spaCy model is a pinned package and the e-mail check uses
+Loading takes seconds, once per process (``load``; the app does it in its warm-up thread), and a call
+tens of milliseconds: too slow for every question, so questions are checked by ``privacy``'s patterns
+(they are answered, not kept) and what is stored goes through here. Nothing is downloaded: the spaCy model
+is a pinned package (a missing one stops the save with a plain message) and the e-mail check uses
 tldextract's bundled suffix list, never a fetched one.
 """
 from __future__ import annotations
