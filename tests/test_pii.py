@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, copy_corpus, running_app
 
 LIST = tomllib.loads((ROOT / "tests" / "data" / "pii_sentences.toml").read_text("utf-8"))
 RECALL_FLOOR, FP_CEILING = 0.95, 0.05
@@ -153,3 +153,20 @@ def test_the_detector_loads_and_runs_without_the_network(tmp_path):
     assert "karen.hughes72" not in done.stdout and "[phone number removed]" in done.stdout, done.stdout
     attempts = [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
     assert attempts == [], attempts
+
+
+def test_a_correction_sent_to_the_app_over_http_is_stored_without_the_details(tmp_path):
+    """The channel a reader uses: the real app in a subprocess, ``/correct`` over HTTP; then the review list
+    (``/corrections``), the index's files and the app's log hold none of the details."""
+    from gradio_client import Client
+
+    copy_corpus(tmp_path / "corpus")
+    question = "LUCAS MORGAN Y7 has ADHD, mum on 0044 7700 900456: does the trust have to help him?"
+    with running_app(tmp_path, ASSISTANT_ADMIN_PASSWORD="pii-test-password") as app:
+        client = Client(app["url"], verbose=False)
+        sent = client.predict(question, "", None, True, api_name="/correct")
+        pending = client.predict("pii-test-password", api_name="/corrections")
+    assert "removed]" in sent["question"], sent
+    stored = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and "corpus" not in p.parts)
+    for detail in ("LUCAS MORGAN", "Lucas Morgan", "7700 900456"):
+        assert detail not in json.dumps(pending) and detail.encode() not in stored, detail
