@@ -4,6 +4,8 @@
   the way the page sends them (Gradio's ``/run/predict``, ``/queue/join`` and the ``/queue/data`` stream), 300
   times with 2,000-character comments: the feedback database keeps one row, the last rating; another session
   rating the same answer has a row of its own. "Not helpful" corrections are one per answer per session too.
+* 11: a rating's comment and question with personal data (lower-case names, 0044 numbers, an NHS number,
+  an address) are stored without it: the feedback database's bytes hold none of the details.
 * 13: a bad id on ``/document`` answers with a plain not-found message and writes one log line, no traceback
   (the server's stdout and stderr are captured in its log file).
 """
@@ -134,6 +136,17 @@ def test_one_rating_per_answer_per_session(app):
 
     pending = Client(app["url"], verbose=False).predict(PASSWORD, api_name="/corrections")
     assert len(pending) == 1, f"{len(pending)} corrections waiting for one answer in one session"
+
+
+def test_a_rating_with_personal_data_is_stored_without_it(app):
+    page = Page(app["url"])
+    page.ask("my pupil jack smith is in care: can the local authority make schools co-operate?")
+    page.rate([("down", "Tom Baker has ADHD and was excluded twice; his dad is on 0044 7700 900456, "
+                        "NHS number 943 476 5919, they live at 12 Oak Road")])
+    assert any("removed]" in r[1] for r in _feedback_rows(app["base"]))
+    stored = b"".join(p.read_bytes() for p in (app["base"] / "data").rglob("*") if p.is_file())
+    for detail in ("jack smith", "Tom Baker", "7700 900456", "943 476 5919", "12 Oak Road"):
+        assert detail.encode() not in stored, detail
 
 
 @pytest.mark.parametrize("bad", ["no-such-document", "../../etc/passwd", "x" * 5000, 7])

@@ -5,8 +5,9 @@
     export_csv("feedback.csv")                          # -> number of rows written
 
 Each row keeps what the reader saw (question, answer text, citations as JSON), the rating
-("up" / "down"), the optional comment and the time (UTC, ISO 8601). Personal details (e-mail
-addresses, phone numbers, a child's name with details, ...) are removed before a row is written.
+("up" / "down"), the optional comment and the time (UTC, ISO 8601). Personal details (names in any
+case, phone, NHS and NI numbers, addresses, postcodes, e-mail addresses, ...) are removed before a row is
+written, by the personal-data detector (``safety.pii``), so nothing it flags reaches the file.
 
 One rating per answer per session: the UI passes ``rating_key(session, answer)`` and a later rating of
 the same answer replaces the earlier row (a script clicking 300 times leaves one row, not 300).
@@ -21,7 +22,7 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from ..safety import privacy
+from ..safety import pii
 from ..config import Settings, get_settings
 from ..errors import InputError
 
@@ -78,13 +79,14 @@ def record(answer, rating: str, comment: str = "", settings: Settings | None = N
     data = answer.model_dump() if hasattr(answer, "model_dump") else dict(answer)
     if rating not in RATINGS:
         raise InputError(f"Rating must be 'up' or 'down', not {rating!r}.")
-    comment = privacy.redact((comment or "").strip())
+    settings = settings or get_settings()
+    comment = pii.redact((comment or "").strip(), settings)
     if len(comment) > MAX_COMMENT_CHARS:
         raise InputError(f"The comment is {len(comment):,} characters long; the limit is {MAX_COMMENT_CHARS:,}.")
     citations = [{k: c.get(k) for k in ("n", "doc_id", "title", "display_date", "status", "location", "quote",
                                         "start", "end")} for c in data.get("citations") or []]
     row = (dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), rating, comment,
-           privacy.redact(str(data.get("question") or "")), privacy.redact(str(data.get("answer") or "")),
+           pii.redact(str(data.get("question") or ""), settings), pii.redact(str(data.get("answer") or ""), settings),
            str(data.get("status") or ""),
            data.get("id"), json.dumps(citations, ensure_ascii=False), key)
     with closing(_connect(db_path(settings))) as conn, conn:

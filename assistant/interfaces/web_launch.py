@@ -12,6 +12,7 @@ import os
 import sys
 import threading
 
+from ..safety import pii
 from ..service import Assistant
 from . import web_files
 from .web import build_app
@@ -28,6 +29,7 @@ def warm_up(assistant: Assistant) -> threading.Thread:
     def run():
         try:
             assistant.sources()
+            pii.load()  # then the personal-data check of what is stored, so the first feedback does not wait
         except Exception:  # the first question will report it plainly
             log.exception("warm-up failed")
     thread = threading.Thread(target=run, name="assistant-warm-up", daemon=True)

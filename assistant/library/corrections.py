@@ -22,7 +22,7 @@ from typing import Callable
 
 from ..config import Settings
 from ..errors import InputError
-from ..safety import privacy
+from ..safety import pii
 from ..safety.inputs import clean_question
 from . import bank as bank_data
 from .indexer import IndexReport, sync_bank
@@ -48,7 +48,7 @@ class BankDesk:
         ``key`` (the UI's: one answer in one session), a later correction replaces the earlier one, so one
         reader's answer is one entry on the review list however often it is sent."""
         q, _ = clean_question(question or "", self.settings.max_question_chars)
-        q = privacy.redact(q)
+        q = pii.redact(q, self.settings)  # what is stored: the full detector, not only the question's fast check
         store = self._store()
         if not not_covered:
             sentence = self._find_sentence(store, doc_id, start, sentence)
@@ -108,7 +108,7 @@ class BankDesk:
         meta = got["metadatas"][0]
         anchors = [meta["sentence"]] if meta.get("kind") == "answers" else []
         with self._writing():
-            bank_data.append_entry(self.settings.corpus_dir, bank_data.CORRECTIONS_FILE, privacy.redact(text), anchors)
+            bank_data.append_entry(self.settings.corpus_dir, bank_data.CORRECTIONS_FILE, pii.redact(text, self.settings), anchors)
             report = sync_bank(store, self._embedder(), self.settings)
             store.corrections.delete(ids=[cid])
         return report

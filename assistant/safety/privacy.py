@@ -57,8 +57,18 @@ def find(text: str) -> list[Finding]:
             start, end = m.span(group)
             if start < end:
                 found.append(Finding(kind, start, end))
+    return merge(text, found)
+
+
+NAME_KINDS = (CHILD_NAME, "a person's name")
+
+
+def merge(text: str, found: list[Finding]) -> list[Finding]:
+    """``found`` in order, overlapping findings merged, and every other mention of a name found once
+    flagged too ("Jack ... Jack Smith"): shared by this module's patterns and ``pii``'s detector."""
+    found = list(found)
     # a child named once with details is named everywhere else in the question too ("Jack ... Jack Smith")
-    names = {text[f.start:f.end] for f in found if f.kind == CHILD_NAME}
+    names = {text[f.start:f.end] for f in found if f.kind in NAME_KINDS}
     parts = {p for name in names for p in [name, *name.split()] if len(p) > 2}
     for part in sorted(parts, key=len, reverse=True):
         for m in re.finditer(r"\b" + re.escape(part) + r"\b", text):
@@ -88,7 +98,8 @@ def redact(text: str, findings: list[Finding] | None = None, placeholder: bool =
 
 _LABEL = {"an e-mail address": "e-mail address", "a National Insurance number": "NI number",
           "a phone number": "phone number", "a date of birth": "date of birth", "a postcode": "postcode",
-          CHILD_NAME: "name"}
+          CHILD_NAME: "name", "a person's name": "name", "an NHS number": "NHS number",
+          "an address": "address"}
 
 
 def searchable(text: str, findings: list[Finding]) -> str:
