@@ -166,6 +166,17 @@ class AdminUI:
             return _message("error", "Choose a file to add (txt, md, pdf, docx or html)."), *skip
         progress(0.05, desc="Reading and checking the document…")
         try:
+            return self._add(paths, title, date, kind, status, publisher, skip, progress)
+        finally:  # the upload has been read (and copied into the corpus) or refused: it no longer waits
+            for path in paths:  # in the app's temp folder, counting against its upload caps (web_files)
+                path.unlink(missing_ok=True)
+                try:
+                    path.parent.rmdir()
+                except OSError:
+                    pass
+
+    def _add(self, paths, title, date, kind, status, publisher, skip, progress):
+        try:
             report = self.assistant.add(paths, title=(title or "").strip() or None, date=(date or "").strip() or None,
                                         kind=(kind or "").strip() or None, status=(status or "").strip() or None,
                                         publisher=(publisher or "").strip() or None, progress=True)
