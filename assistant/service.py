@@ -26,7 +26,8 @@ from .answer.pipeline import Context, Kit, check_question, run, to_answer
 from .library.retrieval import DocView, Retriever, Snapshot
 from .library.sources import (Manifest, Source, corpus_file, date_in_text, default_source, slugify, validate_date,
                       validate_id, write_atomically)
-from .library.store import Store, failure_reason, is_store_failure, looks_broken, os_reason, release_client
+from .library import health
+from .library.store import Store, failure_reason, is_store_failure, looks_broken, os_reason
 from .answer.vocabulary import Vocabulary
 
 
@@ -74,37 +75,33 @@ class Assistant:
     def store(self) -> Store:
         with self._lock:
             if self._store is None:
-                try:
-                    self._store = Store(self.settings)
-                except StoreError as exc:
-                    if not exc.broken:
-                        raise
-                    self._set_aside_broken_index(exc)
-                    self._store = Store(self.settings)
+                self._store = self._open_store()
             return self._store
 
-    def _set_aside_broken_index(self, exc: BaseException) -> None:
-        """The embedded index is damaged (e.g. half-written): move it aside, keep the corpus, and let
-        the next step rebuild it. A Chroma server's data is never touched."""
-        s = self.settings
-        reason = str(exc).split(": ", 1)[-1] if isinstance(exc, StoreError) else f"{exc.__class__.__name__}: {exc}"
-        if s.chroma_host or s.read_only:
-            raise StoreError(f"The index is damaged ({reason}). Rebuild it with `assistant index --rebuild` "
-                             "where the library is managed.") from None
-        with self._lock:
-            release_client(s)
-            self._store, self._kit, self._snapshot_key = None, None, None
-        aside = s.index_dir.with_name(f"{s.index_dir.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+    def _open_store(self) -> Store:
+        """The live index, checked in a child process first (``library/health.py``): a damaged one is set
+        aside and rebuilt from the corpus; a read-only one is read from a private copy."""
+        health.recover_swap(self.settings)
+        view = health.readable_copy(self.settings)
+        reason = health.probe(view)
+        if reason:
+            self._set_aside_broken_index(reason)
+        self._identity = health.identity(self.settings)
         try:
-            s.index_dir.rename(aside)
-        except OSError as err:
-            raise StoreError(f"The index at {s.index_dir} is damaged ({reason}) and could not be moved aside "
-                             f"({err.strerror}). Move or delete that folder, then run `assistant index`; "
-                             "the documents in the corpus are safe.") from None
-        notice = (f"The index at {s.index_dir} could not be read ({reason}); it was moved to {aside} and is "
-                  f"rebuilt from the corpus ({s.corpus_dir}), which is unchanged.")
-        log.warning(notice)
-        self.notices.append(notice)
+            return Store(view)
+        except StoreError as exc:
+            if not exc.broken:
+                raise
+            self._set_aside_broken_index(exc)
+            return Store(view)
+
+    def _set_aside_broken_index(self, exc: BaseException | str) -> None:
+        """The embedded index is damaged: move it aside (``health.set_aside``); the next step rebuilds it."""
+        reason = exc if isinstance(exc, str) else str(exc).split(": ", 1)[-1] if isinstance(exc, StoreError) \
+            else f"{exc.__class__.__name__}: {exc}"
+        with self._lock:
+            self._store, self._kit, self._snapshot_key = None, None, None
+            self.notices.append(health.set_aside(self.settings, reason))
 
     def _recovering(self, action):
         """Run ``action``; if it fails because the embedded index's files are damaged, set the index
@@ -347,6 +344,11 @@ class Assistant:
         version, never half; the next run carries on from there.
         """
         with self._writing():
+            if rebuild and not self.settings.chroma_host:  # built aside, swapped in when complete
+                report = health.rebuild_aside(self.settings, lambda aside: self._sync(progress, log, Store(aside), aside))
+                with self._lock:
+                    self._store, self._snapshot_key, self._checked_at = None, None, 0.0
+                return report
             if rebuild:
                 def drop():
                     for name in ("catalog", "chunks", "sentences"):
@@ -355,11 +357,12 @@ class Assistant:
                 self._recovering(drop)
             return self._recovering(lambda: self._sync(progress, log))
 
-    def _sync(self, progress: bool = False, log=None) -> IndexReport:
+    def _sync(self, progress: bool = False, log=None, store: Store | None = None, settings=None) -> IndexReport:
+        store, settings = store or self.store, settings or self.settings
         try:
-            catalog_file.invalidate(self.settings)
-            report = sync(self.store, self.embedder, self.settings, self.manifest().sources(), progress, log)
-            catalog_file.write(self.settings, self.store.documents())
+            catalog_file.invalidate(settings)
+            report = sync(store, self.embedder, settings, self.manifest().sources(), progress, log)
+            catalog_file.write(settings, store.documents())
             return report
         except Exception as exc:
             if isinstance(exc, AssistantError) or looks_broken(exc) or not is_store_failure(exc):

@@ -1,0 +1,272 @@
+"""The live embedded index kept answerable: damage found before it can hurt, rebuilds built aside.
+
+Why: 40 random bytes written over ``index/chroma.sqlite3`` showed every way a damaged Chroma store
+fails: a sqlite error (the one that used to be caught), a raw Rust error, an ``AttributeError``, a
+SIGABRT that takes the whole interpreter down, and, most often, nothing at all: vectors in Chroma's
+log silently turned to noise, so every question was refused. So, before a process opens the store,
+``probe`` reads it in a child process (an abort there cannot take the service down) and checks what
+the index promises: sqlite's own ``quick_check``; every stored vector finite and of unit length (the
+indexer stores unit vectors only); every live document complete; every sentence and passage the
+verbatim slice of its document's text it claims to be. A store that fails is moved aside and rebuilt
+from ``corpus/`` (``Assistant.store``), and the person is told in one line.
+
+``rebuild_aside`` builds ``index --rebuild`` in a sibling folder and swaps it in only when complete,
+so a rebuild that is killed leaves the last good index live; ``recover_swap`` finishes or undoes a
+swap cut short between its two renames. ``readable_copy`` serves a read-only index (Chroma writes even
+to read) from a private copy. ``missing`` names the manifest's documents that the index lacks.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, TypeVar
+
+from ..config import Settings
+from ..errors import StoreError
+from .store import release_client
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+DB = "chroma.sqlite3"
+DAMAGED = 3  # the probe's exit status for "damaged"; 0 is sound; anything else is not a verdict
+PROBE_SECONDS = 180
+
+
+# ---- the probe -------------------------------------------------------------------------------------
+def probe(settings: Settings) -> str | None:
+    """None when the embedded index is sound (or absent, or a Chroma server); else why it is damaged.
+
+    Runs ``python -m assistant.library.health`` on the index; a child that aborts or is killed by a
+    signal (a Rust panic, SIGABRT, SIGSEGV) has read a damaged store. A child that fails otherwise
+    (no memory, a timeout) gives no verdict: the store is then opened as before and reports itself."""
+    if settings.chroma_host or not (settings.index_dir / DB).is_file():
+        return None
+    command = [sys.executable, "-m", "assistant.library.health", str(settings.index_dir), settings.collection_prefix]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]),
+                                                                     os.environ.get("PYTHONPATH")]))}
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=PROBE_SECONDS, env=env)
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("could not check the index before opening it (%s)", exc)
+        return None
+    if done.returncode < 0:
+        return f"reading it stopped the reader with {signal.Signals(-done.returncode).name}"
+    if done.returncode == DAMAGED:
+        return " ".join(done.stdout.replace("\\n", " ").split())[:160] or "damaged"
+    if done.returncode != 0:
+        log.warning("the index check gave no verdict (exit %s): %s", done.returncode, done.stderr[-500:])
+    return None
+
+
+def check(index_dir: Path, prefix: str) -> str | None:
+    """The checks themselves (run in the child): None when sound, else the first problem found."""
+    import numpy as np
+
+    db = index_dir / DB
+    uri = f"file:{db}?mode=ro" + ("&immutable=1" if not os.access(index_dir, os.W_OK) else "")
+    try:
+        with sqlite3.connect(uri, uri=True) as conn:
+            verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.Error as exc:
+        return f"sqlite: {exc}"
+    if verdict != "ok":
+        return f"sqlite: {verdict}"
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    client = chromadb.PersistentClient(path=str(index_dir), settings=ChromaSettings(anonymized_telemetry=False))
+    names = {c.name for c in client.list_collections()}
+    got = {}
+    for kind in ("catalog", "chunks", "sentences", "bank", "state", "corrections"):
+        if f"{prefix}_{kind}" in names:
+            collection = client.get_collection(f"{prefix}_{kind}")
+            got[kind] = collection.get(include=["metadatas", "documents", "embeddings"])
+            if collection.count() != len(got[kind]["ids"]):
+                return f"{kind}: {collection.count()} records counted, {len(got[kind]['ids'])} read"
+    for kind in ("catalog", "chunks", "sentences", "bank"):
+        if any(not isinstance(t, str) for t in got.get(kind, {}).get("documents") or []):
+            return f"{kind}: a record has lost its text"
+        vectors = got.get(kind, {}).get("embeddings")
+        if vectors is not None and len(vectors):
+            norms = np.linalg.norm(np.asarray(vectors, dtype=np.float64), axis=1)
+            if not np.all(np.isfinite(norms)) or np.any(np.abs(norms - 1.0) > 1e-3):
+                return f"{kind}: {int(np.sum(~np.isfinite(norms) | (np.abs(norms - 1.0) > 1e-3)))} damaged vectors"
+    return _check_documents(got) if "catalog" in got else None
+
+
+def _check_documents(got: dict) -> str | None:
+    """Every live document complete, each record the exact slice of its document's text."""
+    catalog = got["catalog"]
+    docs = {i: (m or {}, t or "") for i, m, t in zip(catalog["ids"], catalog["metadatas"], catalog["documents"])}
+    for kind, count_key in (("chunks", "n_passages"), ("sentences", "n_sentences")):
+        rows = got.get(kind, {"ids": [], "metadatas": [], "documents": []})
+        seen = dict.fromkeys(docs, 0)
+        for rid, meta, text in zip(rows["ids"], rows["metadatas"], rows["documents"]):
+            meta = meta or {}
+            doc = docs.get(meta.get("doc_id"))
+            if doc is None or doc[0].get("version") != meta.get("version"):
+                continue  # an orphan of an interrupted run: never read, tidied by the next index run
+            seen[meta["doc_id"]] += 1
+            start, end = meta.get("start"), meta.get("end")
+            if not isinstance(start, int) or not isinstance(end, int) or doc[1][start:end] != text:
+                return f"{kind}: record {rid} does not match its document's text"
+        for doc_id, (meta, _) in docs.items():
+            want = meta.get(count_key)
+            if isinstance(want, int) and seen[doc_id] != want:
+                return f"{kind}: document {doc_id} has {seen[doc_id]} of its {want} records"
+    return None
+
+
+# ---- setting a damaged index aside -----------------------------------------------------------------
+def set_aside(settings: Settings, reason: str) -> str:
+    """Move the damaged embedded index aside (the next step rebuilds it from the corpus); the notice
+    to give the person. A Chroma server's data, or a read-only index, is never touched."""
+    s = settings
+    if s.chroma_host or s.read_only or not writable(s.index_dir.parent) or not writable(s.index_dir):
+        raise StoreError(f"The index is damaged ({reason}). Rebuild it with `assistant index --rebuild` "
+                         "where the library is managed.")
+    release_client(s)
+    aside = s.index_dir.with_name(f"{s.index_dir.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+    try:
+        s.index_dir.rename(aside)
+    except OSError as err:
+        raise StoreError(f"The index at {s.index_dir} is damaged ({reason}) and could not be moved aside "
+                         f"({err.strerror}). Move or delete that folder, then run `assistant index`; "
+                         "the documents in the corpus are safe.") from None
+    notice = (f"The index at {s.index_dir} was damaged ({reason}); it was moved to {aside} and rebuilt "
+              f"from the corpus ({s.corpus_dir}), which is unchanged.")
+    log.warning(notice)
+    return notice
+
+
+# ---- rebuilding aside ------------------------------------------------------------------------------
+def _building(settings: Settings) -> Path:
+    return settings.index_dir.with_name(f"{settings.index_dir.name}.rebuilding")
+
+
+def _previous(settings: Settings) -> Path:
+    return settings.index_dir.with_name(f"{settings.index_dir.name}.previous")
+
+
+COMPLETE = ".complete"
+
+
+def rebuild_aside(settings: Settings, build: Callable[[Settings], T]) -> T:
+    """``build`` a whole index in a sibling folder; when it returns, swap it in for the live one.
+
+    Until the swap, questions (this process's and others') read the live index; a rebuild killed
+    part-way leaves only a half-built sibling, removed by the next run."""
+    recover_swap(settings)
+    new = _building(settings)
+    shutil.rmtree(new, ignore_errors=True)
+    aside = settings.model_copy(update={"index_dir": new})
+    try:
+        result = build(aside)
+    finally:
+        release_client(aside)
+    (new / COMPLETE).touch()
+    _swap(settings)
+    return result
+
+
+def _swap(settings: Settings) -> None:
+    live, new, old = settings.index_dir, _building(settings), _previous(settings)
+    shutil.rmtree(old, ignore_errors=True)
+    release_client(settings)
+    if live.exists():
+        live.rename(old)
+    new.rename(live)
+    (live / COMPLETE).unlink(missing_ok=True)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def recover_swap(settings: Settings) -> None:
+    """Finish a swap cut short between its renames (the new index was complete), or drop what a killed
+    rebuild left; the live index is never the thing removed."""
+    s = settings
+    if s.chroma_host or not writable(s.index_dir.parent):
+        return
+    new, old = _building(s), _previous(s)
+    try:
+        if (new / COMPLETE).exists() and not s.index_dir.exists():
+            new.rename(s.index_dir)
+            (s.index_dir / COMPLETE).unlink(missing_ok=True)
+        elif old.exists() and not s.index_dir.exists():
+            old.rename(s.index_dir)
+        if new.exists() and not (new / COMPLETE).exists():
+            shutil.rmtree(new, ignore_errors=True)
+        if s.index_dir.exists():
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError:
+        log.warning("could not tidy an interrupted rebuild beside %s", s.index_dir, exc_info=True)
+
+
+def identity(settings: Settings) -> tuple:
+    """Which index folder is live (changes when another process swaps a rebuild in)."""
+    try:
+        st = (settings.index_dir / DB).stat()
+        return st.st_dev, st.st_ino
+    except OSError:
+        return ()
+
+
+# ---- a read-only index -----------------------------------------------------------------------------
+def writable(folder: Path) -> bool:
+    """False on a read-only disk (or folder); a folder not made yet counts as writable."""
+    folder = Path(folder)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return os.access(folder, os.W_OK)
+
+
+def readable_copy(settings: Settings) -> Settings:
+    """Settings that read a read-only embedded index: Chroma writes to its sqlite file even to read
+    (a migration check, its log), so a read-only index is served from a private copy in the temp
+    folder (owner-only, removed at exit). Writers refuse (``Assistant._check_writable``)."""
+    s = settings
+    if s.chroma_host or not (s.index_dir / DB).is_file() or writable(s.index_dir) and os.access(s.index_dir / DB, os.W_OK):
+        return s
+    import atexit
+
+    tmp = Path(tempfile.mkdtemp(prefix="assistant-index-"))
+    atexit.register(shutil.rmtree, tmp, True)
+    copy = tmp / "index"
+    shutil.copytree(s.index_dir, copy)
+    log.info("the index at %s is read-only; serving it from a private copy", s.index_dir)
+    return s.model_copy(update={"index_dir": copy})
+
+
+# ---- documents in the manifest that the index lacks ------------------------------------------------
+def missing_note(missing: list[tuple[str, str]]) -> str | None:
+    """One line naming the manifest's documents that are not in the live index, or None."""
+    if not missing:
+        return None
+    names = "; ".join(f"“{title}” ({doc_id})" for doc_id, title in missing)
+    n = len(missing)
+    return (f"{n} document{'s' if n != 1 else ''} in sources.toml {'are' if n != 1 else 'is'} not in the index "
+            f"yet, so no answer can quote {'them' if n != 1 else 'it'}: {names}. Run `assistant index` to add "
+            f"{'them' if n != 1 else 'it'}.")
+
+
+if __name__ == "__main__":  # the probe's child: python -m assistant.library.health INDEX_DIR PREFIX
+    try:
+        problem = check(Path(sys.argv[1]), sys.argv[2])
+    except Exception as exc:  # chromadb/sqlite errors from a damaged file (a Rust panic arrives as one)
+        from .store import disk_full
+
+        if disk_full(exc) or isinstance(exc, OSError):  # not damage: no verdict
+            raise
+        text = " ".join(str(exc).split())
+        problem = f"{exc.__class__.__name__}: {text[:200]}"
+    if problem:
+        print(json.dumps(problem)[1:-1])
+        sys.exit(DAMAGED)
