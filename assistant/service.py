@@ -24,8 +24,8 @@ from .library.loaders import check_file, open_regular
 from .models import Answer, Turn
 from .answer.pipeline import Context, Kit, check_question, run, to_answer
 from .library.retrieval import DocView, Retriever, Snapshot
-from .library.sources import (Manifest, Source, corpus_file, date_in_text, default_source, slugify, validate_date,
-                      validate_id, write_atomically)
+from .library.sources import (Manifest, Source, corpus_file, date_in_text, default_source, slugify, unrecorded_notice,
+                              validate_date, validate_id, write_atomically)
 from .library import health
 from .library.store import Store, failure_reason, is_store_failure, looks_broken, os_reason
 from .answer.vocabulary import Vocabulary
@@ -83,25 +83,16 @@ class Assistant:
         aside and rebuilt from the corpus; a read-only one is read from a private copy."""
         health.recover_swap(self.settings)
         view = health.readable_copy(self.settings)
-        reason = health.probe(view)
-        if reason:
+        if reason := health.probe(view):
             self._set_aside_broken_index(reason)
         self._identity = health.identity(self.settings)
-        try:
-            return Store(view)
-        except StoreError as exc:
-            if not exc.broken:
-                raise
-            self._set_aside_broken_index(exc)
-            return Store(view)
+        return self._recovering(lambda: Store(view))
 
     def _set_aside_broken_index(self, exc: BaseException | str) -> None:
         """The embedded index is damaged: move it aside (``health.set_aside``); the next step rebuilds it."""
-        reason = exc if isinstance(exc, str) else str(exc).split(": ", 1)[-1] if isinstance(exc, StoreError) \
-            else f"{exc.__class__.__name__}: {exc}"
         with self._lock:
             self._store, self._kit, self._snapshot_key = None, None, None
-            self.notices.append(health.set_aside(self.settings, reason))
+            self.notices.append(health.set_aside(self.settings, exc))
 
     def _recovering(self, action):
         """Run ``action``; if it fails because the embedded index's files are damaged, set the index
@@ -175,6 +166,9 @@ class Assistant:
         with self._lock:
             if self._kit is not None and self._writers:
                 return self._kit
+            if self._store is not None and health.identity(self.settings) != self._identity:
+                health.forget_client(self.settings)  # another process swapped a rebuilt index in
+                self._store = None
             key = self._catalog_key()
             self._checked_at = time.monotonic()
             if self._kit is None or key != self._snapshot_key:
@@ -189,8 +183,8 @@ class Assistant:
             why = "The index is empty"
         else:
             built_with = {m.get("encoder") for m in got["metadatas"]} - {self.model_name}
-            if not built_with:
-                return False
+            if not built_with:  # documents a killed add left in the manifest, unindexed: finished now
+                return bool(self.missing(set(got["ids"]))) and self._writable()
             why = (f"The index was built with another encoder ({', '.join(sorted(map(str, built_with)))}) than "
                    f"this one ({self.model_name})")
         if self.settings.read_only:
@@ -208,7 +202,11 @@ class Assistant:
         snapshot = Snapshot(self.store)
         retriever = Retriever(self.store, snapshot, s.dense_k, s.bm25_k, s.fused_k, s.rrf_k, s.dedup_threshold,
                               s.keep_each)
-        return Kit(s, self.embedder, snapshot, retriever, Vocabulary.load(s.corpus_dir), *self._judge())
+        vocabulary, problem = Vocabulary.kept(s.corpus_dir, s.data_dir)  # a typo: the last good one, said once
+        if problem and problem not in self.notices:
+            log.warning(problem)
+            self.notices.append(problem)
+        return Kit(s, self.embedder, snapshot, retriever, vocabulary, *self._judge())
 
     @contextlib.contextmanager
     def _writing(self):
@@ -294,6 +292,8 @@ class Assistant:
         with kit.reranker.question() if kit.reranker else contextlib.nullcontext():  # see Reranker.score
             answer = run(ctx, kit)
         answer.timings_ms["load"] = round(ready, 2)
+        if note := health.missing_note(self.missing(set(kit.snapshot.docs))):
+            answer.notice = f"{answer.notice} {note}" if answer.notice else note
         if self.settings.llm_backend == "none":
             yield {"event": "answer", "answer": answer}
             return
@@ -321,6 +321,10 @@ class Assistant:
         """Every indexed document with its metadata and number of passages."""
         return [{**d.source.model_dump(), "display_date": d.source.display_date, "passages": d.n_passages,
                  "concerns_proposals": d.source.concerns_proposals} for d in self._documents().values()]
+
+    def missing(self, live: set[str] | None = None) -> list[tuple[str, str]]:
+        """(id, title) of every document in sources.toml that the live index lacks (not indexed yet)."""
+        return health.missing(self.settings.corpus_dir, set(self._documents()) if live is None else live)
 
     def document_text(self, doc_id: str) -> str:
         docs = self._documents()
@@ -376,6 +380,11 @@ class Assistant:
         if self.settings.read_only:
             raise InputError("This instance is read-only (ASSISTANT_READ_ONLY): add, remove and index "
                              "where the library is managed.")
+        if problem := health.read_only_folder(self.settings):
+            raise InputError(problem)
+
+    def _writable(self) -> bool:
+        return not self.settings.read_only and not health.read_only_folder(self.settings)
 
     def add(self, paths: list[Path | str], title: str | None = None, date: str | None = None,
             kind: str | None = None, status: str | None = None, publisher: str | None = None,
@@ -580,16 +589,6 @@ class Assistant:
         cards = [c for c in training.cards if not topic or c.id == topic]
         return write_pack(out_dir, cards, questions, topic=topic or None, seed=seed, glossary=training.glossary,
                           topic_name=training.bank.topic_names.get(topic or ""))
-
-
-def unrecorded_notice(source: Source) -> str:
-    """What ``add`` says about a document added without its date or status, and how to set them."""
-    missing = source.unrecorded
-    shown_date = "undated" if not source.date else f"dated {source.display_date} (found in its text)"
-    return (f"'{source.title}' ({source.id}) was added without its {' or '.join(missing)}: it is shown as "
-            f"{shown_date}, status {'not recorded' if 'status' in missing else repr(source.status)}, and every "
-            "answer quoting it says so. Set them with `assistant add FILE --date YYYY-MM-DD --status \"...\"` "
-            f"(remove it first), or edit its entry [{source.id}] in sources.toml and run `assistant index`.")
 
 
 def _same_text(a: str, b: str) -> bool:

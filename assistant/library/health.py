@@ -127,10 +127,12 @@ def _check_documents(got: dict) -> str | None:
 
 
 # ---- setting a damaged index aside -----------------------------------------------------------------
-def set_aside(settings: Settings, reason: str) -> str:
+def set_aside(settings: Settings, exc: BaseException | str) -> str:
     """Move the damaged embedded index aside (the next step rebuilds it from the corpus); the notice
     to give the person. A Chroma server's data, or a read-only index, is never touched."""
     s = settings
+    reason = exc if isinstance(exc, str) else str(exc).split(": ", 1)[-1] if isinstance(exc, StoreError) \
+        else f"{exc.__class__.__name__}: {exc}"
     if s.chroma_host or s.read_only or not writable(s.index_dir.parent) or not writable(s.index_dir):
         raise StoreError(f"The index is damaged ({reason}). Rebuild it with `assistant index --rebuild` "
                          "where the library is managed.")
@@ -210,6 +212,16 @@ def recover_swap(settings: Settings) -> None:
         log.warning("could not tidy an interrupted rebuild beside %s", s.index_dir, exc_info=True)
 
 
+def forget_client(settings: Settings) -> None:
+    """Drop chromadb's cached client of the index path without stopping it: a Kit still serving
+    questions may hold it, and the next open gets the folder now at that path."""
+    from chromadb.api.shared_system_client import SharedSystemClient as Shared
+
+    for key in {str(settings.index_dir), str(Path(settings.index_dir).resolve())}:
+        Shared._identifier_to_system.pop(key, None)
+        Shared._identifier_to_refcount.pop(key, None)
+
+
 def identity(settings: Settings) -> tuple:
     """Which index folder is live (changes when another process swaps a rebuild in)."""
     try:
@@ -245,7 +257,40 @@ def readable_copy(settings: Settings) -> Settings:
     return s.model_copy(update={"index_dir": copy})
 
 
+def read_only_folder(settings: Settings) -> str | None:
+    """What a writer says when the library's folders cannot be written (a read-only disk), or None."""
+    folders = [settings.corpus_dir] + ([] if settings.chroma_host else [settings.index_dir])
+    for folder in folders:
+        if not writable(folder):
+            return (f"The folder {folder} is read-only, so documents cannot be added, removed or indexed here; "
+                    "questions are still answered from the index as it is.")
+    return None
+
+
 # ---- documents in the manifest that the index lacks ------------------------------------------------
+_titles: dict[Path, tuple[tuple, dict[str, str]]] = {}
+
+
+def missing(corpus_dir: Path, live: set[str]) -> list[tuple[str, str]]:
+    """(id, title) of each document in sources.toml that is not in ``live`` (the live index's ids).
+    The manifest is read again only when it changes; one that cannot be read names nothing here (the
+    indexer reports it)."""
+    from .sources import Manifest
+
+    path = Path(corpus_dir) / "sources.toml"
+    try:
+        st = path.stat()
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+    except OSError:
+        return []
+    cached = _titles.get(path)
+    if cached is None or cached[0] != stamp:
+        try:
+            titles = {i: e.title for i, e in Manifest(Path(corpus_dir)).entries().items()}
+        except Exception:  # a damaged manifest: `assistant index` says what is wrong with it
+            titles = {}
+        _titles[path] = cached = (stamp, titles)
+    return [(i, t) for i, t in cached[1].items() if i not in live]
 def missing_note(missing: list[tuple[str, str]]) -> str | None:
     """One line naming the manifest's documents that are not in the live index, or None."""
     if not missing:
