@@ -137,15 +137,17 @@ def set_aside(settings: Settings, exc: BaseException | str) -> str:
         raise StoreError(f"The index is damaged ({reason}). Rebuild it with `assistant index --rebuild` "
                          "where the library is managed.")
     release_client(s)
-    aside = s.index_dir.with_name(f"{s.index_dir.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+    aside = s.index_dir.with_name(f"{s.index_dir.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+    while aside.exists():  # set aside twice within a second
+        aside = aside.with_name(aside.name + "-")
     try:
         s.index_dir.rename(aside)
     except OSError as err:
         raise StoreError(f"The index at {s.index_dir} is damaged ({reason}) and could not be moved aside "
                          f"({err.strerror}). Move or delete that folder, then run `assistant index`; "
                          "the documents in the corpus are safe.") from None
-    notice = (f"The index at {s.index_dir} was damaged ({reason}); it was moved to {aside} and rebuilt "
-              f"from the corpus ({s.corpus_dir}), which is unchanged.")
+    notice = (f"The index at {s.index_dir} could not be read ({reason}); it was moved to {aside} and is "
+              f"rebuilt from the corpus ({s.corpus_dir}), which is unchanged.")
     log.warning(notice)
     return notice
 
