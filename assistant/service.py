@@ -215,6 +215,8 @@ class Assistant:
         self._check_writable()
         self.settings.corpus_dir.mkdir(parents=True, exist_ok=True)  # the library lock is taken on the folder
         with self._write_lock, self._corpus_lock:  # one writer in this process, and across processes
+            if not self._writers:  # what an add killed before its manifest was saved left: rolled back
+                health.drop_staging(self.settings.corpus_dir)
             self._writers += 1
             try:
                 yield

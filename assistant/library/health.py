@@ -269,6 +269,16 @@ def read_only_folder(settings: Settings) -> str | None:
     return None
 
 
+def drop_staging(corpus_dir: Path) -> None:
+    """Remove the hidden ``.staging-*`` copies an ``add`` killed before its manifest was saved left in
+    the corpus (called by a writer holding the library lock, so no other add is using them)."""
+    for staged in Path(corpus_dir).glob(".staging-*"):
+        try:
+            staged.unlink()
+        except OSError:
+            log.warning("could not remove %s", staged)
+
+
 # ---- documents in the manifest that the index lacks ------------------------------------------------
 _titles: dict[Path, tuple[tuple, dict[str, str]]] = {}
 
