@@ -45,12 +45,13 @@ PROBE_SECONDS = 180
 def probe(settings: Settings) -> str | None:
     """None when the embedded index is sound (or absent, or a Chroma server); else why it is damaged.
 
-    Runs ``python -m assistant.library.health`` on the index; a child that aborts or is killed by a
+    Runs ``child`` in a new interpreter on the index; a child that aborts or is killed by a
     signal (a Rust panic, SIGABRT, SIGSEGV) has read a damaged store. A child that fails otherwise
     (no memory, a timeout) gives no verdict: the store is then opened as before and reports itself."""
     if settings.chroma_host or not (settings.index_dir / DB).is_file():
         return None
-    command = [sys.executable, "-m", "assistant.library.health", str(settings.index_dir), settings.collection_prefix]
+    command = [sys.executable, "-c", "import sys; from assistant.library.health import child; child(sys.argv[1:])",
+               str(settings.index_dir), settings.collection_prefix]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]),
                                                                      os.environ.get("PYTHONPATH")]))}
     try:
@@ -314,9 +315,11 @@ def missing_note(missing: list[tuple[str, str]]) -> str | None:
             f"{'them' if n != 1 else 'it'}.")
 
 
-if __name__ == "__main__":  # the probe's child: python -m assistant.library.health INDEX_DIR PREFIX
+def child(argv: list[str]) -> None:
+    """The probe's child process: check INDEX_DIR (collections named PREFIX_*); exit DAMAGED with the
+    reason on standard output, 0 when sound; any other failure is no verdict."""
     try:
-        problem = check(Path(sys.argv[1]), sys.argv[2])
+        problem = check(Path(argv[0]), argv[1])
     except Exception as exc:  # chromadb/sqlite errors from a damaged file (a Rust panic arrives as one)
         from .store import disk_full
 
