@@ -168,7 +168,7 @@ class Assistant:
                 return self._kit
             if self._store is not None and health.identity(self.settings) != self._identity:
                 health.forget_client(self.settings)  # another process swapped a rebuilt index in
-                self._store = None
+                self._store, self._snapshot_key = None, None
             key = self._catalog_key()
             self._checked_at = time.monotonic()
             if self._kit is None or key != self._snapshot_key:

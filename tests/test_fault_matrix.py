@@ -190,6 +190,26 @@ def test_kill_during_rebuild(built, tmp_path):
     every_document_answers(base)
 
 
+def test_a_rebuild_swapped_in_under_the_running_app_is_the_one_it_uses(built, tmp_path):
+    """The app keeps serving while another process rebuilds and swaps; afterwards it reads and writes the
+    new index, not the old folder the swap deleted: a document the admin adds is there for the CLI."""
+    from gradio_client import Client, handle_file
+
+    base = library(built, tmp_path)
+    note = tmp_path / "garden-benches.txt"
+    note.write_text("The school garden has three new benches, paid for by the parents' association.\n", "utf-8")
+    with running_app(base, **APP) as app:
+        client = Client(app["url"], verbose=False)
+        answered_from(client.predict(GOOD_Q, api_name="/ask"))
+        assert cli(base, "index", "--rebuild").returncode == 0
+        answered_from(client.predict(GOOD_Q, api_name="/ask"))
+        added = client.predict(handle_file(str(note)), "", "", None, None, "", PASSWORD, api_name="/add_document")
+        assert "Added" in str(added), added
+    listed = json.loads(cli(base, "sources", "--json").stdout)
+    assert "garden-benches" in {r["id"] for r in listed}
+    every_document_answers(base)
+
+
 # ---- kill -9 during add ----------------------------------------------------------------------------
 @pytest.fixture
 def killed_add(built, tmp_path) -> tuple[Path, Path]:
