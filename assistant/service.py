@@ -81,7 +81,7 @@ class Assistant:
     def _open_store(self) -> Store:
         """The live index, checked in a child process first (``library/health.py``): a damaged one is set
         aside and rebuilt from the corpus; a read-only one is read from a private copy."""
-        health.recover_swap(self.settings)
+        health.recover_swap(self.settings, writer=self._writers > 0)
         view = health.readable_copy(self.settings)
         if reason := health.probe(view):
             self._set_aside_broken_index(reason)

@@ -170,7 +170,6 @@ def rebuild_aside(settings: Settings, build: Callable[[Settings], T]) -> T:
 
     Until the swap, questions (this process's and others') read the live index; a rebuild killed
     part-way leaves only a half-built sibling, removed by the next run."""
-    recover_swap(settings)
     new = _building(settings)
     shutil.rmtree(new, ignore_errors=True)
     aside = settings.model_copy(update={"index_dir": new})
@@ -194,13 +193,20 @@ def _swap(settings: Settings) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def recover_swap(settings: Settings) -> None:
+def recover_swap(settings: Settings, writer: bool = False) -> None:
     """Finish a swap cut short between its renames (the new index was complete), or drop what a killed
-    rebuild left; the live index is never the thing removed."""
+    rebuild left; the live index is never the thing removed. Only with the library lock: ``writer``
+    (this process holds it), or taken here without waiting (if a writer runs, its folders are its own)."""
     s = settings
-    if s.chroma_host or not writable(s.index_dir.parent):
+    if s.chroma_host or not writable(s.index_dir.parent) or not (_building(s).exists() or _previous(s).exists()):
         return
     new, old = _building(s), _previous(s)
+    try:
+        held = None if writer else _no_writer(s.corpus_dir)
+    except OSError:
+        return
+    if held is None and not writer:  # a writer is running
+        return
     try:
         if (new / COMPLETE).exists() and not s.index_dir.exists():
             new.rename(s.index_dir)
@@ -213,6 +219,23 @@ def recover_swap(settings: Settings) -> None:
             shutil.rmtree(old, ignore_errors=True)
     except OSError:
         log.warning("could not tidy an interrupted rebuild beside %s", s.index_dir, exc_info=True)
+    finally:
+        if held is not None:
+            os.close(held)
+
+
+def _no_writer(corpus_dir: Path) -> int | None:
+    """The corpus folder's library lock (``corpus_lock``) taken without waiting, or None when a writer
+    holds it; the caller closes the descriptor to release it."""
+    import fcntl
+
+    fd = os.open(corpus_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
 
 
 def forget_client(settings: Settings) -> None:
