@@ -156,6 +156,17 @@ def test_damaged_store_app(built, tmp_path, seed):
     assert len(list(base.glob("index.broken-*"))) == 1
 
 
+@pytest.mark.parametrize("seed, command", [(3, ["index"]), (0, ["index", "--rebuild"])])
+def test_damaged_store_index_repairs_it(built, tmp_path, seed, command):
+    """What the messages advise works on a damaged store: `index` sets it aside and rebuilds it,
+    `index --rebuild` builds a new one beside it without reading it."""
+    base = library(built, tmp_path)
+    damage(base / "index" / "chroma.sqlite3", seed)
+    done = cli(base, *command)
+    assert done.returncode == 0 and done.stdout.startswith("5 added"), done.stdout + done.stderr
+    every_document_answers(base)
+
+
 # ---- kill -9 during index --rebuild ----------------------------------------------------------------
 def kill_when(base: Path, args: list[str], ready, **env: str) -> None:
     """Run the CLI, SIGKILL it (its whole group) as soon as ``ready(line)`` is true of a standard error
