@@ -346,8 +346,8 @@ def child(argv: list[str]) -> None:
     except Exception as exc:  # chromadb/sqlite errors from a damaged file (a Rust panic arrives as one)
         from .store import disk_full
 
-        if disk_full(exc) or isinstance(exc, OSError):  # not damage: no verdict
-            raise
+        if disk_full(exc) or isinstance(exc, OSError) or shutil.disk_usage(argv[0]).free < 1024 * 1024:
+            raise  # a full disk (Chroma writes even to read) is not damage: no verdict
         text = " ".join(str(exc).split())
         problem = f"{exc.__class__.__name__}: {text[:200]}"
     if problem:
