@@ -17,12 +17,10 @@ to read) from a private copy. ``missing`` names the manifest's documents that th
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -37,7 +35,7 @@ from .store import release_client
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DB = "chroma.sqlite3"
-DAMAGED = 3  # the probe's exit status for "damaged"; 0 is sound; anything else is not a verdict
+DAMAGED = 3  # index_check.py's exit status for "damaged"; 0 is sound; anything else is not a verdict
 PROBE_SECONDS = 180
 
 
@@ -45,85 +43,37 @@ PROBE_SECONDS = 180
 def probe(settings: Settings) -> str | None:
     """None when the embedded index is sound (or absent, or a Chroma server); else why it is damaged.
 
-    Runs ``child`` in a new interpreter on the index; a child that aborts or is killed by a
+    Runs ``index_check.py`` in a new interpreter on the index; a child that aborts or is killed by a
     signal (a Rust panic, SIGABRT, SIGSEGV) has read a damaged store. A child that fails otherwise
     (no memory, a timeout) gives no verdict: the store is then opened as before and reports itself."""
     if settings.chroma_host or not (settings.index_dir / DB).is_file():
         return None
-    command = [sys.executable, "-c", "import sys; from assistant.library.health import child; child(sys.argv[1:])",
-               str(settings.index_dir), settings.collection_prefix]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]),
-                                                                     os.environ.get("PYTHONPATH")]))}
+    # -I: the child imports chromadb and numpy only, never this package (whose start-up it need not pay)
+    command = [sys.executable, "-I", str(Path(__file__).with_name("index_check.py")), str(settings.index_dir),
+               settings.collection_prefix]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=PROBE_SECONDS, env=env)
-    except (OSError, subprocess.SubprocessError) as exc:
+        child_process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    except OSError as exc:
         log.warning("could not check the index before opening it (%s)", exc)
         return None
+    try:
+        import chromadb  # noqa: F401  (this process needs it next: imported while the child reads the index)
+    except ImportError:
+        pass
+    try:
+        out, err = child_process.communicate(timeout=PROBE_SECONDS)
+    except subprocess.TimeoutExpired:
+        child_process.kill()
+        child_process.communicate()
+        log.warning("the index check took over %s s; opening the index unchecked", PROBE_SECONDS)
+        return None
+    done = subprocess.CompletedProcess(command, child_process.returncode, out, err)
     if done.returncode < 0:
         return f"reading it stopped the reader with {signal.Signals(-done.returncode).name}"
     if done.returncode == DAMAGED:
         return " ".join(done.stdout.replace("\\n", " ").split())[:160] or "damaged"
     if done.returncode != 0:
         log.warning("the index check gave no verdict (exit %s): %s", done.returncode, done.stderr[-500:])
-    return None
-
-
-def check(index_dir: Path, prefix: str) -> str | None:
-    """The checks themselves (run in the child): None when sound, else the first problem found."""
-    import numpy as np
-
-    db = index_dir / DB
-    uri = f"file:{db}?mode=ro" + ("&immutable=1" if not os.access(index_dir, os.W_OK) else "")
-    try:
-        with sqlite3.connect(uri, uri=True) as conn:
-            verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
-    except sqlite3.Error as exc:
-        return f"sqlite: {exc}"
-    if verdict != "ok":
-        return f"sqlite: {verdict}"
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    client = chromadb.PersistentClient(path=str(index_dir), settings=ChromaSettings(anonymized_telemetry=False))
-    names = {c.name for c in client.list_collections()}
-    got = {}
-    for kind in ("catalog", "chunks", "sentences", "bank", "state", "corrections"):
-        if f"{prefix}_{kind}" in names:
-            collection = client.get_collection(f"{prefix}_{kind}")
-            got[kind] = collection.get(include=["metadatas", "documents", "embeddings"])
-            if collection.count() != len(got[kind]["ids"]):
-                return f"{kind}: {collection.count()} records counted, {len(got[kind]['ids'])} read"
-    for kind in ("catalog", "chunks", "sentences", "bank"):
-        if any(not isinstance(t, str) for t in got.get(kind, {}).get("documents") or []):
-            return f"{kind}: a record has lost its text"
-        vectors = got.get(kind, {}).get("embeddings")
-        if vectors is not None and len(vectors):
-            norms = np.linalg.norm(np.asarray(vectors, dtype=np.float64), axis=1)
-            if not np.all(np.isfinite(norms)) or np.any(np.abs(norms - 1.0) > 1e-3):
-                return f"{kind}: {int(np.sum(~np.isfinite(norms) | (np.abs(norms - 1.0) > 1e-3)))} damaged vectors"
-    return _check_documents(got) if "catalog" in got else None
-
-
-def _check_documents(got: dict) -> str | None:
-    """Every live document complete, each record the exact slice of its document's text."""
-    catalog = got["catalog"]
-    docs = {i: (m or {}, t or "") for i, m, t in zip(catalog["ids"], catalog["metadatas"], catalog["documents"])}
-    for kind, count_key in (("chunks", "n_passages"), ("sentences", "n_sentences")):
-        rows = got.get(kind, {"ids": [], "metadatas": [], "documents": []})
-        seen = dict.fromkeys(docs, 0)
-        for rid, meta, text in zip(rows["ids"], rows["metadatas"], rows["documents"]):
-            meta = meta or {}
-            doc = docs.get(meta.get("doc_id"))
-            if doc is None or doc[0].get("version") != meta.get("version"):
-                continue  # an orphan of an interrupted run: never read, tidied by the next index run
-            seen[meta["doc_id"]] += 1
-            start, end = meta.get("start"), meta.get("end")
-            if not isinstance(start, int) or not isinstance(end, int) or doc[1][start:end] != text:
-                return f"{kind}: record {rid} does not match its document's text"
-        for doc_id, (meta, _) in docs.items():
-            want = meta.get(count_key)
-            if isinstance(want, int) and seen[doc_id] != want:
-                return f"{kind}: document {doc_id} has {seen[doc_id]} of its {want} records"
     return None
 
 
@@ -336,20 +286,3 @@ def missing_note(missing: list[tuple[str, str]]) -> str | None:
     return (f"{n} document{'s' if n != 1 else ''} in sources.toml {'are' if n != 1 else 'is'} not in the index "
             f"yet, so no answer can quote {'them' if n != 1 else 'it'}: {names}. Run `assistant index` to add "
             f"{'them' if n != 1 else 'it'}.")
-
-
-def child(argv: list[str]) -> None:
-    """The probe's child process: check INDEX_DIR (collections named PREFIX_*); exit DAMAGED with the
-    reason on standard output, 0 when sound; any other failure is no verdict."""
-    try:
-        problem = check(Path(argv[0]), argv[1])
-    except Exception as exc:  # chromadb/sqlite errors from a damaged file (a Rust panic arrives as one)
-        from .store import disk_full
-
-        if disk_full(exc) or isinstance(exc, OSError) or shutil.disk_usage(argv[0]).free < 1024 * 1024:
-            raise  # a full disk (Chroma writes even to read) is not damage: no verdict
-        text = " ".join(str(exc).split())
-        problem = f"{exc.__class__.__name__}: {text[:200]}"
-    if problem:
-        print(json.dumps(problem)[1:-1])
-        sys.exit(DAMAGED)
