@@ -25,9 +25,10 @@ from .library.loaders import check_file, open_regular
 from .models import Answer, Turn
 from .answer.pipeline import Context, Kit, check_question, run, to_answer
 from .library.retrieval import DocView, Retriever, Snapshot
-from .library.sources import (Manifest, Source, corpus_file, date_in_text, default_source, slugify, validate_date,
-                      Titles, validate_id, write_atomically)
-from .library.store import Store, failure_reason, is_store_failure, looks_broken, os_reason, release_client
+from .library.sources import (Manifest, Source, Titles, corpus_file, date_in_text, default_source, slugify,
+                              validate_date, validate_id, write_atomically)
+from .library import health
+from .library.store import Store, failure_reason, is_store_failure, looks_broken, os_reason
 from .answer.vocabulary import Vocabulary
 
 
@@ -75,37 +76,24 @@ class Assistant:
     def store(self) -> Store:
         with self._lock:
             if self._store is None:
-                try:
-                    self._store = Store(self.settings)
-                except StoreError as exc:
-                    if not exc.broken:
-                        raise
-                    self._set_aside_broken_index(exc)
-                    self._store = Store(self.settings)
+                self._store = self._open_store()
             return self._store
 
-    def _set_aside_broken_index(self, exc: BaseException) -> None:
-        """The embedded index is damaged (e.g. half-written): move it aside, keep the corpus, and let
-        the next step rebuild it. A Chroma server's data is never touched."""
-        s = self.settings
-        reason = str(exc).split(": ", 1)[-1] if isinstance(exc, StoreError) else f"{exc.__class__.__name__}: {exc}"
-        if s.chroma_host or s.read_only:
-            raise StoreError(f"The index is damaged ({reason}). Rebuild it with `assistant index --rebuild` "
-                             "where the library is managed.") from None
+    def _open_store(self) -> Store:
+        """The live index, checked in a child process first (``library/health.py``): a damaged one is set
+        aside and rebuilt from the corpus; a read-only one is read from a private copy."""
+        health.recover_swap(self.settings, writer=self._writers > 0)
+        view = health.readable_copy(self.settings)
+        if reason := health.probe(view):
+            self._set_aside_broken_index(reason)
+        self._identity = health.identity(self.settings)
+        return self._recovering(lambda: Store(view))
+
+    def _set_aside_broken_index(self, exc: BaseException | str) -> None:
+        """The embedded index is damaged: move it aside (``health.set_aside``); the next step rebuilds it."""
         with self._lock:
-            release_client(s)
             self._store, self._kit, self._snapshot_key = None, None, None
-        aside = s.index_dir.with_name(f"{s.index_dir.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
-        try:
-            s.index_dir.rename(aside)
-        except OSError as err:
-            raise StoreError(f"The index at {s.index_dir} is damaged ({reason}) and could not be moved aside "
-                             f"({err.strerror}). Move or delete that folder, then run `assistant index`; "
-                             "the documents in the corpus are safe.") from None
-        notice = (f"The index at {s.index_dir} could not be read ({reason}); it was moved to {aside} and is "
-                  f"rebuilt from the corpus ({s.corpus_dir}), which is unchanged.")
-        log.warning(notice)
-        self.notices.append(notice)
+            self.notices.append(health.set_aside(self.settings, exc))
 
     def _recovering(self, action):
         """Run ``action``; if it fails because the embedded index's files are damaged, set the index
@@ -179,6 +167,9 @@ class Assistant:
         with self._lock:
             if self._kit is not None and self._writers:
                 return self._kit
+            if self._store is not None and health.identity(self.settings) != self._identity:
+                health.forget_client(self.settings)  # another process swapped a rebuilt index in
+                self._store, self._snapshot_key = None, None
             key = self._catalog_key()
             self._checked_at = time.monotonic()
             if self._kit is None or key != self._snapshot_key:
@@ -193,8 +184,8 @@ class Assistant:
             why = "The index is empty"
         else:
             built_with = {m.get("encoder") for m in got["metadatas"]} - {self.model_name}
-            if not built_with:
-                return False
+            if not built_with:  # documents a killed add left in the manifest, unindexed: finished now
+                return bool(self.missing(set(got["ids"]))) and self._writable()
             why = (f"The index was built with another encoder ({', '.join(sorted(map(str, built_with)))}) than "
                    f"this one ({self.model_name})")
         if self.settings.read_only:
@@ -212,7 +203,11 @@ class Assistant:
         snapshot = Snapshot(self.store)
         retriever = Retriever(self.store, snapshot, s.dense_k, s.bm25_k, s.fused_k, s.rrf_k, s.dedup_threshold,
                               s.keep_each)
-        return Kit(s, self.embedder, snapshot, retriever, Vocabulary.load(s.corpus_dir), *self._judge())
+        vocabulary, problem = Vocabulary.kept(s.corpus_dir, s.data_dir)  # a typo: the last good one, said once
+        if problem and problem not in self.notices:
+            log.warning(problem)
+            self.notices.append(problem)
+        return Kit(s, self.embedder, snapshot, retriever, vocabulary, *self._judge())
 
     @contextlib.contextmanager
     def _writing(self):
@@ -221,6 +216,8 @@ class Assistant:
         self._check_writable()
         self.settings.corpus_dir.mkdir(parents=True, exist_ok=True)  # the library lock is taken on the folder
         with self._write_lock, self._corpus_lock:  # one writer in this process, and across processes
+            if not self._writers:  # what an add killed before its manifest was saved left: rolled back
+                health.drop_staging(self.settings.corpus_dir)
             self._writers += 1
             try:
                 yield
@@ -298,6 +295,8 @@ class Assistant:
         with kit.reranker.question() if kit.reranker else contextlib.nullcontext():  # see Reranker.score
             answer = run(ctx, kit)
         answer.timings_ms["load"] = round(ready, 2)
+        if note := health.missing_note(self.missing(set(kit.snapshot.docs))):
+            answer.notice = f"{answer.notice} {note}" if answer.notice else note
         if self.settings.llm_backend == "none":
             yield {"event": "answer", "answer": answer}
             return
@@ -326,6 +325,10 @@ class Assistant:
         return [{**d.source.model_dump(), "display_date": d.source.display_date, "passages": d.n_passages,
                  "concerns_proposals": d.source.concerns_proposals} for d in self._documents().values()]
 
+    def missing(self, live: set[str] | None = None) -> list[tuple[str, str]]:
+        """(id, title) of every document in sources.toml that the live index lacks (not indexed yet)."""
+        return health.missing(self.settings.corpus_dir, set(self._documents()) if live is None else live)
+
     def document_text(self, doc_id: str) -> str:
         docs = self._documents()
         if not isinstance(doc_id, str) or doc_id not in docs:
@@ -348,6 +351,11 @@ class Assistant:
         version, never half; the next run carries on from there.
         """
         with self._writing():
+            if rebuild and not self.settings.chroma_host:  # built aside, swapped in when complete
+                report = health.rebuild_aside(self.settings, lambda aside: self._sync(progress, log, Store(aside), aside))
+                with self._lock:
+                    self._store, self._snapshot_key, self._checked_at = None, None, 0.0
+                return report
             if rebuild:
                 def drop():
                     for name in ("catalog", "chunks", "sentences"):
@@ -356,11 +364,12 @@ class Assistant:
                 self._recovering(drop)
             return self._recovering(lambda: self._sync(progress, log))
 
-    def _sync(self, progress: bool = False, log=None) -> IndexReport:
+    def _sync(self, progress: bool = False, log=None, store: Store | None = None, settings=None) -> IndexReport:
+        store, settings = store or self.store, settings or self.settings
         try:
-            catalog_file.invalidate(self.settings)
-            report = sync(self.store, self.embedder, self.settings, self.manifest().sources(), progress, log)
-            catalog_file.write(self.settings, self.store.documents())
+            catalog_file.invalidate(settings)
+            report = sync(store, self.embedder, settings, self.manifest().sources(), progress, log)
+            catalog_file.write(settings, store.documents())
             return report
         except Exception as exc:
             if isinstance(exc, AssistantError) or looks_broken(exc) or not is_store_failure(exc):
@@ -374,6 +383,11 @@ class Assistant:
         if self.settings.read_only:
             raise InputError("This instance is read-only (ASSISTANT_READ_ONLY): add, remove and index "
                              "where the library is managed.")
+        if problem := health.read_only_folder(self.settings):
+            raise InputError(problem)
+
+    def _writable(self) -> bool:
+        return not self.settings.read_only and not health.read_only_folder(self.settings)
 
     def add(self, paths: list[Path | str], title: str | None = None, date: str | None = None,
             kind: str | None = None, status: str | None = None, publisher: str | None = None,
@@ -536,60 +550,38 @@ class Assistant:
                 self._bare_snapshot = cached = (key, self._recovering(lambda: Snapshot(self.store)))
             return cached[1]
 
-    # ---- governor training (assistant/training/materials.py) -----------------------------------
+    # ---- governor training (assistant/training/desk.py) ------------------------------------------
+    @property
+    def _desk(self):
+        from .training.desk import TrainingDesk
+
+        if getattr(self, "_training_desk", None) is None:
+            self._training_desk = TrainingDesk(self._snapshot, self.settings, self._lock)
+        return self._training_desk
+
     def training(self):
         """Duty cards, glossary and quiz bank over the live library (rebuilt when it changes)."""
-        from .training.duties import spec_path
-        from .training.materials import Training
-
-        snapshot = self._snapshot()
-        with self._lock:
-            spec = spec_path(self.settings.corpus_dir, self.settings.training_spec)
-            key = Training.key(snapshot, spec)
-            if getattr(self, "_training", None) is None or self._training[0] != key:
-                self._training = (key, Training(snapshot, spec))
-            return self._training[1]
+        return self._desk.materials()
 
     def training_uses(self, doc_id: str) -> list[str]:
-        """Where the training specification quotes ``doc_id`` (e.g. "duty-to-co-operate / holds / line 3"):
-        the lines the duty cards and glossary show as missing once it is removed, so the CLI and the UI
-        can say so when it is. Reads the specification only (no index); [] when there is none."""
-        from .training.duties import lines_quoting, load_spec, spec_path
-
-        try:
-            spec = load_spec(spec_path(self.settings.corpus_dir, self.settings.training_spec))
-        except AssistantError:
-            return []
-        return lines_quoting(spec, doc_id)
+        """Where the training specification quotes ``doc_id``: the lines shown as missing once it is removed."""
+        return self._desk.uses(doc_id)
 
     def duties(self) -> list:
         """Duty explainer cards: every line a verbatim, cited sentence (``DutyCard`` objects)."""
-        return self.training().cards
+        return self._desk.materials().cards
 
     def glossary(self) -> list:
         """Glossary terms, each defined by verbatim, cited sentences (``GlossaryEntry`` objects)."""
-        return self.training().glossary
+        return self._desk.materials().glossary
 
     def quiz(self, n: int = 10, seed: int = 1, topic: str | None = None) -> list:
         """``n`` quiz questions (``Question`` objects) about ``topic`` (a duty id or None); same seed, same quiz."""
-        from .training.quiz import quiz_options
-
-        n, seed, topic = quiz_options(n, seed, topic)
-        return self.training().quiz(n=n, seed=seed, topic=topic)
+        return self._desk.quiz(n, seed, topic)
 
     def training_pack(self, out_dir: Path | str, n: int = 10, seed: int = 1, topic: str | None = None) -> dict:
         """Write the training pack (quiz, answers, citations, duty summaries) as Markdown and PDF."""
-        from .training.quiz import quiz_options
-        from .training.pack import write_pack
-
-        n, seed, topic = quiz_options(n, seed, topic)
-        training = self.training()
-        topic = training.bank.check_topic(topic)
-        questions = training.quiz(n=n, seed=seed, topic=topic)
-        cards = [c for c in training.cards if not topic or c.id == topic]
-        return write_pack(out_dir, cards, questions, topic=topic or None, seed=seed, glossary=training.glossary,
-                          topic_name=training.bank.topic_names.get(topic or ""))
-
+        return self._desk.pack(out_dir, n, seed, topic)
 
 def _same_text(a: str, b: str) -> bool:
     return hashlib.sha256(a.encode()).digest() == hashlib.sha256(b.encode()).digest()

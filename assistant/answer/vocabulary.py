@@ -26,15 +26,16 @@ class Vocabulary:
     terms: tuple[tuple[re.Pattern, str], ...] = ()
 
     @classmethod
-    def load(cls, corpus_dir: Path) -> "Vocabulary":
+    def load(cls, corpus_dir: Path, filename: str = FILENAME) -> "Vocabulary":
         """The corpus's vocabulary file; none is an empty vocabulary. A damaged file is a clear error."""
-        path = Path(corpus_dir) / FILENAME
+        path = Path(corpus_dir) / filename
         if not path.is_file():
             return cls()
         try:
             data = tomllib.loads(path.read_text("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{path}: not valid TOML ({exc}).") from None
+            line = re.search(r"at line (\d+)", str(exc))
+            raise InputError(f"{path}{f', line {line.group(1)}' if line else ''}: not valid TOML ({exc}).") from None
         terms = []
         for i, entry in enumerate(data.get("term", []), start=1):
             say, documents = entry.get("say"), entry.get("documents")
@@ -45,6 +46,35 @@ class Vocabulary:
             pattern = re.compile(r"(?<![\w'-])(" + "|".join(alternatives) + r")(?![\w-])", re.I)
             terms.append((pattern, documents.strip()))
         return cls(tuple(terms))
+
+    @classmethod
+    def kept(cls, corpus_dir: Path, keep_dir: Path) -> tuple["Vocabulary", str | None]:
+        """The corpus's vocabulary and None; or, when the file is damaged (a school edits it by hand), the
+        last good one and a one-line problem naming the file, the line and which vocabulary is used.
+
+        Why: a typo made every question fail, and a restart did not help. Every good load keeps a copy of
+        the file in ``keep_dir`` (the data folder), so the last good vocabulary survives a restart; with
+        no copy, questions go on with the built-in vocabulary, which is empty (no words added)."""
+        copy = Path(keep_dir) / f"{Path(FILENAME).stem}.last-good.toml"
+        try:
+            vocabulary = cls.load(corpus_dir)
+        except InputError as exc:
+            try:
+                kept = cls.load(copy.parent, copy.name) if copy.is_file() else None
+            except InputError:
+                kept = None
+            which = "the last good vocabulary" if kept else "the built-in vocabulary (no everyday words added)"
+            return kept or cls(), f"{exc} Until it is fixed, questions use {which}."
+        path = Path(corpus_dir) / FILENAME
+        try:
+            if path.is_file() and (not copy.is_file() or copy.read_bytes() != path.read_bytes()):
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                tmp = copy.with_name(f".{copy.name}.tmp")
+                tmp.write_bytes(path.read_bytes())
+                tmp.replace(copy)
+        except OSError:  # a read-only data folder: the copy is a convenience, never a failure
+            pass
+        return vocabulary, None
 
     def expand(self, question: str) -> str:
         """``question`` with the documents' words added after each everyday phrase it uses. Where phrases

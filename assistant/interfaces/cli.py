@@ -219,6 +219,8 @@ def _command(args, assistant) -> int:
                   "them as missing. Add the document back, or edit training.toml.", file=sys.stderr)
         return EXIT_OK
     if args.command == "sources":
+        from ..library.health import missing_note
+
         rows = assistant.sources()
         if args.json:
             print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -228,6 +230,8 @@ def _command(args, assistant) -> int:
             for r in rows:  # a detail nobody gave reads "not recorded"
                 print(f"{r['id']}\n  {r['title']}\n  {recorded('publisher', r['publisher'], named=True)} · {r['display_date']} · "
                       f"{r['kind']} · status: {recorded('status', r['status'])} · {r['passages']} passages")
+        if note := missing_note(assistant.missing()):  # a killed add or rebuild, a file that failed to index
+            print(f"warning: {note}", file=sys.stderr)
         return EXIT_OK
     if args.command == "show":
         print(assistant.document_text(args.doc_id))

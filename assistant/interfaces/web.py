@@ -218,7 +218,8 @@ class UI:
             rows = self.assistant.sources()
         except AssistantError as exc:
             return _message("error", f"The library could not be read: {exc}"), gr.skip(), gr.skip()
-        choices = [(f"{r['title']} ({r['id']})", r["id"]) for r in rows]  # removal, and edit details
+        choices = [(f"{r['title']} ({r['id']})", r["id"]) for r in rows] + [  # from the manifest: a killed
+            (f"{title} ({doc_id}) — not indexed yet", doc_id) for doc_id, title in self.assistant.missing()]  # upload too
         return render_library(rows), gr.update(choices=choices, value=None), gr.update(choices=choices, value=None)
 
     def open_doc(self, evt: gr.EventData):

@@ -357,3 +357,13 @@ def date_in_text(text: str, head_chars: int = 600) -> str | None:
         return dt.date(year, month, day).isoformat()
     except ValueError:
         return None
+
+
+def unrecorded_notice(source: Source) -> str:
+    """What ``add`` says about a document added without its date or status, and how to set them."""
+    missing = source.unrecorded
+    shown_date = "undated" if not source.date else f"dated {source.display_date} (found in its text)"
+    return (f"'{source.title}' ({source.id}) was added without its {' or '.join(missing)}: it is shown as "
+            f"{shown_date}, status {'not recorded' if 'status' in missing else repr(source.status)}, and every "
+            "answer quoting it says so. Set them with `assistant add FILE --date YYYY-MM-DD --status \"...\"` "
+            f"(remove it first), or edit its entry [{source.id}] in sources.toml and run `assistant index`.")
