@@ -402,3 +402,36 @@ def test_vocabulary_typo_cli_without_a_last_good_copy(built, tmp_path):
     got, log = app_answers(base, {"good": GOOD_Q})
     answered_from(got[0])
     assert len(re.findall(r"vocabulary\.toml, line \d+: not valid TOML", log)) == 1
+
+
+# ---- full temp disk × CLI ask (the app's row is tests/test_ui_uploads.py) -----------------------------
+def _can_mount_tmpfs() -> bool:
+    if not shutil.which("unshare"):
+        return False
+    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"],
+                           capture_output=True, text=True)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _can_mount_tmpfs() and not os.environ.get("CI"),
+                    reason="needs unprivileged user namespaces (unshare -rm) for a tmpfs")
+def test_full_temp_disk_cli(built, tmp_path):
+    """The CLI's temp folder (TMPDIR) is a real 4 MB tmpfs filled to its last byte before it starts: every
+    manifest document still answers (an answer writes nothing to disk), no abort, no raw errno."""
+    base = library(built, tmp_path / "lib")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    batch = base / "questions.jsonl"
+    batch.write_text("".join(json.dumps({"id": d, "question": q}) + "\n" for d, q in QUESTIONS.items()), "utf-8")
+    script = ('mount -t tmpfs -o size=4m tmpfs "$TMPDIR" && { dd if=/dev/zero of="$TMPDIR/fill" bs=64k 2>/dev/null; '
+              'test "$(df --output=avail "$TMPDIR" | tail -1 | tr -d " ")" = 0 || exit 97; } && '
+              'exec "$0" -m assistant ask --json --batch "$1"')
+    done = subprocess.run(["unshare", "-rm", "sh", "-c", script, sys.executable, str(batch)], cwd=ROOT,
+                          env={**app_env(base), "TMPDIR": str(temp)}, capture_output=True, text=True, timeout=600)
+    assert done.returncode != 97, "the tmpfs was not full"
+    no_abort(done.returncode, done.stderr)
+    assert done.returncode == 0 and "Errno" not in done.stderr, done.stderr[-2000:]
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert {a["id"] for a in answers} == set(QUESTIONS)
+    for a in answers:
+        answered_from(a, a["id"])
