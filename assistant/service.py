@@ -55,6 +55,7 @@ class Assistant:
         self._writers = 0
         self._corpus_lock = CorpusLock(self.settings.corpus_dir)  # one library writer, across processes
         self._store: Store | None = None
+        self._identity = None  # which index folder the open store is (health.identity): a swap changes it
         self._kit: Kit | None = None
         self._snapshot_key: tuple | None = None
         self._checked_at = 0.0
@@ -167,7 +168,7 @@ class Assistant:
         with self._lock:
             if self._kit is not None and self._writers:
                 return self._kit
-            if self._store is not None and health.identity(self.settings) != self._identity:
+            if self._store is not None and self._identity is not None and health.identity(self.settings) != self._identity:
                 health.forget_client(self.settings)  # another process swapped a rebuilt index in
                 self._store, self._snapshot_key = None, None
             key = self._catalog_key()
