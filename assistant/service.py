@@ -87,8 +87,9 @@ class Assistant:
         view = health.readable_copy(self.settings)
         if reason := health.probe(view):
             self._set_aside_broken_index(reason)
-        self._identity = health.identity(self.settings)
-        return self._recovering(lambda: Store(view))
+        store = self._recovering(lambda: Store(view))
+        self._identity = health.identity(self.settings)  # after the open: a fresh index's file is made by it
+        return store
 
     def _set_aside_broken_index(self, exc: BaseException | str) -> None:
         """The embedded index is damaged: move it aside (``health.set_aside``); the next step rebuilds it."""
@@ -168,9 +169,12 @@ class Assistant:
         with self._lock:
             if self._kit is not None and self._writers:
                 return self._kit
-            if self._store is not None and self._identity is not None and health.identity(self.settings) != self._identity:
+            now = health.identity(self.settings)
+            if self._store is not None and self._identity and now != self._identity:
                 health.forget_client(self.settings)  # another process swapped a rebuilt index in
                 self._store, self._snapshot_key = None, None
+            elif self._store is not None and not self._identity:  # opened before its file existed (shared
+                self._identity = now  # by the evaluation, or made by this process's first build): not a swap
             key = self._catalog_key()
             self._checked_at = time.monotonic()
             if self._kit is None or key != self._snapshot_key:

@@ -435,3 +435,20 @@ def test_full_temp_disk_cli(built, tmp_path):
     assert {a["id"] for a in answers} == set(QUESTIONS)
     for a in answers:
         answered_from(a, a["id"])
+
+
+def test_a_fresh_index_built_by_this_process_is_not_mistaken_for_a_swap(tmp_path, monkeypatch):
+    """An app that builds its own first index must keep the one store it opened: taking the index file's
+    appearance for another process's swap reopened Chroma on the same folder beside the live client, and
+    later questions failed with "Error creating hnsw segment reader: Nothing found on disk" (seen in CI)."""
+    from assistant import Assistant
+
+    copy_corpus(tmp_path / "corpus")
+    for key, value in app_env(tmp_path, ASSISTANT_REFRESH_SECONDS="0").items():
+        if key.startswith("ASSISTANT_"):
+            monkeypatch.setenv(key, value)
+    a = Assistant()
+    opened = a.store  # opened before the index's file exists; the first question builds it
+    for question in QUESTIONS.values():
+        answered_from(a.ask(question).model_dump())
+        assert a.store is opened, "the store was reopened though no other process swapped the index"
