@@ -35,6 +35,22 @@ def copy_corpus(dest: Path) -> Path:
     return dest
 
 
+def seed_corpus(dest: Path, seeds) -> Path:
+    """A corpus folder of only the documents ``seeds`` (ids), their manifest entries kept with the file's
+    comment header; returns ``dest``."""
+    import tomlkit
+
+    dest.mkdir(parents=True)
+    manifest = tomlkit.parse((CORPUS / "sources.toml").read_text("utf-8"))
+    for key in list(manifest.keys()):
+        if key not in seeds:
+            del manifest[key]
+    (dest / "sources.toml").write_text(tomlkit.dumps(manifest), "utf-8")
+    for doc_id in seeds:
+        shutil.copy(CORPUS / f"{doc_id}.txt", dest / f"{doc_id}.txt")
+    return dest
+
+
 @pytest.fixture(scope="session")
 def env_dirs(tmp_path_factory) -> dict[str, str]:
     base = tmp_path_factory.mktemp("assistant")

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 
 import pytest
-import tomlkit
 
-from conftest import CORPUS, app_env, run_cli, state_fingerprint
+from conftest import app_env, run_cli, seed_corpus, state_fingerprint
 from test_hardening_content import FOOTNOTE_DOC, FOOTNOTE_Q, FOOTNOTE_TITLE
 
 SEEDS = ("dcsf-2008-07-03-letter", "cc-2008-07-balls-duty-to-cooperate")
@@ -52,15 +50,7 @@ def lib(tmp_path_factory):
     from assistant import Assistant
 
     base = tmp_path_factory.mktemp("documents30")
-    corpus = base / "corpus"
-    corpus.mkdir()
-    manifest = tomlkit.parse((CORPUS / "sources.toml").read_text("utf-8"))
-    for key in list(manifest.keys()):
-        if key not in SEEDS:
-            del manifest[key]
-    (corpus / "sources.toml").write_text(tomlkit.dumps(manifest), "utf-8")
-    for doc_id in SEEDS:
-        shutil.copy(CORPUS / f"{doc_id}.txt", corpus / f"{doc_id}.txt")
+    corpus = seed_corpus(base / "corpus", SEEDS)
     incoming = base / "incoming"
     incoming.mkdir()
     (incoming / "oakfield-partners.html").write_text(PAGE, "utf-8")

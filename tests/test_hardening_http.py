@@ -12,15 +12,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import uuid
 
 import httpx
 import pytest
-import tomlkit
 
-from conftest import CORPUS, running_app
+from conftest import running_app, seed_corpus
 
 SEEDS = ("dcsf-2008-07-03-letter", "cc-2008-07-balls-duty-to-cooperate")
 QUESTION = "Can the local authority make schools co-operate?"
@@ -33,15 +31,7 @@ def app(tmp_path_factory):
     from assistant import Assistant
 
     base = tmp_path_factory.mktemp("http30")
-    corpus = base / "corpus"
-    corpus.mkdir()
-    manifest = tomlkit.parse((CORPUS / "sources.toml").read_text("utf-8"))
-    for key in list(manifest.keys()):
-        if key not in SEEDS:
-            del manifest[key]
-    (corpus / "sources.toml").write_text(tomlkit.dumps(manifest), "utf-8")
-    for doc_id in SEEDS:
-        shutil.copy(CORPUS / f"{doc_id}.txt", corpus / f"{doc_id}.txt")
+    corpus = seed_corpus(base / "corpus", SEEDS)
     Assistant(corpus_dir=corpus, index_dir=base / "index", data_dir=base / "data", refresh_seconds=0).index()
     with running_app(base, ASSISTANT_ADMIN_PASSWORD=PASSWORD) as served:
         yield {**served, "base": base}

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import tomlkit
 
-from conftest import CORPUS, ROOT, app_env, index_fingerprint, state_fingerprint
+from conftest import ROOT, app_env, index_fingerprint, seed_corpus, state_fingerprint
 
 SEEDS = ("dcsf-2008-07-03-letter", "cc-2008-07-balls-duty-to-cooperate")
 OUTSIDE_TEXT = ("The private notes of the bursar say the heating budget is overspent. "
@@ -36,15 +36,7 @@ def _assistant(base: Path):
 def seed_library(tmp_path_factory) -> Path:
     """Two seed documents, their manifest entries (with the file's comment header) and a built index."""
     base = tmp_path_factory.mktemp("library-seed")
-    corpus = base / "corpus"
-    corpus.mkdir()
-    manifest = tomlkit.parse((CORPUS / "sources.toml").read_text("utf-8"))
-    for key in list(manifest.keys()):
-        if key not in SEEDS:
-            del manifest[key]
-    (corpus / "sources.toml").write_text(tomlkit.dumps(manifest), "utf-8")
-    for doc_id in SEEDS:
-        shutil.copy(CORPUS / f"{doc_id}.txt", corpus / f"{doc_id}.txt")
+    seed_corpus(base / "corpus", SEEDS)
     a = _assistant(base)
     a.index()
     return base

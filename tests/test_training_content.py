@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.training.constructions import plain, term_pattern
 from assistant.training.materials import Training
 from assistant.training.quotes import SpecError
 
@@ -25,11 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CONSTRUCTIONS = tomllib.loads((ROOT / "assistant" / "data" / "constructions.toml").read_text("utf-8"))
 SEEDS = range(1, 6)
 MAX_SHARE = 0.2
-
-
-def plain(text: str) -> str:
-    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-    return re.sub(r"\s+", " ", text)
 
 
 @pytest.fixture(scope="module")
@@ -128,21 +124,12 @@ def test_quizzes_are_centred_on_the_duties_in_the_cards_order(five, assistant):
 
 
 # ---- item 6: duty cards and glossary --------------------------------------------------------------------------
-def _term(names: list[str]) -> str:
-    alts = []
-    for n in sorted({plain(n).strip().lower() for n in names if n.strip()}, key=len, reverse=True):
-        n = re.sub(r"^the\s+", "", n)
-        n = re.sub(r"s$", "", n) if len(n) > 3 else n
-        alts.append(r"(?<![\w-])" + re.escape(n).replace(r"\ ", r"\s+") + r"(?:s|es)?(?![\w-])")
-    return "(?:" + "|".join(alts) + ")"
-
-
 def _names(name: str, aliases: list[str]) -> list[str]:
     return [name, *aliases, *re.findall(r"\(([^)]+)\)", name), re.sub(r"\s*\([^)]*\)|:.*$", "", name)]
 
 
 def _answers(quote: str, patterns: list[str], names: list[str] | None = None) -> bool:
-    term = _term(names) if names else r"(?!x)x"
+    term = term_pattern(names) if names else r"(?!x)x"
     return any(re.search(p.replace("{term}", term), plain(quote), re.I) for p in patterns)
 
 
