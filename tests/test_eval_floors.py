@@ -116,7 +116,7 @@ def test_everyday_floors(report, name):
 def test_each_set_figure_comes_with_its_count_and_interval(report):
     """A held-out figure is over 7 to 31 questions, so the report gives each one its count and a 95%
     interval: a yes/no share is exactly k/n inside a Wilson interval, a mean inside its bootstrap one."""
-    from evals.harness import FRACTIONS, YES_NO
+    from evals.scoring import FRACTIONS, YES_NO
 
     for name, got in report["by_set"]["ours"].items():
         ci = got["intervals"]
@@ -133,7 +133,7 @@ def test_each_set_figure_comes_with_its_count_and_interval(report):
 def test_a_share_gets_the_wilson_interval():
     """6 of 7 refused: 0.86, whose Wilson 95% interval is 0.487-0.974 (by the formula, worked here)."""
     from evals.figures import with_interval as _with_interval
-    from evals.harness import intervals
+    from evals.scoring import intervals
 
     questions = [{"id": str(i), "answerable": False, "category": "off-topic"} for i in range(7)]
     scores = [{"answered": i == 0} for i in range(7)]
