@@ -22,6 +22,7 @@ import gradio as gr
 from . import feedback, web_export
 from ..errors import AssistantError
 from ..service import Assistant
+from ..safety.inputs import recent_history  # the one conversation-history policy (UI, API, CLI)
 from .web_admin import AdminGate, AdminUI, add_document_sections, client_address, wire_document_sections
 from .web_bank import PICK_JS, BankUI, add_bank_admin, add_bank_api  # readers' corrections, the question bank
 from .web_export import ExportButtons  # "Save as": made on click, in memory
@@ -34,7 +35,6 @@ from .web_training import add_training_api, add_training_tabs  # Duties and Quiz
 log = logging.getLogger("assistant.ui")
 
 APP_TITLE = "Children's trusts & pupils' well-being: the 2008 proposals"
-HISTORY_TURNS = 6  # earlier question/answer pairs passed to ``ask`` for follow-ups
 
 
 
@@ -54,7 +54,7 @@ def history_of(turns: list[dict]) -> list[dict]:
         out.append({"role": "user", "content": t["question"]})
         if not a.get("abstained"):  # an abstention message names every topic; it would mislead follow-ups
             out.append({"role": "assistant", "content": a.get("answer") or "", "status": a.get("status") or "answered"})
-    return out[-2 * HISTORY_TURNS:]
+    return recent_history(out)  # the one history policy (safety/inputs.py), so a long session is never refused
 
 
 # ---- the app ----------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ Manage library (admin password): "Corrections to review" (accept, edit the quest
 "Question bank" (a document's sentences with their bank questions; add one).
 
 Named API endpoints (added outside ``gr.Tabs()`` by ``web.py``): ``/correct`` for scripts, and the
-admin-gated ``/corrections`` (the review list) and ``/review``.
+admin-gated ``/corrections`` (the review list) and ``/review``. The HTML, JS and CSS: ``web_bank_html.py``.
 """
 from __future__ import annotations
 
@@ -19,12 +19,13 @@ import gradio as gr
 from ..errors import AssistantError
 from ..service import Assistant
 from .feedback import rating_key  # one correction per answer per session, like a rating
-from .web_html import SENT_FOR_REVIEW, _message, _plural, e, render_conversation, say
+from .web_bank_html import BANK_JS, REVIEW_JS, render_bank, render_picker, render_review
+from .web_bank_html import PICK_JS  # noqa: F401 (web.py takes it from here)
+from .web_html import SENT_FOR_REVIEW, message, render_conversation, say
 
 log = logging.getLogger("assistant.ui")
 
 PRIVATE = {"api_visibility": "private"}
-REVIEW_SHOWN = 50  # the review list shows the oldest this many; the count says how many wait
 REVIEW_DONE = {"accept": "Accepted: it is in the question bank and answers from the next question on.",
                "edit": "Accepted with the edited question: it answers from the next question on.",
                "reject": "Rejected: the question bank is unchanged."}
@@ -37,94 +38,6 @@ def turn_question(t: dict) -> str:
     if a.get("follow_up") and not a.get("read_with") and a.get("standalone_question"):
         return a["standalone_question"]
     return t["question"]
-
-
-# ---- HTML ------------------------------------------------------------------------------------------
-def render_picker(meta: dict, text: str, sentences: list[dict], turn: int, question: str,
-                  chosen: int | None = None, message: str = "") -> str:
-    """A document in the source panel in correction mode: every sentence is a button (one tab stop, arrow
-    keys move between them); choosing one and then "This answers my question" sends it."""
-    parts, at = [], 0
-    first = True
-    for s in sentences:
-        if s["start"] < at:  # overlapping records: keep the text once
-            continue
-        parts.append(e(text[at:s["start"]]))
-        picked = chosen is not None and s["start"] <= chosen < s["end"]
-        focus = "0" if (picked or (chosen is None and first)) else "-1"
-        parts.append(f'<button type="button" class="sent" data-start="{s["start"]}" tabindex="{focus}" '
-                     f'aria-pressed="{"true" if picked else "false"}">{e(text[s["start"]:s["end"]])}</button>')
-        at, first = s["end"], False
-    parts.append(e(text[at:]))
-    title = meta.get("title", "")
-    chosen_text = next((text[s["start"]:s["end"]] for s in sentences if chosen is not None and s["start"] <= chosen < s["end"]), "")
-    chosen_html = f"Chosen: &ldquo;{e(chosen_text)}&rdquo;" if chosen_text else "No sentence chosen yet."
-    return f"""
-<div class="src src-pick" data-doc="{e(meta.get('id', ''))}" data-turn="{turn}">
-  <div class="src-head">
-    <p class="src-which">Choose the sentence that answers your question
-      <button type="button" class="back" data-action="back" data-target="turn-{turn}"><span aria-hidden="true">&larr;</span> Back to the answer</button></p>
-    <h2 class="src-title">{e(title)}</h2>
-    <p class="pick-q">Your question: <q>{e(question)}</q></p>
-    <p class="pick-help">Select a sentence (arrow keys move between them), then
-      <strong>This answers my question</strong>.</p>
-    <p class="pick-chosen" aria-live="polite">{chosen_html}</p>
-    <button type="button" class="pick-send" data-action="pick-send" {'' if chosen_text else 'disabled'}>This answers my question</button>
-    {message}
-  </div>
-  <div class="src-text" role="group" aria-label="Sentences of {e(title)}">{''.join(parts)}</div>
-</div>"""
-
-
-def render_review(rows: list[dict], message: str = "") -> str:
-    if not rows:
-        return message + '<p class="rv-empty">No corrections are waiting for review.</p>'
-    items = []
-    for r in rows[:REVIEW_SHOWN]:
-        cid = e(r["id"])
-        said = ("The documents don't cover this." if r.get("kind") == "not_covered"
-                else "This sentence answers it:")
-        sentence = f'<blockquote class="rv-sentence">&ldquo;{e(r["sentence"])}&rdquo;</blockquote>' if r.get("sentence") else ""
-        doc = f' &middot; {e(r["doc_id"])}' if r.get("doc_id") else ""
-        items.append(f"""
-<li class="rv-item" data-id="{cid}">
-  <p class="rv-q"><strong>Question:</strong> {e(r['question'])}</p>
-  <p class="rv-said"><strong>Reader says:</strong> {e(said)}</p>{sentence}
-  <p class="rv-meta">Sent {e(r.get('created_at', ''))}{doc}</p>
-  <label class="rv-label" for="rv-edit-{cid}">Question as it will be kept</label>
-  <input type="text" id="rv-edit-{cid}" class="rv-edit" value="{e(r['question'])}" autocomplete="off">
-  <div class="rv-row">
-    <button type="button" class="rv-btn" data-action="review" data-do="accept" data-id="{cid}">Accept</button>
-    <button type="button" class="rv-btn" data-action="review" data-do="edit" data-id="{cid}">Accept with the edited question</button>
-    <button type="button" class="rv-btn rv-reject" data-action="review" data-do="reject" data-id="{cid}">Reject</button>
-  </div>
-</li>""")
-    more = f" (the oldest {REVIEW_SHOWN} are shown)" if len(rows) > REVIEW_SHOWN else ""
-    return (message + f'<p class="rv-count">{_plural(len(rows), "correction")} waiting for review{more}.</p>'
-            f'<ul class="rv">{"".join(items)}</ul>')
-
-
-def render_bank(doc_id: str, sentences: list[dict], message: str = "") -> str:
-    if not sentences:
-        return message + '<p class="bk-empty">This document has no sentences in the library.</p>'
-    covered = sum(bool(s["questions"]) for s in sentences)
-    items = []
-    for k, s in enumerate(sentences):
-        qs = "".join(f"<li>{e(q)}</li>" for q in s["questions"])
-        listed = (f'<ul class="bk-qs" aria-label="Bank questions">{qs}</ul>' if qs
-                  else '<p class="bk-none">No bank questions yet: it answers as before.</p>')
-        items.append(f"""
-<li class="bk-sent" data-start="{s['start']}">
-  <blockquote class="bk-text">&ldquo;{e(s['text'])}&rdquo;</blockquote>
-  {listed}
-  <div class="bk-row">
-    <label class="sr-only" for="bk-add-{k}">A question this sentence answers</label>
-    <input type="text" id="bk-add-{k}" class="bk-add" placeholder="A question this sentence answers" autocomplete="off">
-    <button type="button" class="bk-btn" data-action="addq" data-start="{s['start']}" data-k="{k}">Add question</button>
-  </div>
-</li>""")
-    return (message + f'<p class="bk-count">{_plural(len(sentences), "sentence")}, {covered} with bank questions '
-            f'(id <code>{e(doc_id)}</code>).</p><ol class="bk">{"".join(items)}</ol>')
 
 
 # ---- events -----------------------------------------------------------------------------------------
@@ -169,7 +82,7 @@ class BankUI:
             html = render_picker(meta, self.assistant.document_text(doc_id), self.assistant.bank.document(doc_id), i,
                                  turn_question(t))
         except AssistantError as exc:
-            return _message("error", str(exc)), say(str(exc))
+            return message("error", str(exc)), say(str(exc))
         return html, say(f"Showing {meta['title']}: choose the sentence that answers your question.")
 
     def pick(self, turns: list[dict], evt: gr.EventData, request: gr.Request = None):
@@ -189,7 +102,7 @@ class BankUI:
             meta = next((r for r in self.assistant.sources() if r["id"] == doc_id), {"id": doc_id})
             text, sentences = self.assistant.document_text(doc_id), self.assistant.bank.document(doc_id)
         except AssistantError as exc:
-            return gr.skip(), gr.skip(), _message("error", str(exc)), say(str(exc))
+            return gr.skip(), gr.skip(), message("error", str(exc)), say(str(exc))
         try:
             if start is None:
                 raise AssistantError("Choose a sentence first.")
@@ -198,15 +111,15 @@ class BankUI:
         except AssistantError as exc:
             msg = f"Your correction was not sent: {exc} Your choice is kept; try again."
             return (gr.skip(), gr.skip(), render_picker(meta, text, sentences, i, turn_question(t), start,
-                                                        _message("error", msg)), say(msg))
+                                                        message("error", msg)), say(msg))
         except Exception as exc:
             log.exception("sending a correction failed")
             msg = f"Your correction was not sent ({exc.__class__.__name__}). Your choice is kept; try again."
             return (gr.skip(), gr.skip(), render_picker(meta, text, sentences, i, turn_question(t), start,
-                                                        _message("error", msg)), say(msg))
+                                                        message("error", msg)), say(msg))
         t["correction"] = "answers"
         t.pop("correction_error", None)
-        html = render_picker(meta, text, sentences, i, turn_question(t), start, _message("ok", SENT_FOR_REVIEW))
+        html = render_picker(meta, text, sentences, i, turn_question(t), start, message("ok", SENT_FOR_REVIEW))
         return turns, render_conversation(turns), html, say(SENT_FOR_REVIEW)
 
     def not_covered(self, turns: list[dict], evt: gr.EventData, request: gr.Request = None):
@@ -230,29 +143,29 @@ class BankUI:
         return turns, render_conversation(turns), say(said)
 
     # Manage library ------------------------------------------------------------------------------------
-    def review_list(self, password: str, request: gr.Request = None, message: str = ""):
+    def review_list(self, password: str, request: gr.Request = None, note: str = ""):
         why = self.check(password, request)
         if why:
-            return _message("error", why)
+            return message("error", why)
         try:
-            return render_review(self.assistant.bank.pending(), message)
+            return render_review(self.assistant.bank.pending(), note)
         except AssistantError as exc:
-            return _message("error", f"The review list could not be read: {exc}")
+            return message("error", f"The review list could not be read: {exc}")
 
     def on_review(self, password: str, evt: gr.EventData, request: gr.Request = None):
         data = evt._data or {}
         why = self.check(password, request)
         if why:
-            return _message("error", why + " Nothing was changed.")
+            return message("error", why + " Nothing was changed.")
         action, cid = str(data.get("action") or ""), str(data.get("id") or "")
         try:
             self.assistant.bank.review(cid, action, str(data.get("question") or "") if action == "edit" else None)
-            note = _message("ok", REVIEW_DONE[action])
+            note = message("ok", REVIEW_DONE[action])
         except AssistantError as exc:
-            note = _message("error", f"{exc} Nothing was changed.")
+            note = message("error", f"{exc} Nothing was changed.")
         except Exception as exc:
             log.exception("reviewing a correction failed")
-            note = _message("error", f"The review failed ({exc.__class__.__name__}); nothing was changed.")
+            note = message("error", f"The review failed ({exc.__class__.__name__}); nothing was changed.")
         return self.review_list(password, request, note)
 
     def doc_choices(self):
@@ -262,31 +175,31 @@ class BankUI:
             return gr.skip()
         return gr.update(choices=[(f"{r['title']} ({r['id']})", r["id"]) for r in rows], value=None)
 
-    def bank_doc(self, doc_id: str, message: str = ""):
+    def bank_doc(self, doc_id: str, note: str = ""):
         if not doc_id:
-            return message
+            return note
         try:
-            return render_bank(doc_id, self.assistant.bank.document(doc_id), message)
+            return render_bank(doc_id, self.assistant.bank.document(doc_id), note)
         except AssistantError as exc:
-            return _message("error", str(exc))
+            return message("error", str(exc))
 
     def add_question(self, doc_id: str, password: str, evt: gr.EventData, request: gr.Request = None):
         data = evt._data or {}
         why = self.check(password, request)
         if why:
-            return _message("error", why + " The question bank has not been changed.") + self.bank_doc(doc_id)
+            return message("error", why + " The question bank has not been changed.") + self.bank_doc(doc_id)
         try:
             start = int(data.get("start"))
             sentence = next(s["text"] for s in self.assistant.bank.document(doc_id) if s["start"] == start)
         except (TypeError, ValueError, StopIteration, AssistantError):
-            return self.bank_doc(doc_id, _message("error", "That sentence is no longer in the library; choose the "
+            return self.bank_doc(doc_id, message("error", "That sentence is no longer in the library; choose the "
                                                            "document again."))
         try:
             report = self.assistant.bank.add(str(data.get("question") or ""), [sentence])
-            note = _message("ok", f"Added. The question bank now holds {report.bank_size} questions; it answers "
+            note = message("ok", f"Added. The question bank now holds {report.bank_size} questions; it answers "
                                   "from the next question on.")
         except AssistantError as exc:
-            note = _message("error", f"{exc} The question bank has not been changed.")
+            note = message("error", f"{exc} The question bank has not been changed.")
         return self.bank_doc(doc_id, note)
 
     # API -------------------------------------------------------------------------------------------------
@@ -354,97 +267,3 @@ def add_bank_api(bank: BankUI) -> None:
     gr.api(bank.api_correct, api_name="correct")
     gr.api(bank.api_corrections, api_name="corrections")
     gr.api(bank.api_review, api_name="review")
-
-
-# ---- browser side --------------------------------------------------------------------------------------
-PICK_JS = r"""
-function chooseSentence(s) {
-  element.querySelectorAll('button.sent').forEach((b) => { b.setAttribute('aria-pressed', 'false'); b.tabIndex = -1; });
-  s.setAttribute('aria-pressed', 'true'); s.tabIndex = 0;
-  const out = element.querySelector('.pick-chosen');
-  if (out) out.textContent = 'Chosen: \u201c' + s.textContent + '\u201d';
-  const send = element.querySelector('[data-action="pick-send"]');
-  if (send) send.disabled = false;
-}
-element.addEventListener('click', (ev) => {
-  const s = ev.target.closest('button.sent');
-  if (s && element.contains(s)) { chooseSentence(s); return; }
-  const send = ev.target.closest('[data-action="pick-send"]');
-  const box = element.querySelector('.src-pick');
-  const chosen = element.querySelector('button.sent[aria-pressed="true"]');
-  if (!send || !box || !chosen) return;
-  send.disabled = true;
-  trigger('pick', {turn: parseInt(box.dataset.turn, 10), doc: box.dataset.doc, start: parseInt(chosen.dataset.start, 10)});
-});
-element.addEventListener('keydown', (ev) => {
-  const s = ev.target.closest && ev.target.closest('button.sent');
-  if (!s) return;
-  const all = Array.from(element.querySelectorAll('button.sent'));
-  let i = all.indexOf(s);
-  if (ev.key === 'ArrowDown' || ev.key === 'ArrowRight') i = Math.min(all.length - 1, i + 1);
-  else if (ev.key === 'ArrowUp' || ev.key === 'ArrowLeft') i = Math.max(0, i - 1);
-  else if (ev.key === 'Home') i = 0;
-  else if (ev.key === 'End') i = all.length - 1;
-  else return;
-  ev.preventDefault();
-  all.forEach((b) => { b.tabIndex = -1; });
-  all[i].tabIndex = 0;
-  all[i].focus();
-});
-"""
-
-REVIEW_JS = r"""
-element.addEventListener('click', (ev) => {
-  const b = ev.target.closest('[data-action="review"]');
-  if (!b || !element.contains(b)) return;
-  const item = b.closest('.rv-item');
-  const box = item && item.querySelector('.rv-edit');
-  item.querySelectorAll('.rv-btn').forEach((x) => { x.disabled = true; });
-  trigger('review', {id: b.dataset.id, action: b.dataset.do, question: box ? box.value : ''});
-});
-"""
-
-BANK_JS = r"""
-element.addEventListener('click', (ev) => {
-  const b = ev.target.closest('[data-action="addq"]');
-  if (!b || !element.contains(b)) return;
-  const box = element.querySelector('#bk-add-' + b.dataset.k);
-  if (!box || !box.value.trim()) { if (box) box.focus(); return; }
-  b.disabled = true;
-  trigger('addq', {start: parseInt(b.dataset.start, 10), question: box.value});
-});
-"""
-
-CSS = r"""
-.fix { margin-top: .5rem; font-size: .9rem; color: var(--ink); }
-.fix-head { margin: 0 0 .35rem; }
-.fix-row { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; }
-.fix-doc { font: inherit; max-width: 100%; padding: .25rem .4rem; border: 1px solid var(--line); border-radius: 6px;
-           background: var(--background-fill-primary); color: var(--ink); }
-.fix-btn, .pick-send, .rv-btn, .bk-btn { font: inherit; font-size: .9rem; padding: .3rem .65rem; border-radius: 6px; cursor: pointer;
-           border: 1px solid var(--accent); color: var(--accent); background: transparent; }
-.fix-btn:hover, .pick-send:hover, .rv-btn:hover, .bk-btn:hover { background: var(--accent-soft); }
-.pick-send:disabled, .rv-btn:disabled, .bk-btn:disabled, .fix-btn:disabled { opacity: .55; cursor: default; }
-.fix-done { color: #0f5a2a; }
-:root .dark .fix-done { color: #8fd6a5; }
-.fix-error { color: #b3261e; margin: .3rem 0 0; }
-.pick-q, .pick-help, .pick-chosen { margin: .2rem 0; font-size: .9rem; color: var(--ink); }
-.pick-chosen { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }
-.pick-send { margin: .3rem 0; font-weight: 600; }
-button.sent { all: unset; display: inline; cursor: pointer; border-radius: 3px; white-space: pre-wrap; }
-button.sent:hover { background: var(--accent-soft); }
-button.sent[aria-pressed="true"] { background: var(--hl); box-shadow: 0 0 0 2px var(--hl); }
-button.sent:focus-visible { outline: 3px solid #ffb000 !important; outline-offset: 1px; }
-.rv, .bk { list-style: none; padding: 0; margin: 0; display: grid; gap: .6rem; }
-.rv-item, .bk-sent { border: 1px solid var(--line); border-radius: 10px; padding: .6rem .8rem; background: var(--card); color: var(--ink); }
-.rv-q, .rv-said, .rv-meta { margin: .15rem 0; }
-.rv-meta, .rv-count, .bk-count, .bk-none { color: var(--muted); font-size: .88rem; }
-.rv-sentence, .bk-text { margin: .3rem 0; padding-left: .6rem; border-left: 3px solid var(--line); font-style: italic; }
-.rv-edit, .bk-add { font: inherit; width: 100%; padding: .3rem .5rem; border: 1px solid var(--line); border-radius: 6px;
-                    background: var(--background-fill-primary); color: var(--ink); }
-.rv-row, .bk-row { display: flex; flex-wrap: wrap; gap: .4rem; margin-top: .35rem; }
-.bk-row .bk-add { flex: 1 1 16rem; width: auto; }
-.rv-reject { border-color: #b3261e; color: #b3261e; }
-.bk-qs { margin: .2rem 0 .2rem 1.2rem; font-size: .92rem; }
-#review-list p, #bank-view p { display: block; }
-"""

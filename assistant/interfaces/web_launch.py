@@ -17,7 +17,7 @@ from ..service import Assistant
 from . import web_files
 from .web import build_app
 from .web_assets import CSS, HEAD, theme
-from .web_bank import CSS as BANK_CSS
+from .web_bank_html import CSS as BANK_CSS
 from .web_layout import CSS as LAYOUT_CSS
 from .web_training import CSS as TRAINING_CSS
 

@@ -8,6 +8,9 @@
              keep the room's score) and self-study mode (one governor answers and is told at once);
              both end with the score and offer the training pack (Markdown, PDF) for download.
 
+Where a round stands (question on screen, choices, score, revealed, finished) is a
+``training.session.QuizSession``; this module only renders it and wires the buttons.
+
 ``add_training_tabs(assistant)`` is called inside ``gr.Tabs()`` by ``assistant/interfaces/web.py`` and
 ``add_training_api`` outside it; ``CSS`` is added to the page's style sheet there. Named API endpoints: ``/duties``, ``/glossary``, ``/quiz``.
 """
@@ -21,6 +24,7 @@ from pathlib import Path
 import gradio as gr
 
 from ..training.duties import NOTICE
+from ..training.session import QuizSession
 from ..errors import AssistantError
 from ..service import Assistant
 from .web_duties import CSS as DUTIES_CSS
@@ -81,22 +85,22 @@ def choice_labels(q: dict) -> list[tuple[str, str]]:
     return [(f"{LETTERS[i]}. {c}", c) for i, c in enumerate(q["choices"])]
 
 
-def render_question(state: dict) -> str:
-    qs, i = state["questions"], state["i"]
-    q = qs[i]
+def render_question(state: QuizSession) -> str:
+    qs, i, q = state.questions, state.i, state.question
     prompt, text = _split_question(q)
-    trainer = state["mode"] == "trainer"
+    trainer = state.trainer
     kind = "True or false" if q["kind"] == "true_false" else "Fill in the blank"
-    topic = state["topic_names"].get(q.get("topic") or "", "")
+    topic = (state.topic_names or {}).get(q.get("topic") or "", "")
     topic_html = f' &middot; <span class="qz-topic">{e(topic)}</span>' if topic else ""
     body = e(text).replace("_____", '<span class="qz-blank" role="img" aria-label="blank">_____</span>')
     result = ""
-    if state.get("revealed"):
-        picked = state["picks"][i]
+    outcome = state.verdict()
+    if outcome:
+        picked = state.pick
         answer = f'{LETTERS[q["answer_index"]]}. {q["answer"]}'
-        if picked is None:
+        if outcome == "shown":
             verdict, cls = f"The answer is {answer}.", "qz-shown"
-        elif picked == q["answer"]:
+        elif outcome == "right":
             verdict = f"Correct: {answer}." if not trainer else f"The room was right: {answer}."
             cls = "qz-right"
         else:
@@ -111,28 +115,27 @@ def render_question(state: dict) -> str:
                   f'<span class="qz-icon" aria-hidden="true">{"✓" if cls == "qz-right" else "✗" if cls == "qz-wrong" else "i"}</span>'
                   f'{e(verdict)}</p><p class="qz-expl">{e(q["explanation"])} Where it is written:</p>'
                   f'<blockquote class="duty-quote">&ldquo;{quote}&rdquo;</blockquote>{source_line(c)}</div>')
-    focus = "" if state.get("revealed") else " qz-focus"
+    focus = "" if state.revealed else " qz-focus"
     return (f'<section class="qz-card{" qz-trainer" if trainer else ""}" data-q="{i + 1}" '
-            f'data-state="{"revealed" if state.get("revealed") else "asking"}" aria-labelledby="qz-prompt">'
+            f'data-state="{"revealed" if state.revealed else "asking"}" aria-labelledby="qz-prompt">'
             f'<p class="qz-progress">Question {i + 1} of {len(qs)} &middot; {kind}{topic_html}</p>'
             f'<h2 class="qz-prompt{focus}" id="qz-prompt" tabindex="-1">{e(prompt)}</h2>'
             f'<blockquote class="qz-text">&ldquo;{body}&rdquo;</blockquote>{result}</section>')
 
 
-def render_score(state: dict) -> str:
-    if not state.get("questions"):
+def render_score(state: QuizSession | None) -> str:
+    if not state:
         return ""
-    who = "Room" if state["mode"] == "trainer" else "Your"
-    done = sum(1 for x in state["marked"] if x is not None)
-    return (f'<p class="qz-score"><strong>{who} score: {state["score"]}</strong> correct out of {done} '
-            f'answered &middot; {len(state["questions"])} questions in this quiz</p>')
+    who = "Room" if state.trainer else "Your"
+    return (f'<p class="qz-score"><strong>{who} score: {state.score}</strong> correct out of {state.answered} '
+            f'answered &middot; {len(state.questions)} questions in this quiz</p>')
 
 
-def render_final(state: dict) -> str:
-    qs = state["questions"]
-    who = "The room" if state["mode"] == "trainer" else "You"
+def render_final(state: QuizSession) -> str:
+    qs = state.questions
+    who = "The room" if state.trainer else "You"
     rows = []
-    for q, pick, ok in zip(qs, state["picks"], state["marked"]):
+    for q, pick, ok in zip(qs, state.picks, state.marked):
         mark = "✓" if ok else ("✗" if ok is False else "–")
         said = "not answered" if pick is None else f"answered {pick}"
         rows.append(f'<li><span class="qz-mark" aria-hidden="true">{mark}</span> <strong>{q["number"]}.</strong> '
@@ -140,14 +143,13 @@ def render_final(state: dict) -> str:
                     f'<br><span class="qz-final-src">&ldquo;{e(q["citation"]["quote"])}&rdquo; '
                     f'&mdash; {e(q["citation"]["label"])}, {e(q["citation"]["location"])}</span></li>')
     return (f'<section class="qz-card qz-final" data-state="finished"><h2 class="qz-focus" tabindex="-1">'
-            f'{who} scored {state["score"]} out of {len(qs)}{_answered(state)}</h2>'
-            f'<p>Quiz number {state["seed"]}. Download the training pack below for the questions, answers and sources, '
+            f'{who} scored {state.score} out of {len(qs)}{_answered(state)}</h2>'
+            f'<p>Quiz number {state.seed}. Download the training pack below for the questions, answers and sources, '
             f'or start another quiz.</p><ol class="qz-review">{"".join(rows)}</ol></section>')
 
 
-def _answered(state: dict) -> str:
-    n = sum(1 for x in state["marked"] if x is not None)
-    return "" if n == len(state["marked"]) else f" ({n} answered)"
+def _answered(state: QuizSession) -> str:
+    return "" if state.answered == len(state.marked) else f" ({state.answered} answered)"
 
 
 def _message(text: str) -> str:
@@ -184,15 +186,13 @@ class TrainingUI:
             seed = form_number(seed) if seed not in (None, "") else 1
             questions = [q.model_dump() for q in self.assistant.quiz(n=n, seed=seed, topic=topic or None)]
         except (AssistantError, ValueError, TypeError) as exc:
-            return ({}, _message(str(exc)), hidden, hidden, hidden, "", gr.skip(), gr.skip(), str(exc))
+            return (None, _message(str(exc)), hidden, hidden, hidden, "", gr.skip(), gr.skip(), str(exc))
         if not questions:
-            return ({}, _message("The documents support no questions on this topic."), hidden, hidden, hidden, "",
+            return (None, _message("The documents support no questions on this topic."), hidden, hidden, hidden, "",
                     gr.skip(), gr.skip(), "No questions.")
         seed = questions[0]["seed"]  # as checked and used (a number box may send 3.0)
         names = {c["id"]: c["name"] for c in self.api_duties()}
-        state = {"questions": questions, "i": 0, "mode": mode or "trainer", "seed": seed, "topic": topic,
-                 "picks": [None] * len(questions), "marked": [None] * len(questions), "score": 0,
-                 "revealed": False, "topic_names": names}
+        state = QuizSession.start(questions, mode, seed, topic, names)
         md, pdf = self._pack(topic, len(questions), seed)
         return (state, render_question(state), *self._controls(state), render_score(state), md, pdf,
                 f"Quiz started: {len(questions)} questions. Question 1.")
@@ -207,46 +207,38 @@ class TrainingUI:
             log.exception("training pack failed")
             return gr.update(value=None, interactive=False), gr.update(value=None, interactive=False)
 
-    def _controls(self, state: dict):
+    def _controls(self, state: QuizSession):
         """Updates for the answer choices, the reveal button and the next button."""
-        q = state["questions"][state["i"]]
-        trainer = state["mode"] == "trainer"
-        revealed = state.get("revealed")
+        q, trainer, revealed = state.question, state.trainer, state.revealed
         label = ("The room's answer (optional)" if trainer else "Your answer")
-        choice = gr.update(choices=choice_labels(q), value=state["picks"][state["i"]], label=label, visible=True,
+        choice = gr.update(choices=choice_labels(q), value=state.pick, label=label, visible=True,
                            interactive=not revealed)
         reveal = gr.update(value="Reveal answer" if trainer else "Check my answer", visible=not revealed)
-        last = state["i"] == len(state["questions"]) - 1
-        nxt = gr.update(value="See the final score" if last else "Next question", visible=bool(revealed))
+        nxt = gr.update(value="See the final score" if state.last else "Next question", visible=revealed)
         return choice, reveal, nxt
 
-    def reveal(self, state: dict, pick: str | None):
-        if not state.get("questions"):
+    def reveal(self, state: QuizSession | None, pick: str | None):
+        if not state:
             return state, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), "Start a quiz first."
-        state = {**state, "picks": list(state["picks"]), "marked": list(state["marked"])}
-        i, q = state["i"], state["questions"][state["i"]]
-        if not pick and state["mode"] != "trainer":
-            return state, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), "Choose an answer first."
-        state["picks"][i] = pick or None
-        state["marked"][i] = None if not pick else pick == q["answer"]
-        state["score"] = sum(1 for x in state["marked"] if x)
-        state["revealed"] = True
+        try:
+            state = state.reveal(pick)
+        except AssistantError as exc:  # self-study needs a choice
+            return state, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), str(exc)
+        q = state.question
         said = (f"Answer: {LETTERS[q['answer_index']]}, {q['answer']}. "
-                + ("" if not pick else "Correct." if state["marked"][i] else "Not correct."))
+                + {"right": "Correct.", "wrong": "Not correct.", "shown": ""}[state.verdict()])
         return (state, render_question(state), *self._controls(state), render_score(state), said)
 
-    def next(self, state: dict):
-        if not state.get("questions"):
+    def next(self, state: QuizSession | None):
+        if not state:
             return state, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
-        state = {**state, "i": state["i"] + 1, "revealed": False}
+        state = state.next()
         hidden = gr.update(visible=False)
-        if state["i"] >= len(state["questions"]):
-            state["i"] = len(state["questions"]) - 1
-            state["finished"] = True
+        if state.finished:
             return (state, render_final(state), hidden, hidden, hidden, render_score(state),
-                    f"Quiz finished. Score {state['score']} out of {len(state['questions'])}.")
+                    f"Quiz finished. Score {state.score} out of {len(state.questions)}.")
         return (state, render_question(state), *self._controls(state), render_score(state),
-                f"Question {state['i'] + 1} of {len(state['questions'])}.")
+                f"Question {state.i + 1} of {len(state.questions)}.")
 
     # API ----------------------------------------------------------------------------------------------------
     def api_duties(self) -> list:
@@ -278,7 +270,7 @@ def add_training_tabs(assistant: Assistant, announce: gr.HTML | None = None) -> 
                     "journalism about it), and the card lists its sources once, at the end.")
         duties_html = gr.HTML('<p class="tr-loading">Loading the duty cards…</p>', elem_id="duties")
     with gr.Tab("Quiz", id="quiz") as quiz_tab:
-        state = gr.State({})
+        state = gr.State(None)  # a training.session.QuizSession once a quiz starts
         # The settings fold away once a quiz starts, so on a projector (1366x768) the question, its options
         # and Reveal fit one screen; they open again at the final score, for the next quiz.
         with gr.Accordion("Quiz settings", open=True, elem_id="quiz-settings") as settings:
@@ -306,7 +298,7 @@ def add_training_tabs(assistant: Assistant, announce: gr.HTML | None = None) -> 
     for tab in (duties_tab, quiz_tab):
         tab.select(t.duties_page, None, [duties_html, topic], show_progress="hidden", **PRIVATE)
     flow = [state, card, choice, reveal, nxt, score]
-    fold = (lambda s: gr.update(open=not s.get("questions") or bool(s.get("finished"))), [state], [settings])
+    fold = (lambda s: gr.update(open=not s or s.finished), [state], [settings])
     start.click(t.start, [mode, topic, n, seed], [*flow, pack_md, pack_pdf, announce], **PRIVATE) \
         .then(*fold, queue=False, show_progress="hidden", **PRIVATE).then(None, js=FOCUS_CARD_JS)
     reveal.click(t.reveal, [state, choice], [*flow, announce], show_progress="hidden", **PRIVATE) \

@@ -29,6 +29,8 @@ INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u
 SURROGATE = re.compile(r"[\ud800-\udfff]")  # half of a broken UTF-16 pair: not text at all
 LINE_BREAKS = re.compile(r"[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]+")  # a message is one line; so is a name
 MAX_HISTORY_TURNS = 100
+# The conversation history policy, one for every channel (see ``recent_history``): the turns a question reads.
+HISTORY_WINDOW = 12  # the last six questions and their answers
 MAX_METADATA_CHARS = 300
 # JSON from outside (a batch line, a history string): deeper nesting than any real request needs is
 # refused before parsing, so no input can exhaust Python's recursion limit; longer numbers than
@@ -128,12 +130,24 @@ def parse_json(text: str, what: str = "the JSON", invalid: str | None = None) ->
         raise InputError(invalid or f"{what} is not valid JSON ({exc.msg}, column {exc.colno}).") from None
 
 
+def recent_history(turns: list) -> list:
+    """The one conversation-history policy, the same for the web UI, the HTTP API (``/ask``), the CLI's
+    ``--previous`` and batch lines: a question reads the last ``HISTORY_WINDOW`` turns of its history (six
+    questions and their answers) and nothing before them, for its follow-up reading and for which quotes
+    it has already given. Every channel reaches it through ``parse_history`` (``Assistant.ask`` calls
+    it), which first refuses a history over ``max_history_turns`` turns or ``max_history_chars``
+    characters; the web UI, which keeps the whole session on the page, applies it to the turns it sends,
+    so a long session is never refused. ``turns``: oldest first, of any kind (dicts or ``Turn``)."""
+    return list(turns)[-HISTORY_WINDOW:]
+
+
 def parse_history(history: Any, limit: int, max_turns: int = 100, max_chars: int | None = None) -> list[Turn]:
     """Earlier turns of a conversation: a list of ``{"role", "content", "status"?}`` (or ``Turn``, or plain
     strings for earlier questions), a JSON string of such a list, or empty. ``limit`` caps each
     turn's length (earlier questions were subject to the same limit as new ones), ``max_turns`` their
     number and ``max_chars`` their total length: a follow-up only draws on the last turns, so a longer
-    history is refused (naming the limit) before any of it is scanned."""
+    history is refused (naming the limit) before any of it is scanned. Of an accepted history, the
+    turns kept are ``recent_history``'s (the policy every channel shares)."""
     if history is None or history == "" or history == [] or history == {}:
         return []
     if isinstance(history, str):
@@ -166,7 +180,7 @@ def parse_history(history: Any, limit: int, max_turns: int = 100, max_chars: int
         raise InputError(f"history is {total:,} characters long; the limit is {max_chars:,}. "
                          "Send only the last turns of the conversation.")
     return [Turn(role=role, content=SURROGATE.sub("\ufffd", CONTROL.sub(" ", content)), status=status)
-            for role, content, status in given]
+            for role, content, status in recent_history(given)]
 
 
 def whole_number(value: Any, low: int, high: int, what: str) -> int:

@@ -28,13 +28,15 @@ cards' order; no answer is more than ``max_answer_share`` of a quiz where the po
 consecutive quiz numbers take consecutive slices of one shuffled order of the pool's sentences, so a
 series of quizzes (1, 2, 3, ...) goes through the library before it repeats a sentence. Everything is
 drawn with ``random.Random`` from fixed seeds, so one quiz number always gives one quiz.
+
+Where (issue 32, modules under 400 lines): the terms and how they are found and written, ``terms.py``;
+the drawing, ``draw.py``; the answer key's wording, ``explain.py``; which sentences and terms a question
+may use, the wrong choices that cannot also be right, and the questions themselves, here.
 """
 from __future__ import annotations
 
 import random
 import re
-from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -43,13 +45,13 @@ from . import explain as key
 from .duties import DutyCard
 from ..errors import InputError
 from ..safety.inputs import whole_number
+from .draw import MC_CHOICES, draw, kinds
 from .quotes import Library, Quote, Sentence
+from .terms import Candidate, Entity, Mention, Terms, norm
 from ..text import tokens
 from ..answer.units import depends_on_previous
 
 BLANK = "_____"
-TF_SHARE = 0.3  # share of true/false questions when both kinds are possible
-MC_CHOICES = 4
 MAX_QUESTIONS = 50
 # The largest quiz number (seed): the largest whole number JavaScript keeps exactly, so a browser or a
 # JSON client gets back the number it sent (and it fits the 64-bit integers Gradio's JSON writer takes).
@@ -69,7 +71,6 @@ EXPLAIN = {"choice": "{source} ({status}) says {words}. {tempting}",
            "tempting_false": "“{shown}” is what {wrong_source} names in {wrong_words}.",
            "tempting_none": "None of the library’s sentences names “{wrong}” in this claim."}
 MAX_ANSWER_SHARE = 0.2
-_SMALL_WORDS = {"and", "of", "the", "for", "in", "to"}
 
 
 class Question(BaseModel):
@@ -89,36 +90,6 @@ class Question(BaseModel):
     explanation: str
     citation: Quote
     seed: int
-
-
-@dataclass(frozen=True)
-class Entity:
-    type: str
-    key: str
-    forms: tuple[str, ...]
-    also: tuple[str, ...] = ()  # other words for it that are never blanked ("the association")
-    affiliations: tuple[str, ...] = ()  # keys of the organisations a person speaks for
-
-
-@dataclass(frozen=True)
-class Mention:
-    entity: Entity
-    start: int  # offsets within the sentence text
-    end: int
-    surface: str
-
-
-@dataclass
-class Candidate:
-    sentence: Sentence
-    mention: Mention
-    distractors: list[Entity]
-    topics: list[str] = field(default_factory=list)
-
-
-def _norm(text: str) -> str:
-    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-    return re.sub(r"\s+", " ", text).strip().lower()
 
 
 def quiz_options(n: Any, seed: Any, topic: Any) -> tuple[int, int, str | None]:
@@ -141,8 +112,6 @@ class QuizBank:
         self.max_chars = int(conf.get("max_chars", 330))
         self.skip_openers = tuple(conf.get("skip_openers", []))
         self.skip_after = [w.lower() for w in conf.get("skip_after", [])]
-        fixed = conf.get("fixed_phrases", [])
-        self._fixed = re.compile("|".join(re.escape(f) for f in fixed), re.I) if fixed else None
         self.max_share = float(conf.get("max_answer_share", MAX_ANSWER_SHARE))
         self.ask_types = set(conf.get("ask_types") or [t["name"] for t in conf.get("types", [])])
         about = conf.get("about", [])
@@ -155,50 +124,19 @@ class QuizBank:
         self._preceded = {t["name"]: re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, t["preceded_by"])) + r")\s+$")
                           for t in conf.get("types", []) if t.get("preceded_by")}
         self.explain = {**EXPLAIN, **(conf.get("explain") or {})}
-        self.types: dict[str, list[Entity]] = {}
-        self._patterns: list[tuple[re.Pattern, Entity]] = []
-        for t in conf.get("types", []):
-            flags = 0 if t.get("case_sensitive", t["name"] not in ("body", "number")) else re.I
-            entities = []
-            for term in t.get("terms", []):
-                forms = tuple(term["forms"])
-                entity = Entity(t["name"], forms[0], forms, tuple(term.get("also", [])), tuple(term.get("with", [])))
-                entities.append(entity)
-                for form in forms + entity.also:
-                    also = re.I if form in entity.also else 0
-                    self._patterns.append((re.compile(rf"(?<![\w‐-]){re.escape(form)}(?![\w‐-])", flags | also), entity))
-            self.types[t["name"]] = sorted(entities, key=lambda e: e.key)
-        self.case_style = {t["name"]: bool(t.get("case_style")) for t in conf.get("types", [])}
+        self.terms = Terms(conf)
+        self.types: dict[str, list[Entity]] = self.terms.types
         self.topic_names = {c.id: c.name for c in cards}
         self._topic_order = {c.id: i for i, c in enumerate(cards)}
-        self._topic_terms = {c.id: [_norm(x) for x in c.topic_terms] for c in cards}
+        self._topic_terms = {c.id: [norm(x) for x in c.topic_terms] for c in cards}
         self._card_quotes = {c.id: {(q.doc_id, q.start) for q in c.quotes()} for c in cards}
         self._card_spans = {(q.doc_id, q.start, q.end) for c in cards for q in c.quotes()}
-        self._doc_texts = {d: _norm(v.text) for d, v in sorted(library.docs.items())}
-        self.mentions: dict[Sentence, list[Mention]] = {s: self._find(s.text) for s in library.sentences}
+        self._doc_texts = {d: norm(v.text) for d, v in sorted(library.docs.items())}
+        self.mentions: dict[Sentence, list[Mention]] = {s: self.terms.find(s.text) for s in library.sentences}
         self._tokens: dict[Sentence, set[str]] = {s: set(tokens(s.text)) for s in library.sentences}
         self.candidates: list[Candidate] = self._candidates()
 
-    # ---- terms ---------------------------------------------------------------------------------
-    def _find(self, text: str) -> list[Mention]:
-        """Known terms in ``text``, leftmost-longest, never overlapping; a spelling of a term wins over a
-        word that only refers to it ("the Association of Directors ..." is not "the association"), and
-        nothing inside a fixed phrase ("schools causing concern") is a term."""
-        fixed = [m.span() for m in self._fixed.finditer(text)] if self._fixed else []
-        found = sorted(((m.start(), -(m.end() - m.start()), m.end(), e, m.group(0)) for p, e in self._patterns
-                        for m in p.finditer(text) if not any(a <= m.start() < b for a, b in fixed)),
-                       key=lambda x: (x[0], x[1], x[3].key))
-        also = {x for x in found if x[4].lower() in {a.lower() for a in x[3].also}}
-        proper = [x for x in found if x not in also]
-        found = sorted(proper + [x for x in also if not any(p[0] < x[2] and x[0] < p[2] for p in proper)],
-                       key=lambda x: (x[0], x[1], x[3].key))
-        out: list[Mention] = []
-        for start, _, end, entity, _surface in found:
-            if out and start < out[-1].end:
-                continue
-            out.append(Mention(entity, start, end, text[start:end]))
-        return out
-
+    # ---- which sentences and terms a question may use ---------------------------------------------
     def _usable(self, s: Sentence) -> bool:
         """A sentence a question may quote: it stands on its own and states a duty, a strength or a proposal."""
         text = s.text
@@ -255,7 +193,7 @@ class QuizBank:
                 re.search(rf"(?<![\w‐-]){re.escape(f)}(?![\w‐-])", s.text, re.I) for f in other.forms):
             return "named in the same sentence"  # also inside a fixed phrase ("schools causing concern")
         for form in other.forms:
-            claim = _norm(self.swapped(s, m, form))
+            claim = norm(self.swapped(s, m, form))
             if any(claim in text for text in self._doc_texts.values()):
                 return "the swapped sentence is in a document"
         ctx = self._context(s, m)
@@ -290,7 +228,7 @@ class QuizBank:
         return out
 
     def _topics_of(self, s: Sentence) -> list[str]:
-        text = _norm(s.text)
+        text = norm(s.text)
         return [t for t, terms in self._topic_terms.items()
                 if (s.doc_id, s.start) in self._card_quotes[t] or any(term in text for term in terms)]
 
@@ -314,15 +252,6 @@ class QuizBank:
             return [c for c in self.candidates if topic in c.topics]
         return [c for c in self.candidates if c.topics or not self.topic_names]
 
-    def _kinds(self, c: Candidate, rng: random.Random) -> list[tuple[str, str]]:
-        """(kind, answer) in the order to try them: the drawn one first, then the others."""
-        mc_ok = len(c.distractors) >= MC_CHOICES - 1
-        first_tf = "True" if rng.random() < 0.5 else "False"
-        tf = [("true_false", first_tf), ("true_false", "False" if first_tf == "True" else "True")]
-        if mc_ok and rng.random() >= TF_SHARE:
-            return [("multiple_choice", c.mention.entity.key), *tf]
-        return [tf[0], ("multiple_choice", c.mention.entity.key), tf[1]] if mc_ok else tf
-
     def quiz(self, n: int = 10, seed: int = 1, topic: str | None = None) -> list[Question]:
         """``n`` questions about ``topic`` (a duty id, or None for all), the same for the same seed."""
         if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_QUESTIONS:
@@ -331,56 +260,11 @@ class QuizBank:
         by_sentence: dict[Sentence, list[Candidate]] = {}
         for c in self._pool(topic):
             by_sentence.setdefault(c.sentence, []).append(c)
-        # a series of quizzes 1, 2, 3 ... goes through one shuffled order of the sentences: each quiz takes the
-        # sentences that the quizzes before it in the series have not used, its own slice first
-        order = list(by_sentence)
-        per_series = max(1, -(-len(order) // n))  # quizzes in a series: enough to use every sentence once
-        series, slot = divmod(max(int(seed), 1) - 1, per_series)
-        random.Random(f"{topic}|{n}|{series}").shuffle(order)
-        taken: set[Sentence] = set()
-        for j in range(slot + 1):
-            rng = random.Random(seed if j == slot else series * per_series + j + 1)
-            mine = order[j * n:(j + 1) * n] + order[(j + 1) * n:] + order[:j * n]
-            picked = self._draw(by_sentence, mine, n, rng, taken)
-            taken |= {c.sentence for c, _, _ in picked}
+        picked, rng = draw(by_sentence, n, seed, topic, self.max_share)
         if topic is None:  # centred on the duties: grouped by duty, in the cards' order
             picked.sort(key=lambda p: self._topic_order.get(p[0].topics[0] if p[0].topics else "", len(self._topic_order)))
         return [self._make(c, i, rng, seed, topic, kind, answer)
                 for i, (c, kind, answer) in enumerate(picked, start=1)]
-
-    def _draw(self, by_sentence: dict[Sentence, list[Candidate]], order: list[Sentence], n: int,
-              rng: random.Random, taken: set[Sentence]) -> list[tuple[Candidate, str, str]]:
-        """Up to ``n`` (candidate, kind, answer), one per sentence, preferring sentences not ``taken`` by
-        the quizzes before this one in its series, and no answer (or term) over its share of the quiz."""
-        cap = max(1, int(n * self.max_share + 1e-9))
-        picked: list[tuple[Candidate, str, str]] = []
-        counts: Counter = Counter()
-        # within the share: untaken, then any fresh sentence; over it: the same; last, a sentence again
-        for strict, untaken, fresh in ((True, True, True), (True, False, True), (False, True, True),
-                                       (False, False, True), (False, False, False)):
-            used = {c.sentence for c, _, _ in picked}
-            for s in order:
-                if len(picked) >= n:
-                    break
-                if (fresh and s in used) or (untaken and s in taken):
-                    continue
-                options = list(by_sentence[s])
-                rng.shuffle(options)
-                options.sort(key=lambda c: counts["type:" + c.mention.entity.type])  # spread the kinds of answer
-                for c in options:
-                    if any(c is p for p, _, _ in picked):
-                        continue
-                    ok = [(kind, answer) for kind, answer in self._kinds(c, rng)
-                          if not strict or (counts[answer.lower()] < cap and counts["term:" + c.mention.entity.key] < cap)]
-                    if ok:
-                        kind, answer = ok[0]
-                        picked.append((c, kind, answer))
-                        counts[answer.lower()] += 1
-                        counts["term:" + c.mention.entity.key] += 1
-                        counts["type:" + c.mention.entity.type] += 1
-                        used.add(s)
-                        break
-        return picked
 
     def _elsewhere(self, entity: Entity, s: Sentence) -> list[key.Elsewhere]:
         """Every other sentence of the library that names ``entity``, with where."""
@@ -424,7 +308,7 @@ class QuizBank:
         citation = self.library.quote(s)
         label = f"{citation.label}"
         if kind is None:  # as before issue 31: drawn here
-            kind, answer = self._kinds(c, rng)[0]
+            kind, answer = kinds(c, rng)[0]
         common = dict(id=f"q{number}", number=number, topic=topic or (c.topics[0] if c.topics else None),
                       topics=c.topics, key_term=m.surface, term_start=m.start, term_type=m.entity.type, citation=citation, seed=seed)
         if kind == "multiple_choice":
@@ -452,33 +336,5 @@ class QuizBank:
                         explanation=explanation, **common)
 
     def display(self, entity: Entity, like: Mention, s: Sentence) -> str:
-        """How a wrong choice is written so that it looks like the answer (same spelling style)."""
-        forms = entity.forms
-        alias = like.entity.forms.index(like.surface) if like.surface in like.entity.forms else 0
-        form = forms[alias] if 0 < alias < len(forms) else forms[0]
-        at_start = like.start == 0 or s.text[:like.start].rstrip().endswith((".", "“", "–"))
-        if self.case_style.get(entity.type):
-            style = _style(like.surface, at_start)
-            lower = [f for f in forms if f[:1].islower()]
-            if style == "lower" and lower:
-                form = lower[0]
-            elif style == "title":
-                form = " ".join(w if w.lower() in _SMALL_WORDS or _acronym(w) else w[:1].upper() + w[1:]
-                                for w in form.split())
-        if at_start:
-            form = form[:1].upper() + form[1:]
-        return form
-
-
-def _acronym(word: str) -> bool:
-    return any(ch.isupper() for ch in word[1:])
-
-
-def _style(surface: str, at_start: bool) -> str:
-    """'lower' (councils), 'title' (Primary Care Trusts) or 'keep' (GPs) for a term as written."""
-    words = [w for w in surface.split() if w.lower() not in _SMALL_WORDS]
-    if any(_acronym(w) for w in words):
-        return "keep"
-    if surface[:1].islower() or (at_start and len(words) == 1):
-        return "lower"
-    return "title" if all(w[:1].isupper() for w in words) else "lower"
+        """How a wrong choice is written so that it looks like the answer (``Terms.display``)."""
+        return self.terms.display(entity, like, s.text)
