@@ -73,9 +73,9 @@ def _call(url: str, api_name: str, body: str, timeout: float = 120) -> tuple[str
     if r.status_code != 200:
         return "http", r.text
     stream = httpx.get(f"{base}/{r.json()['event_id']}", timeout=timeout).text
-    kind = re.search(r"event: (\w+)", stream).group(1)
-    payload = json.loads(re.search(r"data: (.*)", stream).group(1))
-    return kind, payload
+    # Gradio sends "heartbeat" events while a slow answer is running (every 15 s): read the first other one.
+    kind, data = next((k, d) for k, d in re.findall(r"event: (\w+)\ndata: (.*)", stream) if k != "heartbeat")
+    return kind, json.loads(data)
 
 
 def _error_text(payload) -> str:
