@@ -230,6 +230,11 @@ def of(corpus_dir: Path | str, data_dir: Path | str) -> Identity:
     return identity
 
 
+def of_settings(settings) -> Identity:
+    """``of`` the settings' corpus and data folders."""
+    return of(settings.corpus_dir, settings.data_dir)
+
+
 def problem(corpus_dir: Path | str, data_dir: Path | str) -> str | None:
     """The one-line problem with the library's file, or None."""
     of(corpus_dir, data_dir)
