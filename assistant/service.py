@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from . import identity
 from .library import catalog_file
 from .config import Settings, get_settings
 from .library.corpus_lock import CorpusLock
@@ -212,6 +213,9 @@ class Assistant:
         if problem and problem not in self.notices:
             log.warning(problem)
             self.notices.append(problem)
+        library_problem = identity.problem(s.corpus_dir, s.data_dir)  # corpus/library.toml: logged there, once
+        if library_problem and library_problem not in self.notices:
+            self.notices.append(library_problem)
         return Kit(s, self.embedder, snapshot, retriever, vocabulary, *self._judge())
 
     @contextlib.contextmanager
@@ -491,7 +495,8 @@ class Assistant:
             with open_regular(path, name) as src, open(staged, "xb") as dst:  # the file named, not a link
                 shutil.copyfileobj(src, dst)
             doc = ingest(source.model_copy(update={"file": staged.name}), corpus, self.model_name,
-                         self.settings.max_upload_bytes, self.settings.max_document_chars, shown_name=name)
+                         self.settings.max_upload_bytes, self.settings.max_document_chars, shown_name=name,
+                         library=identity.of_settings(self.settings))
             digest = hashlib.sha256(doc.clean.text.encode()).digest()
             if digest in seen:
                 raise InputError(f"{name}: has the same text as {seen[digest]}, also given in this add; "
