@@ -47,6 +47,7 @@ class Assistant:
 
     def __init__(self, settings: Settings | None = None, **overrides):
         self.settings = settings or get_settings(**overrides)
+        identity.of_settings(self.settings)  # its library's words become the process's (titles, exports)
         # Two locks, so that indexing never freezes answering. ``_lock`` guards the in-memory state (the
         # store handle, the live Kit) and is held only briefly; ``_write_lock`` lets one writer (add,
         # remove, index) run at a time. While a writer runs, questions are answered from the Kit that was

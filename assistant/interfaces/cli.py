@@ -16,16 +16,13 @@ import sys
 import textwrap
 from pathlib import Path
 
+from .. import identity
+
 EXIT_OK, EXIT_ERROR, EXIT_INPUT = 0, 1, 2
 PROGRESS_LOGGER = "assistant.progress"  # see assistant/service.py
 REFUSED = ("invalid_input", "unsafe_input")  # statuses that exit with EXIT_INPUT
 MAX_STDIN_BYTES = 4 * 1024 * 1024  # a question read from stdin; the question limit applies after
-
-
-DESCRIPTION = """\
-Ask about the Children Act 2004 duty to co-operate, children's trusts and the duty to promote
-pupils' well-being. Every answer is quoted word for word from the library's 2008 documents, with its
-sources; when the documents do not cover a question, the assistant says so."""
+# The description (`assistant --help`) is the library's own: ``cli_description`` in corpus/library.toml.
 
 EPILOG = """\
 examples:
@@ -59,7 +56,7 @@ Run `assistant COMMAND --help` for a command's options."""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="assistant", description=DESCRIPTION, epilog=EPILOG,
+    p = argparse.ArgumentParser(prog="assistant", description=identity.current().cli_description, epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     # The commands are listed, grouped, in the epilog; argparse's own list would mix them all together.
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", help="one of the commands below")
