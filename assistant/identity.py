@@ -20,17 +20,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import logging
 import re
 import string
+import threading
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable, TypeVar
 
 from .errors import InputError
-
-log = logging.getLogger("assistant")
 
 FILENAME = "library.toml"
 BUILTIN = Path(__file__).resolve().parent / "data" / FILENAME
@@ -200,9 +198,9 @@ def _patterns(lines: tuple[str, ...]) -> tuple[re.Pattern, ...]:
 
 
 # ---- the identity of the library this process serves ----------------------------------------------------
-_cache: dict[tuple, tuple[Identity, str | None]] = {}
-_said: set[str] = set()
-_served: list[tuple[Path, Path]] = []
+_lock = threading.Lock()
+_cache: dict[tuple, tuple[Identity, str | None]] = {}  # (folders, file stamp) → (identity, problem)
+_served: list[tuple[Path, Path]] = []  # the folders last given to ``of``
 
 
 def _stamp(path: Path) -> tuple:
@@ -213,21 +211,23 @@ def _stamp(path: Path) -> tuple:
         return None, None
 
 
-def of(corpus_dir: Path | str, data_dir: Path | str) -> Identity:
-    """The identity of the library in ``corpus_dir`` (re-read when the file changes); a damaged file is
-    logged once, as one line, and the last good copy (kept in ``data_dir``) or the built-in wording used.
-    It becomes ``current()``."""
+def _loaded(corpus_dir: Path | str, data_dir: Path | str) -> tuple[Identity, str | None]:
     corpus_dir, data_dir = Path(corpus_dir), Path(data_dir)
     key = (corpus_dir, data_dir, *_stamp(corpus_dir / FILENAME))
-    if key not in _cache:
-        _cache.clear()  # one library per process, at most a few folders in tests
-        _cache[key] = Identity.kept(corpus_dir, data_dir)
-    identity, problem = _cache[key]
-    if problem and problem not in _said:
-        _said.add(problem)
-        log.warning(problem)
-    _served[:] = [(corpus_dir, data_dir)]
-    return identity
+    with _lock:
+        if key not in _cache:
+            if len(_cache) > 16:  # old stamps of edited files, a few folders in tests
+                _cache.clear()
+            _cache[key] = Identity.kept(corpus_dir, data_dir)
+        _served[:] = [(corpus_dir, data_dir)]
+        return _cache[key]
+
+
+def of(corpus_dir: Path | str, data_dir: Path | str) -> Identity:
+    """The identity of the library in ``corpus_dir`` (re-read when the file changes); for a damaged file,
+    the last good copy (kept in ``data_dir``) or the built-in wording (``problem`` says which, in one
+    line: the service adds it to its notices, the CLI's help shows it). It becomes ``current()``."""
+    return _loaded(corpus_dir, data_dir)[0]
 
 
 def of_settings(settings) -> Identity:
@@ -236,20 +236,29 @@ def of_settings(settings) -> Identity:
 
 
 def problem(corpus_dir: Path | str, data_dir: Path | str) -> str | None:
-    """The one-line problem with the library's file, or None."""
-    of(corpus_dir, data_dir)
-    return next(iter(v[1] for v in _cache.values()), None)
+    """The one-line problem with the library's file (naming the file, the line and what is used), or None."""
+    return _loaded(corpus_dir, data_dir)[1]
 
 
-def current() -> Identity:
-    """The identity of the library this process serves: the folder last given to ``of`` (an
-    ``Assistant`` gives its own), else the corpus the environment names (``ASSISTANT_CORPUS_DIR``)."""
-    if _served:
-        return of(*_served[0])
+def _environment() -> tuple[Path, Path] | None:
     try:
         from .config import Settings
 
         settings = Settings()
-        return of(settings.corpus_dir, settings.data_dir)
+        return settings.corpus_dir, settings.data_dir
     except Exception:  # settings that do not validate are reported where they are used
-        return Identity.builtin()
+        return None
+
+
+def current() -> Identity:
+    """The identity of the library this process serves: the folders last given to ``of`` (an
+    ``Assistant`` gives its own when it is made), else the corpus the environment names
+    (``ASSISTANT_CORPUS_DIR``)."""
+    folders = _served[0] if _served else _environment()
+    return of(*folders) if folders else Identity.builtin()
+
+
+def current_problem() -> str | None:
+    """``problem`` of the library ``current()`` reads."""
+    folders = _served[0] if _served else _environment()
+    return problem(*folders) if folders else None

@@ -214,8 +214,9 @@ class Assistant:
         if problem and problem not in self.notices:
             log.warning(problem)
             self.notices.append(problem)
-        library_problem = identity.problem(s.corpus_dir, s.data_dir)  # corpus/library.toml: logged there, once
+        library_problem = identity.problem(s.corpus_dir, s.data_dir)  # corpus/library.toml, said once too
         if library_problem and library_problem not in self.notices:
+            log.warning(library_problem)
             self.notices.append(library_problem)
         return Kit(s, self.embedder, snapshot, retriever, vocabulary, *self._judge())
 

@@ -55,8 +55,14 @@ for developers (from a clone; the evaluation is not part of the installed produc
 Run `assistant COMMAND --help` for a command's options."""
 
 
+def _description() -> str:
+    """The library's own description (corpus/library.toml); a typo in that file is said under it."""
+    said, problem = identity.current(), identity.current_problem()
+    return said.cli_description + (f"\n\nwarning: {problem}" if problem else "")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="assistant", description=identity.current().cli_description, epilog=EPILOG,
+    p = argparse.ArgumentParser(prog="assistant", description=_description(), epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     # The commands are listed, grouped, in the epilog; argparse's own list would mix them all together.
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", help="one of the commands below")
