@@ -43,6 +43,8 @@ def read_toml(path: Path) -> dict:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         line = re.search(r"at line (\d+)", str(exc))
         raise InputError(f"{path}{f', line {line.group(1)}' if line else ''}: not valid TOML ({exc}).") from None
+    except OSError as exc:  # a folder in its place, no permission
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
 
 
 def kept(load: Callable[[Path, str], T], corpus_dir: Path, keep_dir: Path, filename: str, builtin: Callable[[], T],

@@ -185,3 +185,19 @@ def test_a_typo_after_a_good_copy_keeps_the_last_good_words(tmp_path):
     line = _line(library.read_text("utf-8"), "titel")
     assert re.search(rf"library\.toml, line {line}: unknown key `titel`", problems[0]), problems
     assert problems[0].endswith("Until it is fixed, the assistant uses the last good library description.")
+
+
+@pytest.mark.parametrize("text, says", [
+    ('[messages]\nno_evidence = "Not covered: {coverge}."\n', r"line 2: `no_evidence` uses \{coverge\}"),
+    ("[cleaning]\ndrop_lines = ['(unclosed']\n", r"line 2: `\(unclosed` is not a valid pattern"),
+    ("[titles]\napp_title = 5\n", r"line 2: `app_title` must be a text in quotes"),
+    ('[titles]\n\nstarter = ["Who?"]\n', r"line 3: unknown key `starter`"),
+    ('[library\ncoverage = "x"\n', r"line 1: not valid TOML"),
+])
+def test_each_kind_of_mistake_names_the_file_and_the_line(tmp_path, text, says):
+    from assistant.identity import Identity
+
+    (tmp_path / "library.toml").write_text(text, "utf-8")
+    identity, problem = Identity.kept(tmp_path, tmp_path / "data")
+    assert identity == Identity.builtin()
+    assert "\n" not in problem and re.search(rf"{re.escape(str(tmp_path))}/library\.toml, {says}", problem), problem
