@@ -94,6 +94,7 @@ class Identity:
     sources_help: str
     duties_help: str
     cli_description: str
+    cli_examples: tuple[str, ...]
     export_title: str
     export_disclaimer: str
     pack_title: str
@@ -156,7 +157,7 @@ def _line_of(path: Path, key: str) -> str:
 
 
 _KEYS = {f.name: f.type for f in fields(Identity)}
-_LISTS = {"starters", "drop_lines"}
+_LISTS = {"starters", "drop_lines", "cli_examples"}
 _NAMES = {"coverage", "example_question"}
 
 
@@ -171,15 +172,16 @@ def _read(path: Path, data: dict) -> dict:
             if key not in _KEYS:
                 raise InputError(f"{where}: unknown key `{key}` in [{section}] (known: {', '.join(sorted(_KEYS))}).")
             if key in _LISTS:
-                if not (isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)):
-                    raise InputError(f"{where}: `{key}` must be a list of texts.")
+                if not (isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)) \
+                        or (key == "cli_examples" and not value):
+                    raise InputError(f"{where}: `{key}` must be a list of texts{' (one or two)' * (key == 'cli_examples')}.")
                 if key == "drop_lines":
                     for pattern in value:
                         try:
                             re.compile(pattern)
                         except re.error as exc:
                             raise InputError(f"{where}: `{pattern}` is not a valid pattern ({exc}).") from None
-                value = [v.strip() for v in value] if key == "starters" else value
+                value = [v.strip() for v in value] if key != "drop_lines" else value
             elif not isinstance(value, str) or not value.strip():
                 raise InputError(f"{where}: `{key}` must be a text in quotes.")
             else:
