@@ -156,7 +156,7 @@ def _line_of(path: Path, key: str) -> str:
     return ""
 
 
-_KEYS = {f.name: f.type for f in fields(Identity)}
+_KEYS = {f.name for f in fields(Identity)}
 _LISTS = {"starters", "drop_lines", "cli_examples"}
 _NAMES = {"coverage", "example_question"}
 
@@ -189,9 +189,9 @@ def _read(path: Path, data: dict) -> dict:
                     used = {n for _, n, _, _ in string.Formatter().parse(value) if n is not None}
                 except ValueError as exc:
                     raise InputError(f"{where}: `{key}` has a stray {{ or }} ({exc}); write {{{{ or }}}}.") from None
-                unknown = used - (_NAMES - {key}) - {""}
+                unknown = used - (_NAMES - {key})  # "{}" too: only the two names
                 if unknown:
-                    raise InputError(f"{where}: `{key}` uses {{{sorted(unknown)[0]}}}; only {{coverage}} and "
+                    raise InputError(f"{where}: `{key}` uses {{{min(unknown)}}}; only {{coverage}} and "
                                      "{example_question} can be used.")
             flat[key] = value
     return flat
