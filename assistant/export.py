@@ -28,12 +28,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
 
+from . import identity
 from .errors import AssistantError
 from .markers import split_markers
 
-TITLE = "Children's trusts and pupils' well-being: 2008 proposals assistant"
-DISCLAIMER = ("Answers are sentences quoted word for word from the library's documents, which date from 2008 and "
-              "describe proposals and reactions to them, not the law in force today. This is not legal advice.")
+# The title and disclaimer are the library's own: ``export_title`` and ``export_disclaimer`` in
+# corpus/library.toml (``identity.current()``, the library this process serves).
 
 
 def _answer(turn: dict) -> dict:
@@ -56,7 +56,8 @@ def _turns(turns: Iterable[dict]) -> list[tuple[str, dict]]:
 
 def to_markdown(turns: Iterable[dict], exported_at: str | None = None) -> str:
     """The conversation as Markdown: each question, the quoted answer with [n], then its sources."""
-    out = [f"# {TITLE}", "", f"*Exported {exported_at or _now()}.* {DISCLAIMER}", ""]
+    said = identity.current()
+    out = [f"# {said.export_title}", "", f"*Exported {exported_at or _now()}.* {said.export_disclaimer}", ""]
     items = _turns(turns)
     if not items:
         out += ["(No questions asked yet.)", ""]
@@ -213,8 +214,9 @@ def to_pdf(turns: Iterable[dict], exported_at: str | None = None) -> bytes:
         pdf.multi_cell(width - indent, size * 0.5, clean(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(gap)
 
-    para(TITLE, 16, "B", (25, 45, 90), gap=2)
-    para(f"Exported {exported_at or _now()}. {DISCLAIMER}", 9, "I", (90, 90, 90), gap=4)
+    said = identity.current()
+    para(said.export_title, 16, "B", (25, 45, 90), gap=2)
+    para(f"Exported {exported_at or _now()}. {said.export_disclaimer}", 9, "I", (90, 90, 90), gap=4)
     items = _turns(turns)
     if not items:
         para("(No questions asked yet.)")

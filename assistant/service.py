@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from . import identity
 from .library import catalog_file
 from .config import Settings, get_settings
 from .library.corpus_lock import CorpusLock
@@ -46,6 +47,7 @@ class Assistant:
 
     def __init__(self, settings: Settings | None = None, **overrides):
         self.settings = settings or get_settings(**overrides)
+        identity.of_settings(self.settings)  # its library's words become the process's (titles, exports)
         # Two locks, so that indexing never freezes answering. ``_lock`` guards the in-memory state (the
         # store handle, the live Kit) and is held only briefly; ``_write_lock`` lets one writer (add,
         # remove, index) run at a time. While a writer runs, questions are answered from the Kit that was
@@ -212,6 +214,10 @@ class Assistant:
         if problem and problem not in self.notices:
             log.warning(problem)
             self.notices.append(problem)
+        library_problem = identity.problem(s.corpus_dir, s.data_dir)  # corpus/library.toml, said once too
+        if library_problem and library_problem not in self.notices:
+            log.warning(library_problem)
+            self.notices.append(library_problem)
         return Kit(s, self.embedder, snapshot, retriever, vocabulary, *self._judge())
 
     @contextlib.contextmanager
@@ -491,7 +497,8 @@ class Assistant:
             with open_regular(path, name) as src, open(staged, "xb") as dst:  # the file named, not a link
                 shutil.copyfileobj(src, dst)
             doc = ingest(source.model_copy(update={"file": staged.name}), corpus, self.model_name,
-                         self.settings.max_upload_bytes, self.settings.max_document_chars, shown_name=name)
+                         self.settings.max_upload_bytes, self.settings.max_document_chars, shown_name=name,
+                         library=identity.of_settings(self.settings))
             digest = hashlib.sha256(doc.clean.text.encode()).digest()
             if digest in seen:
                 raise InputError(f"{name}: has the same text as {seen[digest]}, also given in this add; "

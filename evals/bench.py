@@ -81,8 +81,9 @@ def make_corpus(src: Path, dest: Path, copies: int, mark: bool = False) -> dict:
     files = [p for p in sorted(src.iterdir()) if p.suffix.lower() in (".txt", ".md") and not p.name.startswith(".")]
     for p in files:
         shutil.copyfile(p, dest / p.name)
-    if (src / "sources.toml").exists():
-        shutil.copyfile(src / "sources.toml", dest / "sources.toml")
+    for name in ("sources.toml", "library.toml"):  # the manifest; the library's identity (its furniture rules)
+        if (src / name).exists():
+            shutil.copyfile(src / name, dest / name)
     anchors: dict[int, dict[str, str]] = {}
     for i in range(1, copies):
         rng = random.Random(i)
@@ -112,18 +113,20 @@ _END = re.compile(r"[.!?…:;,”’\"')\]]*$")
 def _sentences(text: str) -> list[str]:
     """The sentences the indexer will read from ``text`` (its own cleaner and splitter)."""
     from assistant.library.chunking import chunk_document
+    from assistant.identity import Identity
     from assistant.library.cleaning import clean
 
-    cleaned = clean(text)
+    cleaned = clean(text, Identity.load(ROOT / "corpus").furniture)  # the library's publishers' lines
     return [cleaned.text[s.start:s.end] for c in chunk_document("bench", cleaned) for s in c.sentences]
 
 
 def _marked(raw: str, marker: str) -> str:
     """The cleaned text of ``raw`` with ``marker`` before the final punctuation of every sentence."""
     from assistant.library.chunking import chunk_document
+    from assistant.identity import Identity
     from assistant.library.cleaning import clean
 
-    cleaned = clean(raw)
+    cleaned = clean(raw, Identity.load(ROOT / "corpus").furniture)
     text = cleaned.text
     spans = [(s.start, s.end) for c in chunk_document("bench", cleaned) for s in c.sentences]
     for start, end in sorted(spans, reverse=True):

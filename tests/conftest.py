@@ -46,6 +46,7 @@ def seed_corpus(dest: Path, seeds) -> Path:
         if key not in seeds:
             del manifest[key]
     (dest / "sources.toml").write_text(tomlkit.dumps(manifest), "utf-8")
+    shutil.copy(CORPUS / "library.toml", dest / "library.toml")  # the library's words and furniture rules
     for doc_id in seeds:
         shutil.copy(CORPUS / f"{doc_id}.txt", dest / f"{doc_id}.txt")
     return dest

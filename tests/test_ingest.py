@@ -10,8 +10,11 @@ from assistant.library.cleaning import clean
 from assistant.errors import LoadError
 from assistant.library.loaders import load_text
 from assistant.library.sources import Manifest
+from assistant.identity import Identity
 
 from conftest import CORPUS, FURNITURE
+
+FURNITURE_RULES = Identity.load(CORPUS).furniture  # the library's publishers' lines (corpus/library.toml)
 
 
 def test_manifest_has_accurate_metadata_for_every_seed():
@@ -30,7 +33,7 @@ def test_manifest_has_accurate_metadata_for_every_seed():
 
 @pytest.mark.parametrize("path", sorted(CORPUS.glob("*.txt")), ids=lambda p: p.stem)
 def test_furniture_removed_and_sentences_kept(path):
-    cleaned = clean(load_text(path))
+    cleaned = clean(load_text(path), FURNITURE_RULES)
     for junk in FURNITURE:
         assert junk.lower() not in cleaned.text.lower(), junk
     assert "Balls" not in cleaned.text.splitlines()[-1]  # no signature name as the last line
@@ -38,14 +41,14 @@ def test_furniture_removed_and_sentences_kept(path):
 
 
 def test_page_footer_split_paragraph_is_joined():
-    text = clean(load_text(CORPUS / "dcsf-2008-07-03-letter.txt")).text
+    text = clean(load_text(CORPUS / "dcsf-2008-07-03-letter.txt"), FURNITURE_RULES).text
     assert "This duty currently applies to local authorities, Primary Care Trusts and other strategic partners." in text
     assert "fulfil their potential and get the good qualifications they need." in text
 
 
 def test_chunk_and_sentence_offsets_round_trip():
     for path in CORPUS.glob("*.txt"):
-        cleaned = clean(load_text(path))
+        cleaned = clean(load_text(path), FURNITURE_RULES)
         chunks = chunk_document("d", cleaned)
         assert chunks
         for chunk in chunks:

@@ -16,7 +16,7 @@ MAX_LINES = 600
 # helpers, export); the service is the one facade; the interfaces come last. docs/DESIGN.md, "Layout".
 LAYERS = [
     {"assistant.config", "assistant.errors", "assistant.models", "assistant.markers", "assistant.text",
-     "assistant.export"},
+     "assistant.export", "assistant.identity"},
     {"assistant.safety", "assistant.encoders"},
     {"assistant.library"},
     {"assistant.answer"},

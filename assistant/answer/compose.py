@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from ..library.retrieval import Snapshot
 from ..text import words
-from .context import NO_EVIDENCE, Context, Kit, Scored, threshold
+from .. import identity
+from .context import Context, Kit, Scored, threshold
 from .select import _is_title, _quotable
 from .units import Unit, unit_for
 
@@ -70,7 +71,7 @@ def compose(ctx: Context, kit: Kit) -> None:
         if take(c, opening=not units):
             break
     if not units:
-        return ctx.stop("no_evidence", NO_EVIDENCE)
+        return ctx.stop("no_evidence", identity.of_settings(kit.settings).no_evidence)
     if len(units) > opening:  # content quotes (a question about a document may have none above the floor)
         best = units[opening][0]
         for part in ctx.part_best:  # a two-part question gets an answer to each part

@@ -19,16 +19,8 @@ from ..models import Citation, Turn
 from .units import Unit
 from .vocabulary import Vocabulary
 
-COVERAGE = ("2008 proposals to extend the Children Act 2004 \"duty to co-operate\" to schools, children's "
-            "trusts and Children's Trust Boards, Children and Young People's Plans, and schools' duty to "
-            "promote pupils' well-being")
-NO_EVIDENCE = ("The documents in this library don't cover that. They cover " + COVERAGE + ". For anything "
-               "else, or for the law as it stands today, please ask your local authority or your clerk to governors.")
-NOT_ENGLISH = ("The library's documents are in English, so I can only search them for questions asked in "
-               "English. Please ask in English, for example: \"Which bodies are bound by the duty to co-operate?\"")
-NOTICE_PROPOSALS = ("Based on 2008 proposals and news reports of them, not law in force; not legal advice. "
-                    "Check the current position with your local authority or clerk.")
-NOTICE_GENERAL = "Quoted from the library's documents; not legal advice."
+# The messages a step stops with (no evidence, not English, ...) and the notices are the library's own
+# words: ``identity.of_settings(kit.settings)``, from corpus/library.toml.
 
 
 @dataclass

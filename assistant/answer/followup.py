@@ -24,7 +24,8 @@ import numpy as np
 
 from ..models import Turn
 from ..text import STOPWORDS, entities, tokens
-from .context import NO_EVIDENCE, Context, Kit
+from .. import identity
+from .context import Context, Kit
 from .units import dialogue
 
 # MiniLM's cosine between short phrases of one kind ("academies" / "schools", "primary schools" /
@@ -171,5 +172,5 @@ def condense(ctx: Context, kit: Kit) -> None:
         ctx.query = f"{ctx.read_with} {ctx.question}"
         ctx.follow_up = True
         last_turns = " ".join(t.content for t in ctx.history[-2:]
-                              if not t.content.startswith(NO_EVIDENCE[:40]))  # not our abstention text
+                              if not t.content.startswith(identity.of_settings(kit.settings).no_evidence[:40]))  # not our abstention text
         ctx.context_tokens = {t for t in entities(last_turns) if t in kit.snapshot.idf}

@@ -12,7 +12,8 @@ from functools import lru_cache
 from ..config import Settings
 from ..safety import privacy
 from ..safety.inputs import clean_question, mostly_non_latin, shown
-from .context import NO_EVIDENCE, NOT_ENGLISH, Context, Kit
+from .. import identity
+from .context import Context, Kit
 from .units import dialogue
 
 _INJECTION = re.compile(
@@ -44,6 +45,7 @@ def guard(ctx: Context, kit: Kit) -> None:
 def check_question(ctx: Context, settings: Settings) -> None:
     """``guard`` without the index: the service runs it before loading the model, so a bad
     question is refused at once. Idempotent (``guard`` runs it again inside the pipeline)."""
+    said = identity.of_settings(settings)  # the library's own words (corpus/library.toml)
     q, problem = clean_question(ctx.question if isinstance(ctx.question, str) else "", settings.max_question_chars)
     if problem:
         q = shown(q, settings.max_question_chars)  # echoed back: safe to print and to store
@@ -57,11 +59,9 @@ def check_question(ctx: Context, settings: Settings) -> None:
     if problem:
         return ctx.stop("invalid_input", problem)
     if _INJECTION.search(q):
-        return ctx.stop("unsafe_input", "That reads as an instruction to the assistant, not a question about the "
-                        "documents. I only quote the library's sources; please ask about the duty to co-operate, "
-                        "children's trusts or pupils' well-being.")
+        return ctx.stop("unsafe_input", said.unsafe_input)
     if mostly_non_latin(q):
-        return ctx.stop("no_evidence", NOT_ENGLISH)
+        return ctx.stop("no_evidence", said.not_english)
 
 
 def scope(ctx: Context, kit: Kit) -> None:
@@ -75,4 +75,4 @@ def scope(ctx: Context, kit: Kit) -> None:
     if later or _present_day().search(ctx.question):
         when = f"in {later[0]}" if later else "today"
         ctx.stop("no_evidence", f"The library's documents date from {latest} or earlier, so they cannot say what "
-                 f"happened or applies {when}. " + NO_EVIDENCE.split(". ", 1)[1])
+                 f"happened or applies {when}. " + identity.of_settings(kit.settings).no_evidence.split(". ", 1)[1])

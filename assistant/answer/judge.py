@@ -27,7 +27,8 @@ import numpy as np
 
 from ..errors import StoreError
 from .bank import asked, has_bank, similarity as bank_similarity
-from .context import NO_EVIDENCE, Context, Kit, Scored, threshold
+from .. import identity
+from .context import Context, Kit, Scored, threshold
 from .units import unit_for
 
 JUDGE_FILE = Path(__file__).resolve().parents[1] / "data" / "judge.toml"
@@ -242,12 +243,12 @@ def decide(ctx: Context, kit: Kit) -> None:
     if ctx.about:
         return
     if not ctx.ranked:
-        ctx.stop("no_evidence", NO_EVIDENCE)
+        ctx.stop("no_evidence", identity.of_settings(kit.settings).no_evidence)
     elif kit.judge is None or not kit.settings.uses("reranker"):
         if ctx.ranked[0].score < threshold(ctx, kit):
-            ctx.stop("no_evidence", NO_EVIDENCE)
+            ctx.stop("no_evidence", identity.of_settings(kit.settings).no_evidence)
     elif not kit.judge.answers(ctx.ranked[0].score, ctx.bank_covered, ctx.bank_uncovered,
                                has_bank(kit, ctx.ranked[0].sentence)):
-        ctx.stop("no_evidence", NO_EVIDENCE)
+        ctx.stop("no_evidence", identity.of_settings(kit.settings).no_evidence)
     elif ctx.threshold is not None and ctx.ranked[0].score < ctx.threshold:
         ctx.threshold = ctx.ranked[0].score  # answered on the bank's word: the best sentence may open

@@ -30,7 +30,8 @@ from .about import about
 from .bank import bank
 from .cite import cite
 from .compose import compose
-from .context import NOTICE_GENERAL, NOTICE_PROPOSALS, Context, Kit, Step
+from .. import identity
+from .context import Context, Kit, Step
 from .followup import condense
 from .guard import check_question, guard, scope
 from .judge import decide, judge
@@ -61,7 +62,8 @@ def to_answer(ctx: Context, kit: Kit) -> Answer:
     notice = None
     if answered:
         sources = [kit.snapshot.docs[c.doc_id].source for c in ctx.citations]
-        notice = NOTICE_PROPOSALS if any(s.concerns_proposals for s in sources) else NOTICE_GENERAL
+        said = identity.of_settings(kit.settings)
+        notice = said.notice_proposals if any(s.concerns_proposals for s in sources) else said.notice_general
         unknown = {f"“{s.title}”": " and ".join(s.unrecorded) for s in sources if s.unrecorded}
         if unknown:  # a school's own note added without metadata must not pass for current, official text
             notice += " " + " ".join(f"The {what} of {title} {'are' if ' and ' in what else 'is'} not recorded, so it "

@@ -8,11 +8,11 @@ judge see them and nothing the person asked is lost.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..identity import kept, read_toml  # the one mechanism for a data file a school edits by hand
 
 FILENAME = "vocabulary.toml"
 
@@ -31,11 +31,7 @@ class Vocabulary:
         path = Path(corpus_dir) / filename
         if not path.is_file():
             return cls()
-        try:
-            data = tomllib.loads(path.read_text("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            line = re.search(r"at line (\d+)", str(exc))
-            raise InputError(f"{path}{f', line {line.group(1)}' if line else ''}: not valid TOML ({exc}).") from None
+        data = read_toml(path)  # a damaged file: an InputError naming the file and the line
         terms = []
         for i, entry in enumerate(data.get("term", []), start=1):
             say, documents = entry.get("say"), entry.get("documents")
@@ -55,26 +51,8 @@ class Vocabulary:
         Why: a typo made every question fail, and a restart did not help. Every good load keeps a copy of
         the file in ``keep_dir`` (the data folder), so the last good vocabulary survives a restart; with
         no copy, questions go on with the built-in vocabulary, which is empty (no words added)."""
-        copy = Path(keep_dir) / f"{Path(FILENAME).stem}.last-good.toml"
-        try:
-            vocabulary = cls.load(corpus_dir)
-        except InputError as exc:
-            try:
-                kept = cls.load(copy.parent, copy.name) if copy.is_file() else None
-            except InputError:
-                kept = None
-            which = "the last good vocabulary" if kept else "the built-in vocabulary (no everyday words added)"
-            return kept or cls(), f"{exc} Until it is fixed, questions use {which}."
-        path = Path(corpus_dir) / FILENAME
-        try:
-            if path.is_file() and (not copy.is_file() or copy.read_bytes() != path.read_bytes()):
-                copy.parent.mkdir(parents=True, exist_ok=True)
-                tmp = copy.with_name(f".{copy.name}.tmp")
-                tmp.write_bytes(path.read_bytes())
-                tmp.replace(copy)
-        except OSError:  # a read-only data folder: the copy is a convenience, never a failure
-            pass
-        return vocabulary, None
+        return kept(cls.load, corpus_dir, keep_dir, FILENAME, cls, "vocabulary",
+                    "the built-in vocabulary (no everyday words added)", "questions use")
 
     def expand(self, question: str) -> str:
         """``question`` with the documents' words added after each everyday phrase it uses. Where phrases

@@ -16,21 +16,19 @@ import sys
 import textwrap
 from pathlib import Path
 
+from .. import identity
+
 EXIT_OK, EXIT_ERROR, EXIT_INPUT = 0, 1, 2
 PROGRESS_LOGGER = "assistant.progress"  # see assistant/service.py
 REFUSED = ("invalid_input", "unsafe_input")  # statuses that exit with EXIT_INPUT
 MAX_STDIN_BYTES = 4 * 1024 * 1024  # a question read from stdin; the question limit applies after
-
-
-DESCRIPTION = """\
-Ask about the Children Act 2004 duty to co-operate, children's trusts and the duty to promote
-pupils' well-being. Every answer is quoted word for word from the library's 2008 documents, with its
-sources; when the documents do not cover a question, the assistant says so."""
+# The description and the two example questions (`assistant --help`) are the library's own:
+# ``cli_description`` and ``cli_examples`` in corpus/library.toml.
 
 EPILOG = """\
 examples:
-  assistant ask Do academies have to co-operate with the local authority?
-  assistant ask --json "Who is bound by the duty to co-operate?"
+  assistant ask {first}
+  assistant ask --json "{second}"
   assistant sources
   assistant duties
 
@@ -58,8 +56,19 @@ for developers (from a clone; the evaluation is not part of the installed produc
 Run `assistant COMMAND --help` for a command's options."""
 
 
+def _description() -> str:
+    """The library's own description (corpus/library.toml); a typo in that file is said under it."""
+    said, problem = identity.current(), identity.current_problem()
+    return said.cli_description + (f"\n\nwarning: {problem}" if problem else "")
+
+
+def _epilog() -> str:
+    first, *rest = identity.current().cli_examples
+    return EPILOG.replace("{first}", first).replace("{second}", rest[-1] if rest else first)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="assistant", description=DESCRIPTION, epilog=EPILOG,
+    p = argparse.ArgumentParser(prog="assistant", description=_description(), epilog=_epilog(),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     # The commands are listed, grouped, in the epilog; argparse's own list would mix them all together.
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", help="one of the commands below")
@@ -177,7 +186,7 @@ def _command(args, assistant) -> int:
         if args.batch:
             return _batch(assistant, args.batch)
         if not args.question:
-            raise InputError("Give a question, e.g. assistant ask Who is bound by the duty to co-operate?")
+            raise InputError(f"Give a question, e.g. assistant ask {identity.current().cli_examples[-1]}")
         # Most people type the question without quotes: the words are joined back into one question.
         question = _read_stdin() if args.question == ["-"] else " ".join(args.question)
         answer = assistant.ask(question, history=args.previous)

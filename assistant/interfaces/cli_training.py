@@ -14,7 +14,7 @@ import shutil
 import textwrap
 from pathlib import Path
 
-from ..training.duties import NOTICE
+from .. import identity
 from ..training.quiz import MAX_QUESTIONS
 
 EXIT_OK = 0
@@ -103,7 +103,7 @@ def _source(c) -> str:
 
 
 def render_quiz(questions, seed: int) -> str:
-    out = [_wrap(f"Quiz number {seed} ({len(questions)} questions). {NOTICE}"), ""]
+    out = [_wrap(f"Quiz number {seed} ({len(questions)} questions). {identity.current().training_notice}"), ""]
     for q in questions:
         out.append(_wrap(f"{q.number}. {q.question}"))
         out += [f"     {LETTERS[i]}. {c}" for i, c in enumerate(q.choices)]
@@ -117,7 +117,7 @@ def render_quiz(questions, seed: int) -> str:
 
 
 def render_cards(cards) -> str:
-    out = [_wrap(NOTICE), ""]
+    out = [_wrap(identity.current().training_notice), ""]
     for card in cards:
         out += [_wrap(card.name.upper()), _wrap(" · ".join(b.label for b in card.badges), "  "),
                 _wrap(f"topic id: {card.id} (for `assistant quiz --topic {card.id}`)", "  ")]
@@ -135,7 +135,7 @@ def render_cards(cards) -> str:
 
 
 def render_glossary(entries) -> str:
-    out = [_wrap(NOTICE), ""]
+    out = [_wrap(identity.current().training_notice), ""]
     for g in entries:
         out.append(g.term)
         for line in g.lines:

@@ -20,6 +20,7 @@ import logging
 import gradio as gr
 
 from . import feedback, web_export
+from .. import identity
 from ..errors import AssistantError
 from ..service import Assistant
 from ..safety.inputs import recent_history  # the one conversation-history policy (UI, API, CLI)
@@ -28,13 +29,12 @@ from .web_bank import PICK_JS, BankUI, add_bank_admin, add_bank_api  # readers' 
 from .web_export import ExportButtons  # "Save as": made on click, in memory
 from .web_assets import ANNOUNCE_JS, CONVERSATION_JS, LIBRARY_JS, SOURCE_JS
 from .web_layout import admin_off_html
-from .web_html import (STARTERS, SOURCE_PLACEHOLDER, _message, e, highlight_span, render_conversation,
+from .web_html import (SOURCE_PLACEHOLDER, _message, e, highlight_span, render_conversation,
                        render_library, render_source, say)
 from .web_training import add_training_api, add_training_tabs  # Duties and Quiz tabs (governor training)
 
 log = logging.getLogger("assistant.ui")
 
-APP_TITLE = "Children's trusts & pupils' well-being: the 2008 proposals"
 
 
 
@@ -80,7 +80,7 @@ class UI:
     def start_starter(self, turns: list[dict], evt: gr.EventData):
         """A suggested question was chosen (only suggested ones are accepted from this event)."""
         q = str((evt._data or {}).get("q") or "")
-        return self.start(q if q in STARTERS else "", turns)
+        return self.start(q if q in identity.current().starters else "", turns)
 
     def start_again(self, turns: list[dict], evt: gr.EventData):
         """"Ask as a new question": the question of turn ``turn`` again, answered without the conversation
@@ -265,16 +265,15 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
     admin_on = bool(settings.admin_password and settings.admin_password.get_secret_value())
     private = {"api_visibility": "private"}
 
-    with gr.Blocks(title="2008 proposals assistant: children's trusts & well-being") as demo:
+    said = identity.of_settings(settings)  # the library's own words: corpus/library.toml
+    with gr.Blocks(title=said.browser_title) as demo:
         turns = gr.State([])
         gr.HTML(f"""
 <header class="app-header">
-  <h1>{e(APP_TITLE)}</h1>
+  <h1>{e(said.app_title)}</h1>
   <p class="sub">Answers quote the library's documents word for word, with numbered sources. When the documents
   don't cover a question, the assistant says so.</p>
-  <p class="notice-banner" role="note"><strong>Not legal advice.</strong> The sources date from 2008 and describe
-  proposals and reactions to them, not the law today. Check the current position with your local authority or
-  clerk before acting.</p>
+  <p class="notice-banner" role="note"><strong>Not legal advice.</strong> {e(said.banner)}</p>
 </header>""")
         announce = gr.HTML("", elem_id="announce", js_on_load=ANNOUNCE_JS)
 
@@ -299,8 +298,7 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
                         source_view = gr.HTML(SOURCE_PLACEHOLDER, elem_id="source-view", js_on_load=SOURCE_JS + PICK_JS)
 
             with gr.Tab("Sources", id="sources"):
-                gr.Markdown("Every document in the library, with what it is. **Proposal** means a 2008 government "
-                            "proposal or consultation; **News report** means journalism about the proposals.")
+                gr.Markdown(said.sources_help)
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=2, min_width=320):
                         library_html = gr.HTML("<p>Loading the library…</p>", elem_id="library",

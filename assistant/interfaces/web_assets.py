@@ -258,8 +258,10 @@ mark.hl { background: var(--hl); color: inherit; padding: .1em 0; border-radius:
 }
 """
 
-HEAD = '<meta name="description" content="Quoted, cited answers from 2008 documents on children\'s trusts, ' \
-       'the duty to co-operate and pupils\' well-being.">'
+def head(description: str) -> str:
+    """The page's <head> extra: its description (the library's ``page_description``, corpus/library.toml)."""
+    text = description.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return f'<meta name="description" content="{text}">'
 
 
 def theme() -> gr.themes.Base:

@@ -15,13 +15,7 @@ from ..library.details import not_recorded
 from ..markers import split_markers
 from ..models import how_read
 from . import feedback
-
-STARTERS = [  # offered on the welcome screen
-    "What duty did Ed Balls propose to place on schools?",
-    "Which bodies are bound by the duty to co-operate?",
-    "When do the consultations close?",
-    "What did the ADCS say about the well-being duty?",
-]
+from .. import identity
 
 
 # ---- small helpers -------------------------------------------------------------------------------
@@ -92,13 +86,14 @@ def highlight_span(text: str, start: int, end: int, quote: str) -> tuple[int, in
 # ---- HTML rendering ---------------------------------------------------------------------------------
 WELCOME = """
 <div class="welcome">
-  <h2>Ask about the 2008 proposals</h2>
+  <h2>{heading}</h2>
   <p>Type a question in your own words. Every answer is made of sentences <strong>quoted word for word</strong>
   from the library's documents, with numbered sources [1], [2]&hellip; Select a source to read the passage in
   its document. If the documents don't cover your question, the assistant says so rather than guessing.</p>
   <h3 class="starters-head" id="starters-head">Not sure where to start? Try one of these:</h3>
   <ul class="starters" aria-labelledby="starters-head">{starters}</ul>
 </div>"""
+_NO_STARTERS = re.compile(r'\s*<h3 class="starters-head".*?</ul>', re.S)  # a library that offers none
 
 SOURCE_PLACEHOLDER = """
 <div class="src-empty">
@@ -270,9 +265,11 @@ def _mode_note(a: dict) -> str:
 
 def render_conversation(turns: list[dict]) -> str:
     if not turns:
-        return WELCOME.format(starters="".join(
+        said = identity.current()  # the library's heading and starter questions (corpus/library.toml)
+        html = WELCOME.format(heading=e(said.welcome_heading), starters="".join(
             f'<li><button type="button" class="starter" data-action="ask" data-q="{e(q)}">{e(q)}</button></li>'
-            for q in STARTERS))
+            for q in said.starters))
+        return html if said.starters else _NO_STARTERS.sub("", html)
     return f'<div class="turns" data-count="{len(turns)}">{"".join(render_turn(t, i) for i, t in enumerate(turns))}</div>'
 
 

@@ -12,11 +12,12 @@ import os
 import sys
 import threading
 
+from .. import identity
 from ..safety import pii
 from ..service import Assistant
 from . import web_files
 from .web import build_app
-from .web_assets import CSS, HEAD, theme
+from .web_assets import CSS, head, theme
 from .web_bank_html import CSS as BANK_CSS
 from .web_layout import CSS as LAYOUT_CSS
 from .web_training import CSS as TRAINING_CSS
@@ -65,7 +66,7 @@ def launch(assistant: Assistant | None = None, host: str | None = None, port: in
     demo = build_app(assistant)
     warm_up(assistant)
     options = dict(server_name=host or settings.host, server_port=port or settings.port, theme=theme(),
-                   css=CSS + TRAINING_CSS + BANK_CSS + LAYOUT_CSS, head=HEAD, max_file_size=settings.max_upload_bytes,
+                   css=CSS + TRAINING_CSS + BANK_CSS + LAYOUT_CSS, head=head(identity.of_settings(settings).page_description), max_file_size=settings.max_upload_bytes,
                    show_error=True, footer_links=["api", "settings"], run_history=False, enable_monitoring=False,
                    quiet=True, app_kwargs={"middleware": [web_files.middleware(settings, folder)]})
     options.update(kwargs)

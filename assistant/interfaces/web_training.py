@@ -23,7 +23,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..training.duties import NOTICE
+from .. import identity
 from ..training.session import QuizSession
 from ..errors import AssistantError
 from ..service import Assistant
@@ -175,7 +175,7 @@ class TrainingUI:
 
     def duties_page(self):
         try:
-            return render_duties(self.api_duties(), self.api_glossary(), NOTICE), gr.update(choices=self.topics())
+            return render_duties(self.api_duties(), self.api_glossary(), identity.current().training_notice), gr.update(choices=self.topics())
         except AssistantError as exc:
             return _message(f"The duty cards could not be built: {exc}"), gr.skip()
 
@@ -264,10 +264,7 @@ def add_training_tabs(assistant: Assistant, announce: gr.HTML | None = None) -> 
     t = TrainingUI(assistant)
     announce = announce if announce is not None else gr.HTML("", visible=False)
     with gr.Tab("Duties", id="duties") as duties_tab:
-        gr.Markdown("What each duty is, who holds it, how strong it is and what it means for a governing body, **in "
-                    "the documents' own words**. Open a duty to read it: each quote gives its source's number "
-                    "and status (**Proposal** = a 2008 government proposal or consultation; **News report** = "
-                    "journalism about it), and the card lists its sources once, at the end.")
+        gr.Markdown(identity.of_settings(assistant.settings).duties_help)  # corpus/library.toml
         duties_html = gr.HTML('<p class="tr-loading">Loading the duty cards…</p>', elem_id="duties")
     with gr.Tab("Quiz", id="quiz") as quiz_tab:
         state = gr.State(None)  # a training.session.QuizSession once a quiz starts

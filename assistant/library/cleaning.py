@@ -1,10 +1,11 @@
 """Page-furniture removal: what a web page or letterhead adds that is not the document's content.
 
-Removed lines are never indexed, so they can never be retrieved or quoted: "More from Community
-Care", "Comments are closed.", "Related articles" / "More information" link lists, letterhead
-address and phone lines, "Handwritten signature of ...", a signature name under it, and stray page
-footers such as "department for / children, schools and families". A paragraph that a page footer
-cut in two is joined again, so its sentences can be quoted whole.
+Removed lines are never indexed, so they can never be retrieved or quoted: "Comments are closed.",
+"Related articles" / "More information" link lists, letterhead address and phone lines, "Handwritten
+signature of ...", a signature name under it. A library's own publishers' lines ("More from Community
+Care", a page footer "department for / children, schools and families") are data: the ``drop_lines``
+of ``corpus/library.toml``, given as ``furniture``. A paragraph that a page footer cut in two is joined
+again, so its sentences can be quoted whole.
 
 The cleaned text is the reference text: every quote is a verbatim slice of it.
 """
@@ -12,17 +13,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Sequence
 
 CLEANER_VERSION = "3"  # bump when the rules change, so the index re-embeds changed documents
 
-_DROP_LINE = [re.compile(p, re.I) for p in (
-    r"more from community care",
+_DROP_LINE = [re.compile(p, re.I) for p in (  # any publisher's; a library's own: corpus/library.toml
     r"comments are closed\.?",
-    r"department for",
-    r"(department for )?children,? schools and families",
     r"handwritten signature of .*",
-    r"rt\.? hon\.? .*\bmp",
-    r"secretary of state",
     r"(tel|telephone|phone|fax)\s*[:.].*",
     r"[^\w“\"‘]*\s*(for )?more (on|from)\b.*",
     r".*\bgo to https?://\S+\s*",
@@ -59,8 +56,8 @@ def normalise_line(line: str) -> str:
     return _SPACES.sub(" ", line).strip()
 
 
-def is_furniture(line: str) -> bool:
-    return any(p.fullmatch(line) for p in _DROP_LINE)
+def is_furniture(line: str, furniture: Sequence[re.Pattern] = ()) -> bool:
+    return any(p.fullmatch(line) for p in _DROP_LINE) or any(p.fullmatch(line) for p in furniture)
 
 
 def _is_heading(text: str) -> bool:
@@ -85,8 +82,9 @@ def _blocks(raw: str) -> list[list[str]]:
     return blocks
 
 
-def clean(raw: str) -> CleanText:
-    """Return the cleaned text (paragraphs joined by blank lines) and its paragraph offsets."""
+def clean(raw: str, furniture: Sequence[re.Pattern] = ()) -> CleanText:
+    """Return the cleaned text (paragraphs joined by blank lines) and its paragraph offsets. ``furniture``:
+    the library's publishers' lines, dropped whole (``identity.Identity.furniture``)."""
     paragraphs: list[str] = []
     in_link_list = False
     after_signature = False
@@ -105,7 +103,7 @@ def clean(raw: str) -> CleanText:
                 continue
             if after_signature and len(line.split()) <= 5 and not _ENDS_SENTENCE.search(line):
                 continue  # the signatory's name under the signature
-            if is_furniture(line):
+            if is_furniture(line, furniture):
                 continue
             kept.append(line)
         if not kept:

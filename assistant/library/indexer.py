@@ -11,6 +11,7 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
+from .. import identity
 from ..config import Settings
 from ..encoders.embeddings import Embedder
 from ..errors import LoadError, StoreError
@@ -66,10 +67,11 @@ def sync(store: Store, embedder: Embedder, settings: Settings, sources: list[Sou
     indexed = store.documents(with_text=False)
     wanted = {s.id for s in sources}
     todo: list[tuple[Source, str]] = []
+    library = identity.of_settings(settings)  # its publishers' page furniture (corpus/library.toml)
     for source in sources:
         record = indexed.get(source.id)
         try:  # a link (or a folder link on the way) is refused here, before anything is read
-            digest = raw_hash(corpus_file(settings.corpus_dir, source.file), embedder.name)
+            digest = raw_hash(corpus_file(settings.corpus_dir, source.file), embedder.name, library.furniture_key)
         except LoadError as exc:
             report.failed[source.id] = str(exc)
             continue
@@ -88,7 +90,7 @@ def sync(store: Store, embedder: Embedder, settings: Settings, sources: list[Sou
         record = indexed.get(source.id)
         try:
             doc = ingest(source, settings.corpus_dir, embedder.name, settings.max_upload_bytes,
-                         settings.max_document_chars)
+                         settings.max_document_chars, library=library)
         except LoadError as exc:
             report.failed[source.id] = str(exc)
             if log:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .chunking import Chunk, chunk_document
+from .. import identity
 from .cleaning import CLEANER_VERSION, CleanText, clean
 from ..errors import LoadError
 from .loaders import load_text, open_regular
@@ -28,11 +29,14 @@ class Document:
     chunks: list[Chunk]
 
 
-def raw_hash(path: Path, model_name: str) -> str:
-    """Hash of the file's bytes and of the processing versions; unchanged → skip without parsing.
-    A link or anything but a regular file is refused (``LoadError``) before a byte is read."""
+def raw_hash(path: Path, model_name: str, furniture_key: str = "") -> str:
+    """Hash of the file's bytes and of the processing versions (the library's furniture rules among
+    them); unchanged → skip without parsing. A link or anything but a regular file is refused
+    (``LoadError``) before a byte is read."""
     h = hashlib.sha256()
     h.update(f"{PIPELINE_VERSION}{LOADER_VERSIONS.get(Path(path).suffix.lower(), '')}|{model_name}|".encode())
+    if furniture_key:
+        h.update(f"furniture:{furniture_key}|".encode())
     with open_regular(path) as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
@@ -40,13 +44,16 @@ def raw_hash(path: Path, model_name: str) -> str:
 
 
 def ingest(source: Source, corpus_dir: Path, model_name: str, max_bytes: int | None = None,
-           max_chars: int | None = None, shown_name: str | None = None) -> Document:
-    """``shown_name``: how messages name the file (a staged copy's name would confuse)."""
+           max_chars: int | None = None, shown_name: str | None = None,
+           library: identity.Identity | None = None) -> Document:
+    """``shown_name``: how messages name the file (a staged copy's name would confuse). ``library``: the
+    library's identity (``identity.of_settings``), whose furniture rules clean the text."""
     path = corpus_file(corpus_dir, source.file)  # never through a folder link out of the corpus
     text = load_text(path, max_bytes, max_chars, shown_name)
-    cleaned = clean(text)
+    library = library or identity.current()
+    cleaned = clean(text, library.furniture)
     chunks = chunk_document(source.id, cleaned)
     if not chunks:
         raise LoadError(f"{shown_name or path.name}: no sentences left after cleaning; nothing to index.")
     version = hashlib.sha256(f"{PIPELINE_VERSION}|{model_name}|{cleaned.text}".encode()).hexdigest()
-    return Document(source, raw_hash(path, model_name), version, cleaned, chunks)
+    return Document(source, raw_hash(path, model_name, library.furniture_key), version, cleaned, chunks)

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from typing import Any
 
+from .. import identity
 from ..errors import InputError
 from typing import get_args
 
@@ -65,7 +66,7 @@ def clean_question(raw: str, limit: int) -> tuple[str, str | None]:
                      "Please retype it without them.")
     q = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", INVISIBLE.sub("", raw))).strip()
     if not q:
-        return q, "Please type a question, for example: \"Which bodies are bound by the duty to co-operate?\""
+        return q, identity.current().empty_question  # with the library's example question
     if len(q) > limit:
         return q, f"The question is {len(q):,} characters long; the limit is {limit:,}. Please shorten it."
     if not re.search(r"[^\W_]", q):

@@ -31,8 +31,7 @@ from ..answer.units import depends_on_previous, dialogue
 SPEC_NAME = "training.toml"
 FIELD_KEYS = ("what", "holds", "added", "strength", "status", "governors")
 DEFINITION_FIELDS = ("what",)  # fields whose lines say what the duty or body is
-NOTICE = ("Every line is a sentence quoted word for word from the library's 2008 documents, which describe "
-          "proposals and reactions to them, not the law in force today. Not legal advice.")
+# The notice over every card, quiz and pack is the library's own: ``training_notice`` in corpus/library.toml.
 
 
 class Line(BaseModel):

@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from .duties import NOTICE, DutyCard, GlossaryEntry
+from .. import identity
+from .duties import DutyCard, GlossaryEntry
 from ..errors import InputError
 from ..export import _md_inline, _one_line, new_pdf, replaced_note
 from .quiz import Question
 
-TITLE = "Governor training pack: children's trusts and pupils' well-being (the 2008 proposals)"
 LETTERS = "ABCDEFGH"
 
 
@@ -44,7 +44,8 @@ def _heading(topic_name: str | None, seed: int, prepared: str) -> str:
 def to_markdown(cards: list[DutyCard], questions: list[Question], topic_name: str | None = None, seed: int = 1,
                 prepared: str | None = None, glossary: list[GlossaryEntry] | None = None) -> str:
     prepared = prepared or dt.date.today().strftime("%d %B %Y")
-    out = [f"# {TITLE}", "", f"*{_heading(topic_name, seed, prepared)}*", "", f"**{NOTICE}**", "",
+    said = identity.current()  # the library's title and notice (corpus/library.toml)
+    out = [f"# {said.pack_title}", "", f"*{_heading(topic_name, seed, prepared)}*", "", f"**{said.training_notice}**", "",
            "## Part 1. The duties in brief", ""]
     for card in cards:
         out += [f"### {_md_inline(card.name)}", ""]
@@ -115,9 +116,10 @@ def to_pdf(cards: list[DutyCard], questions: list[Question], topic_name: str | N
         pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + width, pdf.get_y())
         pdf.ln(3)
 
-    para(TITLE, 16, "B", navy, gap=2)
+    said = identity.current()
+    para(said.pack_title, 16, "B", navy, gap=2)
     para(_heading(topic_name, seed, prepared), 9, "I", grey, gap=1)
-    para(NOTICE, 9.5, "B", amber, gap=5)
+    para(said.training_notice, 9.5, "B", amber, gap=5)
     para("Part 1. The duties in brief", 14, "B", navy, gap=3)
     for card in cards:
         room(45)
