@@ -18,7 +18,7 @@ import gradio as gr
 
 from ..errors import AssistantError
 from ..service import Assistant
-from .feedback import rating_key  # one correction per answer per session, like a rating
+from ..library.feedback import rating_key  # one correction per answer per session, like a rating
 from .web_html import SENT_FOR_REVIEW, _message, _plural, e, render_conversation, say
 
 log = logging.getLogger("assistant.ui")
