@@ -5,8 +5,8 @@
 * An upload on the manager is answered by both answering instances: every question asked once the refresh
   period (``ASSISTANT_REFRESH_SECONDS``) has passed after the upload quotes the new document.
 * A rating and a "not covered" correction taken by each answering instance (the page's own events) are on the
-  manager's lists (``/feedback`` and ``/corrections``, admin password) and in the CSV export, personal details
-  removed; the answering instances keep no feedback file of their own.
+  manager's lists (``/feedback`` and ``/corrections``, admin password) and in its CSV export (``assistant
+  feedback --csv``), personal details removed; the answering instances keep no feedback file of their own.
 * While the server is stopped an answering instance says so in one line naming the server; once it is started
   again on the same data, the same instance answers as before.
 
@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import CHROMA, Page, free_port, running_app, seed_corpus, start_chroma, stop_chroma
+from conftest import CHROMA, Page, free_port, run_cli, running_app, seed_corpus, start_chroma, stop_chroma
 
 pytestmark = pytest.mark.skipif(CHROMA is None and not os.environ.get("CI"),
                                 reason="the chroma CLI (pip install chromadb) is not on PATH")
@@ -46,7 +46,7 @@ def fleet(tmp_path_factory):
     (base / "chroma").mkdir()
     port = free_port()
     state = {"base": base, "port": port, "proc": start_chroma(base / "chroma", port)}
-    server = {"CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": str(port), "ASSISTANT_COLLECTION_PREFIX": PREFIX,
+    state["server"] = server = {"CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": str(port), "ASSISTANT_COLLECTION_PREFIX": PREFIX,
               "ASSISTANT_REFRESH_SECONDS": str(REFRESH), "ASSISTANT_CHROMA_TIMEOUT": "3"}
     try:
         corpus = seed_corpus(base / "manager" / "corpus", SEEDS)
@@ -108,9 +108,6 @@ def test_an_upload_on_the_manager_is_answered_by_both_answering_instances(fleet)
 def test_feedback_and_corrections_from_each_answering_instance_reach_the_manager(fleet):
     from gradio_client import Client
 
-    from assistant.config import Settings
-    from assistant.library.feedback import export_csv
-
     for n, role in enumerate(("reader1", "reader2"), 1):
         page = Page(fleet[role]["url"])
         page.ask(QUESTION)
@@ -128,10 +125,11 @@ def test_feedback_and_corrections_from_each_answering_instance_reach_the_manager
     with pytest.raises(Exception, match="switched off"):  # an answering instance shows no one the list
         Client(fleet["reader1"]["url"], verbose=False).predict("", api_name="/feedback")
 
-    out = fleet["base"] / "feedback.csv"
-    settings = Settings(chroma_host="127.0.0.1", chroma_port=fleet["port"], collection_prefix=PREFIX,
-                        data_dir=fleet["base"] / "manager" / "data")
-    assert export_csv(out, settings) == 2
+    out = fleet["base"] / "feedback.csv"  # the manager's export: `assistant feedback --csv` on its machine
+    done = run_cli(["feedback", "--csv", str(out)], fleet["server"] | {
+        "ASSISTANT_CORPUS_DIR": str(fleet["base"] / "manager" / "corpus"),
+        "ASSISTANT_DATA_DIR": str(fleet["base"] / "manager" / "data")})
+    assert done.returncode == 0 and done.stdout.startswith("2 ratings written"), done.stdout + done.stderr
     assert "reader 1:" in out.read_text("utf-8-sig") and "reader 2:" in out.read_text("utf-8-sig")
     for role in ("reader1", "reader2"):  # nothing stored on the answering machines
         assert not (fleet["base"] / role / "data" / "feedback.sqlite3").exists()
