@@ -50,7 +50,7 @@ managing the library:
   index                 bring the index up to date with the corpus folder
   bank list|add|remove|check|correct|review
                         the question bank (what each sentence answers) and readers' corrections
-  feedback [--csv FILE] readers' ratings (every instance's, with a Chroma server), or their CSV export
+  feedback [--csv FILE] readers' ratings of answers (every instance's), or their CSV export
 
 for developers (from a clone; the evaluation is not part of the installed product):
   python -m evals       evaluate the answers (make eval rewrites the README's tables)
