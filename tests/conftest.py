@@ -13,6 +13,7 @@ import sys
 import time
 import tomllib
 import urllib.request
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -147,6 +148,71 @@ def state_fingerprint(a) -> str:
         with contextlib.closing(sqlite3.connect(db)) as conn:
             feedback = [list(r) for r in conn.execute("SELECT * FROM feedback ORDER BY id")]
     return _digest({"corpus": corpus, "index": index, "vectors": vectors, "feedback": feedback})
+
+
+# ---- the page's own events over HTTP (what its JavaScript sends), without a browser ------------------------
+class Page:
+    """One browser session of the app, sending the page's events as its JavaScript does."""
+
+    def __init__(self, url: str):
+        self.url, self.session = url, uuid.uuid4().hex[:11]
+        import httpx
+
+        self.http = httpx.Client(timeout=120)
+        config = self.http.get(url + "config").json()
+        self.ids = {c.get("props", {}).get("elem_id"): c["id"] for c in config["components"]}
+        self.deps = config["dependencies"]
+
+    def _dep(self, elem_id: str, event: str) -> dict:
+        return next(d for d in self.deps if [self.ids[elem_id], event] in [list(t) for t in d["targets"]])
+
+    def _then(self, dep: dict) -> dict:
+        return next(d for d in self.deps if d.get("trigger_after") == dep["id"])
+
+    def _body(self, dep: dict, data: list, event_data=None, trigger: str | None = None) -> dict:
+        return {"data": data, "fn_index": dep["id"], "session_hash": self.session, "event_data": event_data,
+                "trigger_id": self.ids.get(trigger)}
+
+    def run(self, dep: dict, data: list, event_data=None, trigger=None) -> dict:
+        """An event the page sends outside the queue (queue=False)."""
+        r = self.http.post(self.url + "gradio_api/run/predict", json=self._body(dep, data, event_data, trigger))
+        r.raise_for_status()
+        return r.json()
+
+    def queued(self, dep: dict, calls: list[tuple[list, dict | None]], trigger=None) -> list[dict]:
+        """Queue every call, then read the session's event stream until each has completed; their outputs."""
+        ids = []
+        for data, event_data in calls:
+            r = self.http.post(self.url + "gradio_api/queue/join", json=self._body(dep, data, event_data, trigger))
+            r.raise_for_status()
+            ids.append(r.json()["event_id"])
+        done: dict[str, dict] = {}
+        while len(done) < len(ids):
+            with self.http.stream("GET", self.url + f"gradio_api/queue/data?session_hash={self.session}") as stream:
+                for line in stream.iter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    msg = json.loads(line[5:])
+                    if msg.get("msg") == "process_completed" and msg.get("event_id") in ids:
+                        assert msg.get("success"), msg
+                        done[msg["event_id"]] = msg["output"]
+                    if len(done) == len(ids):
+                        break
+        return [done[i] for i in ids]
+
+    def ask(self, question: str) -> None:
+        start = self._dep("question", "submit")
+        self.run(start, [question, None], trigger="question")
+        self.queued(self._then(start), [([None], None)])
+
+    def rate(self, ratings: list[tuple[str, str]], turn: int = 0) -> list[dict]:
+        return self.queued(self._dep("conversation", "feedback"),
+                           [([None], {"turn": turn, "rating": r, "comment": c}) for r, c in ratings],
+                           trigger="conversation")
+
+    def not_covered(self, times: int, turn: int = 0) -> None:
+        self.queued(self._dep("conversation", "notcovered"), [([None], {"turn": turn})] * times,
+                    trigger="conversation")
 
 
 # ---- a real Chroma server (``chroma run``, from the installed chromadb package) ----------------------

@@ -54,7 +54,7 @@ def _assistant(base: Path):
 @pytest.fixture(scope="module")
 def lib(tmp_path_factory):
     """The library the CLI and the API rows use: the real corpus, a built index, one feedback row."""
-    from assistant.interfaces import feedback
+    from assistant.library import feedback
 
     base = tmp_path_factory.mktemp("bad-input")
     copy_corpus(base / "corpus")

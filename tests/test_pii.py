@@ -103,7 +103,7 @@ def test_detector_speed(capsys):
 def test_a_flagged_feedback_comment_is_not_stored(tmp_path):
     """Through the real SQLite file: none of the details is in the database's bytes."""
     from assistant import get_settings
-    from assistant.interfaces.feedback import record, rows
+    from assistant.library.feedback import record, rows
 
     settings = get_settings(data_dir=tmp_path / "data", corpus_dir=ROOT / "corpus")
     comments = list(ISSUE) + ["Email karen.hughes72@example.com or ring 020 7946 0958",

@@ -67,7 +67,7 @@ def test_personal_data_gets_a_warning_and_is_removed(assistant, question):
 
 def test_feedback_never_stores_personal_data(tmp_path):
     from assistant import get_settings
-    from assistant.interfaces.feedback import record, rows
+    from assistant.library.feedback import record, rows
 
     settings = get_settings(data_dir=tmp_path)
     answer = {"question": "My son Tom Baker (aged 11) was excluded; who must co-operate?", "answer": "x [1]",

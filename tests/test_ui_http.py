@@ -185,7 +185,7 @@ def _answer_dump(quote_text: str = "Schools will <b>co-operate</b> & more.") -> 
 
 def test_feedback_is_stored_and_exported_as_csv(tmp_path):
     from assistant import get_settings
-    from assistant.interfaces.feedback import export_csv, record, rows
+    from assistant.library.feedback import export_csv, record, rows
 
     settings = get_settings(data_dir=tmp_path / "data")
     record(_answer_dump(), "up", "Useful", settings)

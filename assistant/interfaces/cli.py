@@ -48,6 +48,7 @@ managing the library:
   index                 bring the index up to date with the corpus folder
   bank list|add|remove|check|correct|review
                         the question bank (what each sentence answers) and readers' corrections
+  feedback [--csv FILE] readers' ratings of answers (every instance's), or their CSV export
 
 for developers (from a clone; the evaluation is not part of the installed product):
   python -m evals       evaluate the answers (make eval rewrites the README's tables)
@@ -110,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_bank import add_parsers as bank_parsers
 
     bank_parsers(sub)
+    from .cli_feedback import add_parsers as feedback_parsers
+
+    feedback_parsers(sub)
     return p
 
 
@@ -249,6 +253,10 @@ def _command(args, assistant) -> int:
         from .cli_bank import dispatch as bank
 
         return bank(assistant, args)
+    if args.command == "feedback":
+        from .cli_feedback import dispatch as feedback
+
+        return feedback(assistant, args)
     if args.command in ("quiz", "duties", "glossary", "pack"):
         from .cli_training import dispatch
 

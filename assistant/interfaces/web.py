@@ -19,13 +19,15 @@ import logging
 
 import gradio as gr
 
-from . import feedback, web_export
+from ..library import feedback
+from . import web_export
 from .. import identity
 from ..errors import AssistantError
 from ..service import Assistant
 from ..safety.inputs import recent_history  # the one conversation-history policy (UI, API, CLI)
 from .web_admin import AdminGate, AdminUI, add_document_sections, client_address, wire_document_sections
 from .web_bank import PICK_JS, BankUI, add_bank_admin, add_bank_api  # readers' corrections, the question bank
+from .web_feedback import add_feedback_api  # the manager's list of every instance's ratings
 from .web_export import ExportButtons  # "Save as": made on click, in memory
 from .web_assets import ANNOUNCE_JS, CONVERSATION_JS, LIBRARY_JS, SOURCE_JS
 from .web_layout import admin_off_html
@@ -354,6 +356,7 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
         gr.api(ui.api_sources, api_name="sources")
         gr.api(ui.api_document, api_name="document")
         add_bank_api(ui.bank)
+        add_feedback_api(settings, lambda given, request: ui.admin.check(given, client_address(request)))
         add_training_api(training)  # outside gr.Tabs(): an API there became a second, phantom tab
     # Every event and API call goes through one queue: at most `concurrency` run at once (they share the
     # CPU; the model is not copied), up to `queue_size` wait in order, and more are refused with "queue full".

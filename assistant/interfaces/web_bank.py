@@ -18,7 +18,7 @@ import gradio as gr
 
 from ..errors import AssistantError
 from ..service import Assistant
-from .feedback import rating_key  # one correction per answer per session, like a rating
+from ..library.feedback import rating_key  # one correction per answer per session, like a rating
 from .web_bank_html import BANK_JS, REVIEW_JS, render_bank, render_picker, render_review
 from .web_bank_html import PICK_JS  # noqa: F401 (web.py takes it from here)
 from .web_html import SENT_FOR_REVIEW, message, render_conversation, say

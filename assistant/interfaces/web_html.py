@@ -14,7 +14,7 @@ from typing import Any
 from ..library.details import not_recorded
 from ..markers import split_markers
 from ..models import how_read
-from . import feedback
+from ..library import feedback
 from .. import identity
 
 
