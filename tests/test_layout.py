@@ -13,7 +13,8 @@ MAX_LINES = 600
 
 # Who may import whom: a module imports only from its own layer or the ones before it. The top-level
 # modules other than the service are the shared contract (settings, errors, the Answer model, text
-# helpers, export); the service is the one facade; the interfaces come last. docs/DESIGN.md, "Layout".
+# helpers, export); the live index (``live``) builds the Kit, so it sits above answering; the service is
+# the one facade; the interfaces come last. docs/DESIGN.md, "Layout".
 LAYERS = [
     {"assistant.config", "assistant.errors", "assistant.models", "assistant.markers", "assistant.text",
      "assistant.export"},
@@ -21,6 +22,7 @@ LAYERS = [
     {"assistant.library"},
     {"assistant.answer"},
     {"assistant.training"},
+    {"assistant.live"},
     {"assistant.service", "assistant"},
     {"assistant.interfaces", "assistant.__main__"},
 ]
