@@ -22,7 +22,7 @@ import gradio as gr
 from . import feedback, web_export
 from ..errors import AssistantError
 from ..service import Assistant
-from .web_admin import AdminGate, AdminUI, add_document_sections, client_address, wire_document_sections
+from .web_admin import AdminGate, AdminUI, add_document_sections, wire_document_sections
 from .web_bank import PICK_JS, BankUI, add_bank_admin, add_bank_api  # readers' corrections, the question bank
 from .web_export import ExportButtons  # "Save as": made on click, in memory
 from .web_assets import ANNOUNCE_JS, CONVERSATION_JS, LIBRARY_JS, SOURCE_JS
@@ -66,7 +66,7 @@ class UI:
         self.settings = assistant.settings
         self.admin = AdminGate(self.settings)
         self.docs = AdminUI(assistant, self.admin, self.library)  # add, remove, edit details (web_admin.py)
-        self.bank = BankUI(assistant, lambda given, request: self.admin.check(given, client_address(request)))
+        self.bank = BankUI(assistant, self.admin.check_request)
 
     # chat ------------------------------------------------------------------------------------------
     def start(self, question: str, turns: list[dict]):
@@ -262,7 +262,7 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
     assistant = assistant or Assistant()
     ui = UI(assistant)
     settings = assistant.settings
-    admin_on = bool(settings.admin_password and settings.admin_password.get_secret_value())
+    admin_on = ui.admin.on
     private = {"api_visibility": "private"}
 
     with gr.Blocks(title="2008 proposals assistant: children's trusts & well-being") as demo:
