@@ -156,3 +156,13 @@ def test_the_product_never_imports_the_evaluation():
     assert not reaching, reaching
     project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text("utf-8"))
     assert project["tool"]["setuptools"]["packages"]["find"]["include"] == ["assistant*"]
+
+
+def test_the_service_is_a_thin_facade():
+    """issue 32: ``service.py`` is the ``Assistant`` facade over one service per concern, not the place where
+    the live index or the library's writes are kept: those are ``live.py`` and ``library/manager.py``."""
+    service = PACKAGE / "service.py"
+    assert len(service.read_text("utf-8").splitlines()) <= 250
+    graph = _graph()
+    assert {"assistant.live", "assistant.library.manager"} <= graph["assistant.service"]
+    assert "assistant.library.manager" in graph["assistant.live"]
