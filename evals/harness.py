@@ -58,14 +58,14 @@ def ablation(env, questions: list[dict], components: list[str], progress: bool) 
     out, scored = {}, {}
     for component in ["", *components]:
         a.settings.disable = component
-        a._kit = None  # the kit is rebuilt with these settings
+        a.live.drop_kit()  # the kit is rebuilt with these settings
         ours = Ours(env)
         res = [ours.answer(q) for q in tqdm(questions, desc=f"ablate {component or 'none':>10}", unit="q",
                                            disable=not progress, file=sys.stderr)]
         scored[component] = [score(q, r) for q, r in zip(questions, res)]
         out[component] = by_set(questions, scored[component])
     a.settings.disable = ""
-    a._kit = None
+    a.live.drop_kit()
     held_out = lambda q: question_set(q).endswith(("heldout", "sealed"))  # noqa: E731
     tested = {c: paired(questions, scored[""], scored[c], held_out) for c in components}
     if CORRECTIONS_SAMPLE.exists():  # the other way round: a component added, "with" against the shipped "without"

@@ -110,7 +110,7 @@ def fresh_library(base: Path, with_bank: bool = True):
 
 def set_disable(a, what: str) -> None:
     a.settings.disable = what
-    a._kit = None  # rebuilt with these settings (as evals.harness.ablation does)
+    a.live.drop_kit()  # rebuilt with these settings (as evals.harness.ablation does)
 
 
 def add_policy(a, fmt: str):

@@ -150,7 +150,7 @@ class OursLLM(Ours):
             if base.llm_backend == "none" and "llm_backend" not in overrides:
                 overrides["llm_backend"] = "llamacpp"
             a = Assistant(get_settings(index_dir=self.env.index_dir, **overrides))
-            a._store = self.env.assistant.store  # the same Chroma client and index
+            a.live.use_store(self.env.assistant.store)  # the same Chroma client and index
             self._llm_assistant = a
         return self._llm_assistant
 

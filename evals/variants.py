@@ -18,9 +18,9 @@ def using(assistant, name: str):
     if name and name not in NAMES:
         raise ValueError(f"unknown variant {name!r}; known: {', '.join(NAMES)}")
     assistant.settings.disable = name
-    assistant._kit = None  # the kit is rebuilt with these settings
+    assistant.live.drop_kit()  # the kit is rebuilt with these settings
     try:
         yield assistant.ask
     finally:
         assistant.settings.disable = ""
-        assistant._kit = None
+        assistant.live.drop_kit()

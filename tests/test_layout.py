@@ -13,7 +13,8 @@ MAX_LINES = 600
 
 # Who may import whom: a module imports only from its own layer or the ones before it. The top-level
 # modules other than the service are the shared contract (settings, errors, the Answer model, text
-# helpers, export); the service is the one facade; the interfaces come last. docs/DESIGN.md, "Layout".
+# helpers, export); the live index (``live``) builds the Kit, so it sits above answering; the service is
+# the one facade; the interfaces come last. docs/DESIGN.md, "Layout".
 LAYERS = [
     {"assistant.config", "assistant.errors", "assistant.models", "assistant.markers", "assistant.text",
      "assistant.export", "assistant.identity"},
@@ -21,6 +22,7 @@ LAYERS = [
     {"assistant.library"},
     {"assistant.answer"},
     {"assistant.training"},
+    {"assistant.live"},
     {"assistant.service", "assistant"},
     {"assistant.interfaces", "assistant.__main__"},
 ]
@@ -155,3 +157,13 @@ def test_the_product_never_imports_the_evaluation():
     assert not reaching, reaching
     project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text("utf-8"))
     assert project["tool"]["setuptools"]["packages"]["find"]["include"] == ["assistant*"]
+
+
+def test_the_service_is_a_thin_facade():
+    """issue 32: ``service.py`` is the ``Assistant`` facade over one service per concern, not the place where
+    the live index or the library's writes are kept: those are ``live.py`` and ``library/manager.py``."""
+    service = PACKAGE / "service.py"
+    assert len(service.read_text("utf-8").splitlines()) <= 250
+    graph = _graph()
+    assert {"assistant.live", "assistant.library.manager"} <= graph["assistant.service"]
+    assert "assistant.library.manager" in graph["assistant.live"]

@@ -19,7 +19,7 @@ from pathlib import Path
 from .. import identity
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT = 0, 1, 2
-PROGRESS_LOGGER = "assistant.progress"  # see assistant/service.py
+PROGRESS_LOGGER = "assistant.progress"  # see assistant/live.py
 REFUSED = ("invalid_input", "unsafe_input")  # statuses that exit with EXIT_INPUT
 MAX_STDIN_BYTES = 4 * 1024 * 1024  # a question read from stdin; the question limit applies after
 # The description and the two example questions (`assistant --help`) are the library's own:

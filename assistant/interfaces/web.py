@@ -25,7 +25,7 @@ from .. import identity
 from ..errors import AssistantError
 from ..service import Assistant
 from ..safety.inputs import recent_history  # the one conversation-history policy (UI, API, CLI)
-from .web_admin import AdminGate, AdminUI, add_document_sections, client_address, wire_document_sections
+from .web_admin import AdminGate, AdminUI, add_document_sections, wire_document_sections
 from .web_bank import PICK_JS, BankUI, add_bank_admin, add_bank_api  # readers' corrections, the question bank
 from .web_feedback import add_feedback_api  # the manager's list of every instance's ratings
 from .web_export import ExportButtons  # "Save as": made on click, in memory
@@ -68,7 +68,7 @@ class UI:
         self.settings = assistant.settings
         self.admin = AdminGate(self.settings)
         self.docs = AdminUI(assistant, self.admin, self.library)  # add, remove, edit details (web_admin.py)
-        self.bank = BankUI(assistant, lambda given, request: self.admin.check(given, client_address(request)))
+        self.bank = BankUI(assistant, self.admin.check_request)
 
     # chat ------------------------------------------------------------------------------------------
     def start(self, question: str, turns: list[dict]):
@@ -264,7 +264,7 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
     assistant = assistant or Assistant()
     ui = UI(assistant)
     settings = assistant.settings
-    admin_on = bool(settings.admin_password and settings.admin_password.get_secret_value())
+    admin_on = ui.admin.on
     private = {"api_visibility": "private"}
 
     said = identity.of_settings(settings)  # the library's own words: corpus/library.toml
@@ -356,7 +356,7 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
         gr.api(ui.api_sources, api_name="sources")
         gr.api(ui.api_document, api_name="document")
         add_bank_api(ui.bank)
-        add_feedback_api(settings, lambda given, request: ui.admin.check(given, client_address(request)))
+        add_feedback_api(settings, ui.admin.check_request)
         add_training_api(training)  # outside gr.Tabs(): an API there became a second, phantom tab
     # Every event and API call goes through one queue: at most `concurrency` run at once (they share the
     # CPU; the model is not copied), up to `queue_size` wait in order, and more are refused with "queue full".

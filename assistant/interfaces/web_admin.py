@@ -12,18 +12,17 @@ from __future__ import annotations
 import hmac
 import logging
 import math
-import re
 import threading
 import time
-from pathlib import Path
 from typing import Any, Callable
 
 import gradio as gr
 
 from ..config import Settings
-from ..errors import AssistantError, IdTaken, InputError, UnknownDocument
+from ..errors import AssistantError, IdTaken, UnknownDocument
 from ..library.details import not_recorded
 from ..service import Assistant
+from .web_files import discard, uploaded_path
 from .web_html import message as _message, plural as _plural
 
 log = logging.getLogger("assistant.ui")
@@ -51,6 +50,15 @@ class AdminGate:
         self.settings, self.clock = settings, clock
         self._lock = threading.Lock()
         self._clients: dict[str, dict] = {}
+
+    @property
+    def on(self) -> bool:
+        """Whether library management is switched on (an admin password is set)."""
+        return bool(self.settings.admin_password and self.settings.admin_password.get_secret_value())
+
+    def check_request(self, given: str | None, request: gr.Request | None) -> str | None:
+        """``check`` for the client that sent ``request``."""
+        return self.check(given, client_address(request))
 
     def check(self, given: str | None, client: str = "unknown") -> str | None:
         """None when ``given`` is the admin password and ``client`` is not locked out, else the reason."""
@@ -89,23 +97,6 @@ class AdminGate:
 def client_address(request: gr.Request | None) -> str:
     client = getattr(request, "client", None)
     return str(getattr(client, "host", None) or "unknown")
-
-
-def uploaded_path(file: Any) -> Path:
-    """The server path of a file that was uploaded through this app, from the raw FileData the
-    browser or gradio_client sends. A link, or a path outside Gradio's upload folder (``/etc/...``,
-    ``../``), is refused: the app never fetches URLs and never reads server files for a client."""
-    raw = file.get("path") if isinstance(file, dict) else getattr(file, "path", None) or file
-    if not isinstance(raw, str) or not raw:
-        raise InputError("The upload could not be read; choose the file again.")
-    if re.match(r"^[a-z][a-z0-9+.-]*://", raw, re.I):
-        raise InputError("Documents must be uploaded from your computer; links are not fetched.")
-    from gradio.utils import get_upload_folder
-
-    path = Path(raw).resolve()
-    if Path(get_upload_folder()).resolve() not in path.parents:
-        raise InputError("That file was not uploaded through this app; upload it from your computer.")
-    return path
 
 
 def words(exc: AssistantError) -> str:
@@ -147,7 +138,7 @@ class AdminUI:
         self.assistant, self.gate, self.library = assistant, gate, library
 
     def _refused(self, password: str, request) -> str | None:
-        why = self.gate.check(password, client_address(request))
+        why = self.gate.check_request(password, request)
         return _message("error", why + UNCHANGED) if why else None
 
     def add_document(self, files, title: str, date: str, kind: str, status: str, publisher: str, password: str,
@@ -168,12 +159,7 @@ class AdminUI:
         try:
             return self._add(paths, title, date, kind, status, publisher, skip, progress)
         finally:  # the upload has been read (and copied into the corpus) or refused: it no longer waits
-            for path in paths:  # in the app's temp folder, counting against its upload caps (web_files)
-                path.unlink(missing_ok=True)
-                try:
-                    path.parent.rmdir()
-                except OSError:
-                    pass
+            discard(paths)
 
     def _add(self, paths, title, date, kind, status, publisher, skip, progress):
         try:

@@ -14,6 +14,9 @@ folder for ever. So:
   when the disk has no room for it; a write that still fails (the disk filled meanwhile) is answered
   507 with the same line instead of a 500 traceback.
 
+An upload reaches "Add to library" only as a path inside Gradio's upload folder (``uploaded_path``: never
+a link, a URL or another server file), and is deleted once read or refused (``discard``).
+
 Answers never need this folder (exports are made in memory, ``web_export.py``), so a full temp disk
 costs uploads only.
 """
@@ -21,13 +24,16 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from ..config import Settings
+from ..errors import InputError
 
 log = logging.getLogger("assistant.ui")
 
@@ -117,6 +123,34 @@ def usage(folder: Path) -> tuple[int, int]:
             except FileNotFoundError:
                 continue
     return files, size
+
+
+def uploaded_path(file: Any) -> Path:
+    """The server path of a file that was uploaded through this app, from the raw FileData the
+    browser or gradio_client sends. A link, or a path outside Gradio's upload folder (``/etc/...``,
+    ``../``), is refused: the app never fetches URLs and never reads server files for a client."""
+    raw = file.get("path") if isinstance(file, dict) else getattr(file, "path", None) or file
+    if not isinstance(raw, str) or not raw:
+        raise InputError("The upload could not be read; choose the file again.")
+    if re.match(r"^[a-z][a-z0-9+.-]*://", raw, re.I):
+        raise InputError("Documents must be uploaded from your computer; links are not fetched.")
+    from gradio.utils import get_upload_folder
+
+    path = Path(raw).resolve()
+    if Path(get_upload_folder()).resolve() not in path.parents:
+        raise InputError("That file was not uploaded through this app; upload it from your computer.")
+    return path
+
+
+def discard(paths: list[Path]) -> None:
+    """Uploads that have been read (copied into the corpus) or refused: they no longer wait in the app's
+    temp folder, counting against its upload caps."""
+    for path in paths:
+        path.unlink(missing_ok=True)
+        try:
+            path.parent.rmdir()
+        except OSError:
+            pass
 
 
 class UploadGuard:

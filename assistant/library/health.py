@@ -219,7 +219,7 @@ def writable(folder: Path) -> bool:
 def readable_copy(settings: Settings) -> Settings:
     """Settings that read a read-only embedded index: Chroma writes to its sqlite file even to read
     (a migration check, its log), so a read-only index is served from a private copy in the temp
-    folder (owner-only, removed at exit). Writers refuse (``Assistant._check_writable``)."""
+    folder (owner-only, removed at exit). Writers refuse (``LibraryManager.check_writable``)."""
     s = settings
     if s.chroma_host or not (s.index_dir / DB).is_file() or writable(s.index_dir) and os.access(s.index_dir / DB, os.W_OK):
         return s
