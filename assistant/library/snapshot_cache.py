@@ -19,6 +19,7 @@ import math
 import os
 import re
 import shutil
+import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -209,13 +210,21 @@ def _write(root: Path, key: str, arrays: dict, lists: dict, texts: list[str]) ->
             aside = root / f".old-{key}-{uuid.uuid4().hex[:8]}"
             final.rename(aside)
             shutil.rmtree(aside, ignore_errors=True)
-        tmp.rename(final)
+        try:
+            tmp.rename(final)
+        except OSError:  # another process renamed its own copy into place first
+            if _open(final, key) is None:
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    for other in root.iterdir():  # other versions (a process still reading one keeps its open files)
-        if other.name != key and not other.name.startswith(".tmp-"):
-            shutil.rmtree(other, ignore_errors=True)
+    for other in root.iterdir():  # other versions (a process still reading one keeps its open files), and
+        try:  # what a writer killed an hour ago left
+            if other.name != key and (not other.name.startswith(".tmp-") or time.time() - other.stat().st_mtime > 3600):
+                shutil.rmtree(other, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def _open(folder: Path, key: str) -> Stored | None:
