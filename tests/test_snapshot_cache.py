@@ -55,8 +55,6 @@ def test_a_second_process_answers_from_the_saved_snapshot(library, tmp_path):
     sentence vector in Chroma is replaced by one same vector (it reads none of them), and it quotes the
     saved texts."""
     env, first = library
-    saved = _snapshots(Path(env["ASSISTANT_INDEX_DIR"]))
-    assert len(saved) == 1 and (saved[0] / "header.json").is_file()
     copy = tmp_path / "copy"  # the test's own copy: the other tests keep the intact library
     shutil.copytree(Path(env["ASSISTANT_INDEX_DIR"]).parent, copy)
     env = _env(copy)
@@ -68,9 +66,11 @@ def test_a_second_process_answers_from_the_saved_snapshot(library, tmp_path):
     assert np.allclose(sentences.get(ids=ids[:3], include=["embeddings"])["embeddings"], [same] * 3)
     del client, sentences
     assert _ask(env) == first  # every sentence vector (and span, and text) came from the saved snapshot
+    saved = _snapshots(Path(env["ASSISTANT_INDEX_DIR"]))
+    assert len(saved) == 1 and (saved[0] / "header.json").is_file()
 
     # The quoted text is the snapshot's: a sentence's letters changed there (same bytes) are quoted so.
-    folder = _snapshots(Path(env["ASSISTANT_INDEX_DIR"]))[0]
+    folder = saved[0]
     quote = first["citations"][0]["quote"]
     texts = np.load(folder / "texts.npy")
     at = bytes(texts).find(quote.encode("utf-8"))
