@@ -285,9 +285,16 @@ def _all_live(path: Path, live: set[str]) -> bool:
     import tomllib
 
     try:
-        return all(key in live for key in tomllib.loads(path.read_text("utf-8")))
+        st = path.stat()
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        if _keys.get(path, (None,))[0] != stamp:
+            _keys[path] = (stamp, frozenset(tomllib.loads(path.read_text("utf-8"))))
+        return _keys[path][1] <= live
     except (OSError, ValueError):
         return False
+
+
+_keys: dict[Path, tuple[tuple, frozenset]] = {}  # the manifest's keys, read again when it changes
 
 
 def missing_note(missing: list[tuple[str, str]]) -> str | None:

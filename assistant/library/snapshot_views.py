@@ -75,6 +75,7 @@ class PassageList:
                  doc_ids: list[str], doc_text: Callable[[int], str]):
         self.meta, self.members, self.starts = meta, members, starts  # (doc, paragraph, start, end); CSR of sentences
         self.ids, self.doc_ids, self.doc_text, self.made = ids, doc_ids, doc_text, {}
+        self.all: list[Passage] | None = None
 
     def __len__(self) -> int:
         return len(self.meta)
@@ -83,8 +84,12 @@ class PassageList:
         if isinstance(p, slice):
             return [self[i] for i in range(len(self))[p]]
         p = int(p)
+        if self.all is not None:
+            return self.all[p]
+        if p < 0:
+            p += len(self)
         if p not in self.made:
-            if not -len(self) <= p < len(self):
+            if not 0 <= p < len(self):
                 raise IndexError(p)
             d, paragraph, start, end = self.meta[p].tolist()
             self.made[p] = Passage(self.ids()[p], self.doc_ids[d], paragraph, start, end, self.doc_text(d)[start:end],
@@ -92,7 +97,10 @@ class PassageList:
         return self.made[p]
 
     def __iter__(self):
-        return (self[p] for p in range(len(self)))
+        """Every passage, made once: the answer steps scan the list (a document's sentences in order)."""
+        if self.all is None:
+            self.all = [self[p] for p in range(len(self))]  # then read as a list (faster than one by one)
+        return iter(self.all)
 
 
 class SentenceTokens:
