@@ -62,13 +62,15 @@ class Stored:
         self._lists = lists
         self._doc_text = doc_text
         self._texts: dict[int, str] = {}
+        self._strings: dict[str, list[str]] = {}  # per snapshot: an old one is freed with its maps
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.arrays[name]
 
-    @functools.cache
     def strings(self, name: str) -> list[str]:
-        return self._lists[name]()
+        if name not in self._strings:
+            self._strings[name] = self._lists[name]()
+        return self._strings[name]
 
     def doc_text(self, i: int) -> str:
         if i not in self._texts:
