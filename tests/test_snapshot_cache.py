@@ -105,6 +105,19 @@ def test_a_damaged_or_half_written_snapshot_is_rebuilt(library, tmp_path, damage
     assert header["arrays"]["sentence_vectors"][1][0] > 3
 
 
+def test_no_snapshot_is_saved_where_it_would_leave_the_disk_too_full(library, tmp_path):
+    """Chroma needs free space even to read an embedded index: a snapshot that would leave less than
+    ``ASSISTANT_MIN_FREE_BYTES`` free is not written (the answer is the same); with room, it is."""
+    env, first = library
+    copy = tmp_path / "copy"
+    shutil.copytree(Path(env["ASSISTANT_INDEX_DIR"]).parent, copy, ignore=shutil.ignore_patterns("snapshot-*"))
+    env = _env(copy)
+    assert _ask({**env, "ASSISTANT_MIN_FREE_BYTES": str(shutil.disk_usage(copy).free)}) == first
+    assert _snapshots(Path(env["ASSISTANT_INDEX_DIR"])) == []
+    assert _ask({**env, "ASSISTANT_MIN_FREE_BYTES": "1000000"}) == first
+    assert len(_snapshots(Path(env["ASSISTANT_INDEX_DIR"]))) == 1
+
+
 def test_a_changed_library_gets_a_new_snapshot(library, tmp_path):
     """Removing a document changes the catalog: the next answer reads a new snapshot (the old one is
     removed), and it no longer cites the removed document."""

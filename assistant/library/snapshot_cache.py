@@ -11,6 +11,7 @@ each machine keeps one under its data folder, built once from the server per lib
 """
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import json
@@ -95,10 +96,11 @@ def open_or_build(store: Store, entries: dict[str, tuple[str, dict]],
     arrays, lists, texts, whole = _build(store, records, doc_tokens(entries))
     if whole:
         try:
-            _write(root, key, arrays, lists, texts)
+            _write(root, key, arrays, lists, texts, store.settings.min_free_bytes)
             stored = _open(root / key, key)
         except OSError as exc:  # a read-only or full disk: this process keeps it in memory
-            log.warning("the index snapshot could not be saved in %s (%s); it is rebuilt at every start", root, exc)
+            log.warning("the index snapshot could not be saved in %s (%s); each start reads the whole library",
+                        root, exc.strerror or exc)
     if stored is None:
         stored = Stored(arrays, {n: (lambda v=v: v) for n, v in lists.items()}, texts.__getitem__)
     return stored, entries
@@ -183,9 +185,15 @@ def _postings(bm25, vocab: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 # ---- the cache folder ----------------------------------------------------------------------------------
-def _write(root: Path, key: str, arrays: dict, lists: dict, texts: list[str]) -> None:
+def _write(root: Path, key: str, arrays: dict, lists: dict, texts: list[str], reserve: int) -> None:
     """Write the snapshot into a new folder beside its place, then rename it into place (atomic), and
-    remove the snapshots of other library versions."""
+    remove the snapshots of other library versions. Not written when it would leave less than ``reserve``
+    bytes free (``min_free_bytes``): Chroma needs some free space even to read an embedded index."""
+    size = sum(a.nbytes for a in arrays.values()) + sum(len(t.encode("utf-8")) for t in texts) \
+        + sum(len(x) + 1 for v in lists.values() for x in v)
+    existing = next(p for p in [root, *root.parents] if p.exists())
+    if shutil.disk_usage(existing).free - size < reserve:
+        raise OSError(errno.ENOSPC, f"{size // 1_000_000 + 1} MB would leave less than {reserve // 1_000_000} MB free")
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".tmp-{key}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
