@@ -20,8 +20,6 @@ DAMAGED = 3
 
 def check(index_dir: Path, prefix: str) -> str | None:
     """The checks themselves (run in the child): None when sound, else the first problem found."""
-    import numpy as np
-
     db = index_dir / DB
     uri = f"file:{db}?mode=ro" + ("&immutable=1" if not os.access(index_dir, os.W_OK) else "")
     try:
@@ -39,22 +37,46 @@ def check(index_dir: Path, prefix: str) -> str | None:
 
     client = chromadb.PersistentClient(path=str(index_dir), settings=ChromaSettings(anonymized_telemetry=False))
     names = {c.name for c in client.list_collections()}
-    got = {}
+    got, found = {}, {}
     for kind in ("catalog", "chunks", "sentences", "bank", "state", "corrections"):
         if f"{prefix}_{kind}" in names:
             collection = client.get_collection(f"{prefix}_{kind}")
-            got[kind] = collection.get(include=["metadatas", "documents", "embeddings"])
+            got[kind], found[kind] = _read(collection, kind in ("catalog", "chunks", "sentences", "bank"))
             if collection.count() != len(got[kind]["ids"]):
                 return f"{kind}: {collection.count()} records counted, {len(got[kind]['ids'])} read"
     for kind in ("catalog", "chunks", "sentences", "bank"):
-        if any(not isinstance(t, str) for t in got.get(kind, {}).get("documents") or []):
+        lost, damaged = found.get(kind, (False, 0))
+        if lost:
             return f"{kind}: a record has lost its text"
-        vectors = got.get(kind, {}).get("embeddings")
-        if vectors is not None and len(vectors):
-            norms = np.linalg.norm(np.asarray(vectors, dtype=np.float64), axis=1)
-            if not np.all(np.isfinite(norms)) or np.any(np.abs(norms - 1.0) > 1e-3):
-                return f"{kind}: {int(np.sum(~np.isfinite(norms) | (np.abs(norms - 1.0) > 1e-3)))} damaged vectors"
+        if damaged:
+            return f"{kind}: {damaged} damaged vectors"
     return _check_documents(got) if "catalog" in got else None
+
+
+def _read(collection, checked: bool) -> tuple[dict, tuple[bool, int]]:
+    """Every record's id, metadata and text, read ``PAGE`` records at a time, each page's vectors checked
+    (all unit length) and dropped: the vectors of the whole library at once were most of a start's
+    memory (issue 33). With ``checked``: (a record lost its text, how many vectors are damaged)."""
+    import numpy as np
+
+    out: dict[str, list] = {"ids": [], "metadatas": [], "documents": []}
+    lost, damaged, offset = False, 0, 0
+    while True:
+        page = collection.get(include=["metadatas", "documents", "embeddings"], limit=PAGE, offset=offset)
+        for key in out:
+            out[key] += list(page.get(key) or [])
+        if checked:
+            lost = lost or any(not isinstance(t, str) for t in page.get("documents") or [])
+            vectors = page.get("embeddings")
+            if vectors is not None and len(vectors):
+                norms = np.linalg.norm(np.asarray(vectors, dtype=np.float64), axis=1)
+                damaged += int(np.sum(~np.isfinite(norms) | (np.abs(norms - 1.0) > 1e-3)))
+        if len(page["ids"]) < PAGE:
+            return out, (lost, damaged)
+        offset += PAGE
+
+
+PAGE = 2000  # records read at once
 
 
 def _check_documents(got: dict) -> str | None:

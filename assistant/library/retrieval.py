@@ -11,39 +11,14 @@ import functools
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
-from rank_bm25 import BM25Okapi
 
-from .sources import Source
+from . import snapshot_cache
+from .snapshot_views import DocView, Passage, PassageList, SentenceTokens, Spans, StoredDoc  # noqa: F401
 from .store import Store
 from ..text import STOPWORDS, normalise, tokens
-
-
-@dataclass
-class Passage:
-    id: str
-    doc_id: str
-    paragraph: int
-    start: int
-    end: int
-    text: str
-    sentences: list[int] = field(default_factory=list)  # indices into Snapshot.sentence_*
-
-
-@dataclass
-class DocView:
-    source: Source
-    text: str
-    version: str
-    n_passages: int
-
-    @classmethod
-    def from_record(cls, doc_id: str, version: str, text: str, meta: dict) -> "DocView":
-        """From a catalog entry (Chroma's, or the catalog file's): only the metadata ``Source`` knows."""
-        fields = {k: v for k, v in meta.items() if k in Source.model_fields}
-        return cls(Source(id=doc_id, **fields), text, version, int(meta.get("n_passages", 0)))
 
 
 @dataclass
@@ -54,77 +29,94 @@ class Hit:
 
 
 class Snapshot:
+    """The live index as the answer steps read it. Its arrays are memory-mapped from this machine's
+    snapshot of the library (``snapshot_cache``: built once per library version), and everything else is
+    made on first use, so a process start reads what a question needs, not the library (issue 33)."""
+
     def __init__(self, store: Store):
+        got = store.catalog.get(include=["metadatas"])
+        entries = {d: (str((m or {}).get("version", "")), dict(m or {})) for d, m in zip(got["ids"], got["metadatas"])}
+        stored, entries = snapshot_cache.open_or_build(store, entries, _doc_tokens)
+        self._stored = stored
+        index = {d: i for i, d in enumerate(stored.strings("doc_ids"))}
         self.docs: dict[str, DocView] = {}
-        for rec in store.documents().values():
-            self.docs[rec.doc_id] = DocView.from_record(rec.doc_id, rec.version, rec.text, rec.meta)
+        for doc_id, (version, meta) in entries.items():
+            meta = {k: v for k, v in meta.items() if k not in ("version", "raw_hash")}
+            self.docs[doc_id] = StoredDoc.from_record(doc_id, version, "", meta)
+            self.docs[doc_id].read = functools.partial(stored.doc_text, index[doc_id])
         self.versions = sorted(d.version for d in self.docs.values())
-        versions = set(self.versions)
-        chunks = store.live_records(store.chunks, versions, ["metadatas", "documents", "embeddings"])
-        sents = store.live_records(store.sentences, versions, ["metadatas", "embeddings"])
-        order = sorted(range(len(chunks["ids"])), key=lambda i: (chunks["metadatas"][i]["doc_id"],
-                                                                 chunks["metadatas"][i]["start"]))
-        self.passages: list[Passage] = []
-        self.passage_index: dict[str, int] = {}
-        for i in order:
-            m = chunks["metadatas"][i]
-            self.passage_index[chunks["ids"][i]] = len(self.passages)
-            self.passages.append(Passage(chunks["ids"][i], m["doc_id"], m["paragraph"], m["start"], m["end"],
-                                         chunks["documents"][i]))
-        dim = len(sents["embeddings"][0]) if sents["ids"] else 384
-        self.passage_vectors = (np.asarray([chunks["embeddings"][i] for i in order], dtype=np.float32)
-                                if order else np.zeros((0, dim), np.float32))
-        s_order = sorted(range(len(sents["ids"])), key=lambda i: (sents["metadatas"][i]["chunk"],
-                                                                  sents["metadatas"][i]["start"]))
-        self.sentence_vectors = (np.asarray([sents["embeddings"][i] for i in s_order], dtype=np.float32)
-                                 if s_order else np.zeros((0, dim), np.float32))
-        self.sentence_passage = np.zeros(len(s_order), dtype=np.int32)
-        self.sentence_span: list[tuple[int, int]] = []
+        self.passage_vectors = np.asarray(stored["passage_vectors"])
+        self.sentence_vectors = np.asarray(stored["sentence_vectors"])
+        self.sentence_passage = np.asarray(stored["sentence_passage"])
         # A heading line (date line, "LETTER FROM ..."): quotable about its document, never joined to a sentence.
-        self.sentence_heading = np.zeros(len(s_order), dtype=bool)
-        for j, i in enumerate(s_order):
-            m = sents["metadatas"][i]
-            self.sentence_heading[j] = bool(m.get("heading", False))
-            p = self.passage_index[m["chunk"]]
-            self.sentence_passage[j] = p
-            self.sentence_span.append((m["start"], m["end"]))
-            self.passages[p].sentences.append(j)
-        self.sentence_tokens = [set(tokens(self.sentence_text(j))) for j in range(len(s_order))]
-        self.bank = BankView.load(store, [self.sentence_text(j) for j in range(len(s_order))], dim)
+        self.sentence_heading = np.asarray(stored["sentence_heading"])
+        self.sentence_span = Spans(np.asarray(stored["sentence_span"]))
+        self._doc_of_sentence = np.asarray(stored["sentence_doc"])
+        self._doc_ids = stored.strings("doc_ids")
+        self.passages = PassageList(np.asarray(stored["passage_meta"]), np.asarray(stored["passage_sentences"]),
+                                    np.asarray(stored["passage_sentence_starts"]), lambda: self.passage_ids,
+                                    self._doc_ids, stored.doc_text)
+        self.sentence_tokens = SentenceTokens(len(self.sentence_span), self.sentence_text)
+        self.bm25 = stored if len(self.passages) else None
+        self.max_idf = math.log(1 + max(len(self.passages), 1))
         # What a document is (title, kind, publisher) is context for each of its passages:
         # "the Secretary of State's letter" should find the letter's passages.
-        self.doc_tokens = {d: set(tokens(f"{v.source.title} {v.source.kind} {v.source.publisher} {v.source.author} "
-                                         f"{v.source.display_date}"))
-                           for d, v in self.docs.items()}
-        corpus_tokens = [tokens(p.text) + sorted(self.doc_tokens[p.doc_id]) for p in self.passages]
-        self.bm25 = BM25Okapi(corpus_tokens) if corpus_tokens else None
-        self._postings = _postings(self.bm25) if self.bm25 else {}
-        df = Counter(t for toks in corpus_tokens for t in set(toks))
-        n = max(len(corpus_tokens), 1)
-        self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
-        self.max_idf = math.log(1 + n)
-        self.vocabulary = sorted(df)
-        counts = Counter(w for d in self.docs.values() for w in _SURFACE.findall(normalise(d.text)))
-        self.surface = sorted(counts)
-        self._surface_set = set(self.surface)
-        self._counts = counts  # each word of the documents and how often they use it: the speller's dictionary
+        self.doc_tokens = _doc_tokens(entries, self.docs)
+        dim = self.sentence_vectors.shape[1]
+        keys: dict[str, int] = {}
+        for j, k in enumerate(stored.strings("sentence_keys")):
+            keys.setdefault(k, j)
+        self.bank = BankView.from_keys(store, keys, dim)
         self._fixes: dict[str, str | None] = {}  # memo: misspelt word → correction (None: none)
         years = [int(v.source.date[:4]) for v in self.docs.values() if v.source.date[:4].isdigit()]
         self.latest_year = max(years) if years else None
 
+    @functools.cached_property
+    def passage_ids(self) -> list[str]:
+        return self._stored.strings("passage_ids")
+
+    @functools.cached_property
+    def passage_index(self) -> dict[str, int]:
+        return {rid: p for p, rid in enumerate(self.passage_ids)}
+
+    @functools.cached_property
+    def idf(self) -> dict[str, float]:
+        return dict(zip(self._stored.strings("vocab"), self._stored["idf"].tolist()))
+
+    @functools.cached_property
+    def vocabulary(self) -> list[str]:
+        return sorted(self._stored.strings("vocab"))
+
+    @functools.cached_property
+    def _terms(self) -> dict[str, int]:
+        return {t: i for i, t in enumerate(self._stored.strings("vocab"))}
+
+    @functools.cached_property
+    def _counts(self) -> Counter:
+        """Each word of the documents and how often they use them: the speller's dictionary."""
+        return Counter(dict(zip(self._stored.strings("surface"), self._stored["surface_counts"].tolist())))
+
+    @functools.cached_property
+    def surface(self) -> list[str]:
+        return sorted(self._counts)
+
+    @functools.cached_property
+    def _surface_set(self) -> set[str]:
+        return set(self._stored.strings("surface"))
+
     def sentence_text(self, j: int) -> str:
-        p = self.passages[self.sentence_passage[j]]
         s, e = self.sentence_span[j]
-        return self.docs[p.doc_id].text[s:e]
+        return self._stored.doc_text(int(self._doc_of_sentence[j]))[s:e]
 
     def bm25_scores(self, query_tokens: list[str]) -> np.ndarray:
         """Okapi BM25 of every passage, the same numbers as ``BM25Okapi.get_scores``, but summed over
         each query word's postings instead of a Python loop over every passage (≈500× faster at 6k)."""
         scores = np.zeros(len(self.passages), dtype=np.float64)
+        indptr = self._stored["bm25_indptr"]
         for t in query_tokens:
-            if t in self._postings:
-                rows, weights = self._postings[t]
-                scores[rows] += weights
+            if t in self._terms:
+                a, b = indptr[self._terms[t]], indptr[self._terms[t] + 1]
+                scores[self._stored["bm25_rows"][a:b]] += self._stored["bm25_weights"][a:b]
         return scores
 
     def correct_text(self, text: str, mend: bool = True) -> str:
@@ -160,6 +152,16 @@ class Snapshot:
         return tokens(self.correct_text(text, mend))
 
 
+def _doc_tokens(entries: dict[str, tuple[str, dict]], docs: dict[str, DocView] | None = None) -> dict[str, set[str]]:
+    """Each document's title, kind, publisher, author and date as words (they enter BM25 with its passages)."""
+    if docs is None:
+        docs = {d: DocView.from_record(d, v, "", {k: x for k, x in m.items() if k not in ("version", "raw_hash")})
+                for d, (v, m) in entries.items()}
+    return {d: set(tokens(f"{v.source.title} {v.source.kind} {v.source.publisher} {v.source.author} "
+                          f"{v.source.display_date}"))
+            for d, v in docs.items()}
+
+
 @dataclass
 class BankView:
     """The question bank as the answer path reads it (``library/bank.py``): each bank question's vector
@@ -180,6 +182,11 @@ class BankView:
         key_to_j: dict[str, int] = {}
         for j, text in enumerate(sentence_texts):
             key_to_j.setdefault(sentence_key(text), j)
+        return cls.from_keys(store, key_to_j, dim)
+
+    @classmethod
+    def from_keys(cls, store: Store, key_to_j: dict[str, int], dim: int) -> "BankView":
+        """From each live sentence's key (``bank.sentence_key``: the first sentence of each) and index."""
         got = store.bank_rows()
         n = len(got["ids"])
         vectors = np.asarray(got["embeddings"], dtype=np.float32) if n else np.zeros((0, dim), np.float32)
@@ -247,25 +254,6 @@ def _closest(word: str, speller) -> str | None:
     return found[0].term if found else None
 
 
-def _postings(bm25: BM25Okapi) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """For each word, the passages that contain it and its BM25 term score in each (idf × saturated tf,
-    length-normalised), computed once from rank-bm25's own statistics and parameters."""
-    lengths = np.asarray(bm25.doc_len, dtype=np.float64)
-    norm = bm25.k1 * (1 - bm25.b + bm25.b * lengths / bm25.avgdl)
-    rows: dict[str, list[int]] = {}
-    tfs: dict[str, list[int]] = {}
-    for i, freqs in enumerate(bm25.doc_freqs):
-        for t, f in freqs.items():
-            rows.setdefault(t, []).append(i)
-            tfs.setdefault(t, []).append(f)
-    out = {}
-    for t, r in rows.items():
-        r_arr, f = np.asarray(r), np.asarray(tfs[t], dtype=np.float64)
-        out[t] = (r_arr, bm25.idf.get(t, 0.0) * f * (bm25.k1 + 1) / (f + norm[r_arr]))
-    return out
-
-
-_SURFACE = re.compile(r"[a-z][a-z']*(?:-[a-z]+)*")
 _SURFACE_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*(?:-[A-Za-z]+)*")
 
 
