@@ -121,17 +121,19 @@ def render_distinct(res: dict) -> str:
          + ("; --quick" if res["quick"] else "") + ")", "",
          f"Load average at start {res['load_start']}, at end {res['load_end']}.", "",
          "| size | documents (stdlib + site-packages) | MB | sentences | passages | index s | sentences/s | raw encoder "
-         "sentences/s | ratio | shipped bank sync s | cold `ask` s, median (min–max) | cold `ask` peak RSS | first answer ms | "
-         "warm p50 / p95 ms | judge p50 / p95 ms | judge pairs per question | warm process peak RSS |", "|" + "---|" * 17]
+         "sentences/s | ratio | index CPU s | shipped bank sync s | cold `ask` s, median (min–max) | cold `ask` CPU s | cold `ask` peak RSS | "
+         "first answer ms | warm p50 / p95 ms | warm CPU ms per question | judge p50 / p95 ms | judge pairs per question | "
+         "warm process peak RSS |", "|" + "---|" * 20]
     for n in sizes:
         r = res["runs"][str(n)]
         c, o, q, b = r["corpus"], r["ours_index"], r["ours_query"], r.get("ours_bank") or {}
         cold = res["cold"][str(n)]["ours"]
         L.append(f"| {n}× | {c['documents']} ({c['from_stdlib']} + {c['from_site_packages']}) | {c['bytes'] / 1e6:.2f} | "
                  f"{o['sentences']} | {o['passages']} | {o['index_s']:.1f} | {fmt(o['rate'], '{:.0f}')} | {o['raw_rate']:.0f} | "
-                 f"{fmt(o['rate'] / o['raw_rate'] if o.get('rate') else None)} | {fmt(b.get('sync_bank_s'), '{:.1f}')} | "
-                 f"{cold['median_s']:.2f} ({cold['min_s']:.2f}–{cold['max_s']:.2f}) | {gb(cold['peak_rss_median'])} | "
-                 f"{q['first_ms']:.0f} | {q['p50_ms']:.0f} / {q['p95_ms']:.0f} | {fmt(q.get('judge_p50_ms'), '{:.0f}')} / "
+                 f"{fmt(o['rate'] / o['raw_rate'] if o.get('rate') else None)} | {fmt(o.get('index_cpu_s'), '{:.1f}')} | "
+                 f"{fmt(b.get('sync_bank_s'), '{:.1f}')} | {cold['median_s']:.2f} ({cold['min_s']:.2f}–{cold['max_s']:.2f}) | "
+                 f"{fmt(cold.get('cpu_median_s'))} | {gb(cold['peak_rss_median'])} | {q['first_ms']:.0f} | "
+                 f"{q['p50_ms']:.0f} / {q['p95_ms']:.0f} | {fmt(q.get('cpu_ms_per_question'), '{:.0f}')} | {fmt(q.get('judge_p50_ms'), '{:.0f}')} / "
                  f"{fmt(q.get('judge_p95_ms'), '{:.0f}')} | {fmt(q.get('pairs_per_question'), '{:.1f}')} | {gb(q['peak_rss'])} |")
     base_cold, base_q = res["cold"][first]["ours"], res["runs"][first]["ours_query"]
     L += ["", f"Against {first}×:", ""]
@@ -141,7 +143,8 @@ def render_distinct(res: dict) -> str:
                  f"{cold['peak_rss_median'] / base_cold['peak_rss_median']:.2f}×, warm p95 {q['p95_ms'] / base_q['p95_ms']:.2f}×, "
                  f"judge pairs {q['pairs_per_question'] / base_q['pairs_per_question']:.2f}×")
     L += ["", f"Cold: `assistant ask \"{COLD_QUESTION}\"` in a fresh process, index built, median of {res['cold_reps']} after one "
-          "untimed run; its RSS is `wait4`'s peak for that process. Warm: the 92 evaluation questions "
+          "untimed run; its RSS and CPU (user + system) are `wait4`'s for that process. CPU time is what other work on a shared "
+          "machine disturbs least. Warm: the 92 evaluation questions "
           f"× {res['reps']} in one process after 5 warm-up questions; first answer = the first `ask` in that process. "
           "Judge pairs: (question, sentence) pairs the cross-encoder scored, counted by the reranker "
           "(`pairs`), per question. Raw encoder: sentence-transformers on a sample of the same sentences.", ""]

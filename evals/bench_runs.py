@@ -71,9 +71,9 @@ def child_ours_index(a: dict) -> dict:
     model_s = time.perf_counter() - t
     assistant = Assistant(corpus_dir=a["corpus"], index_dir=a["index"])
     assistant.store  # open Chroma first: like the model load, not part of the indexing rate
-    t = time.perf_counter()
+    t, cpu0 = time.perf_counter(), time.process_time()
     report = assistant.index()
-    index_wall = time.perf_counter() - t
+    index_wall, index_cpu = time.perf_counter() - t, time.process_time() - cpu0
     rss_index = peak_rss_bytes()
     # the raw encoder on the same sentence texts the indexer embedded
     texts = []
@@ -88,7 +88,7 @@ def child_ours_index(a: dict) -> dict:
     reindex_wall = time.perf_counter() - t
     return {"model_s": model_s, "documents": len(report.added), "failed": len(report.failed),
             "sentences": report.sentences, "passages": report.passages,
-            "index_s": report.seconds, "index_wall_s": index_wall,
+            "index_s": report.seconds, "index_wall_s": index_wall, "index_cpu_s": index_cpu,
             "rate": report.sentences / report.seconds if report.seconds else None,
             "raw_rate": raw_rate, "raw_n": raw_n, "raw_total": len(texts), "raw_s": raw_s,
             "reindex_s": r2.seconds, "reindex_wall_s": reindex_wall, "reindex_unchanged": len(r2.unchanged),
@@ -181,6 +181,7 @@ def child_ours_query(a: dict) -> dict:
                 steps[k].append(v)
 
     profile_text = None
+    cpu0 = time.process_time()
     for rep in range(a["reps"]):
         if a.get("profile") and rep == 0:
             from pyinstrument import Profiler
@@ -192,13 +193,14 @@ def child_ours_query(a: dict) -> dict:
             profile_text = prof.output_text(unicode=False, color=False, show_all=False)
         else:
             one_round()
+    cpu_ms = (time.process_time() - cpu0) * 1000 / max(len(lat), 1)
     if profile_text and a.get("profile_out"):
         Path(a["profile_out"]).write_text(profile_text, "utf-8")
     bank = _bank_cost(assistant)
     return {"model_s": model_s, "first_ms": first_ms, "first_status": first.status, "n": len(lat), **bank,
             "p50_ms": pct(lat, 50), "p95_ms": pct(lat, 95), "mean_ms": float(np.mean(lat)),
             "judge_p50_ms": pct(steps.get("judge", []), 50), "judge_p95_ms": pct(steps.get("judge", []), 95),
-            "pairs_per_question": (reranker.pairs - pairs_before) / max(len(lat), 1),
+            "pairs_per_question": (reranker.pairs - pairs_before) / max(len(lat), 1), "cpu_ms_per_question": cpu_ms,
             "steps_mean_ms": {k: float(np.mean(v)) for k, v in steps.items()},
             "statuses": dict(statuses), "peak_rss": peak_rss_bytes()}
 
@@ -321,10 +323,11 @@ def cold_start(cmd: list[str], env: dict, reps: int) -> dict:
             out.seek(0), err.seek(0)
             if proc.returncode != 0:
                 raise RuntimeError(f"{' '.join(cmd)} failed: {err.read()[-2000:]}")
-            return wall, usage.ru_maxrss * 1024, out.read()
+            return wall, usage.ru_maxrss * 1024, out.read(), usage.ru_utime + usage.ru_stime
 
     once()  # untimed: fills the OS file cache, as on any machine that has run it once
     runs = [once() for _ in range(reps)]
     walls, rss = [r[0] for r in runs], [r[1] for r in runs]
     return {"median_s": statistics.median(walls), "min_s": min(walls), "max_s": max(walls), "runs": walls,
-            "peak_rss_median": statistics.median(rss), "peak_rss_runs": rss, "answer_head": runs[-1][2][:200]}
+            "peak_rss_median": statistics.median(rss), "peak_rss_runs": rss, "answer_head": runs[-1][2][:200],
+            "cpu_median_s": statistics.median(r[3] for r in runs), "cpu_runs": [r[3] for r in runs]}
