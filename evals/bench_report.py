@@ -139,7 +139,8 @@ def render_distinct(res: dict) -> str:
     L += ["", f"Against {first}×:", ""]
     for n in sizes[1:]:
         cold, q = res["cold"][str(n)]["ours"], res["runs"][str(n)]["ours_query"]
-        L.append(f"* {n}×: cold `ask` {cold['median_s'] / base_cold['median_s']:.2f}×, its peak RSS "
+        cpu = (fmt(cold["cpu_median_s"] / base_cold["cpu_median_s"]) + "×") if base_cold.get("cpu_median_s") and cold.get("cpu_median_s") else "n/a"
+        L.append(f"* {n}×: cold `ask` {cold['median_s'] / base_cold['median_s']:.2f}× (CPU {cpu}), its peak RSS "
                  f"{cold['peak_rss_median'] / base_cold['peak_rss_median']:.2f}×, warm p95 {q['p95_ms'] / base_q['p95_ms']:.2f}×, "
                  f"judge pairs {q['pairs_per_question'] / base_q['pairs_per_question']:.2f}×")
     L += ["", f"Cold: `assistant ask \"{COLD_QUESTION}\"` in a fresh process, index built, median of {res['cold_reps']} after one "
