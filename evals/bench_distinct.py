@@ -110,6 +110,8 @@ def make_distinct_corpus(src: Path, dest: Path, multiple: int, bank: bool = True
     files = originals(src)
     for p in files:
         shutil.copyfile(p, dest / p.name)
+    if (src / "library.toml").exists():  # the library's identity (its publishers' furniture lines), where there is one
+        shutil.copyfile(src / "library.toml", dest / "library.toml")
     if bank and (src / "bank").is_dir():
         shutil.copytree(src / "bank", dest / "bank", dirs_exist_ok=True)
     base = sum(p.stat().st_size for p in files)

@@ -25,8 +25,9 @@ def make_corpus(src: Path, dest: Path, copies: int, mark: bool = False) -> dict:
     files = [p for p in sorted(src.iterdir()) if p.suffix.lower() in (".txt", ".md") and not p.name.startswith(".")]
     for p in files:
         shutil.copyfile(p, dest / p.name)
-    if (src / "sources.toml").exists():
-        shutil.copyfile(src / "sources.toml", dest / "sources.toml")
+    for name in ("sources.toml", "library.toml"):  # the manifest; the library's identity, where there is one
+        if (src / name).exists():
+            shutil.copyfile(src / name, dest / name)
     anchors: dict[int, dict[str, str]] = {}
     for i in range(1, copies):
         rng = random.Random(i)
