@@ -23,7 +23,7 @@ from .library.ingest import ingest
 from .safety.inputs import clean_metadata, name_from_filename, parse_history, shown
 from .library.loaders import check_file, open_regular
 from .models import Answer, Turn
-from .answer.pipeline import Context, Kit, check_question, run, to_answer
+from .answer.pipeline import Context, Kit, Traced, check, generation, run, to_answer
 from .library.retrieval import DocView, Retriever, Snapshot
 from .library.sources import (Manifest, Source, Titles, corpus_file, date_in_text, default_source, slugify,
                               validate_date, validate_id, write_atomically)
@@ -246,10 +246,8 @@ class Assistant:
             self._kit, self._snapshot_key, self._checked_at = kit, key, time.monotonic()
 
     def _judge(self) -> tuple:
-        """The answer judge (cross-encoder + fitted coefficients); (None, None) when switched off for an
-        ablation. A judge that cannot be loaded is an error here, at start-up, never a silent fallback."""
-        if not self.settings.uses("reranker"):
-            return None, None
+        """The answer judge (cross-encoder + fitted coefficients). A judge that cannot be loaded is an
+        error here, at start-up, never a silent fallback."""
         from .answer.judge import JudgeModel
         from .encoders.reranker import get_reranker
 
@@ -267,10 +265,16 @@ class Assistant:
 
         With an LLM backend configured, the answer is the model's, verified sentence by sentence, or
         the extractive one as the fallback (``mode`` says which)."""
+        return self.ask_traced(question, history, id).answer
+
+    def ask_traced(self, question: str | None, history: Iterable[Turn | dict | str] | str | None = None,
+                   id: str | None = None) -> Traced:
+        """``ask``, with the answer's trace (``Traced.trace``: the final ``Context`` of ``answer/pipeline.py``,
+        what every step decided): for the evaluation and the tests, which read inside an answer this way."""
         final = None
-        for event in self.ask_stream(question, history, id):
-            if event["event"] == "answer":
-                final = event["answer"]
+        for event in self._answering(question, history, id):
+            if isinstance(event, Traced):
+                final = event
         return final
 
     def ask_stream(self, question: str | None, history: Iterable[Turn | dict | str] | str | None = None,
@@ -282,6 +286,15 @@ class Assistant:
         with status ``invalid_input`` and a message saying why, without loading the model or the
         index. Arguments of the wrong kind (a question that is not text, malformed ``history``)
         raise ``InputError``."""
+        for event in self._answering(question, history, id):
+            if isinstance(event, Traced):
+                yield {"event": "answer", "answer": event.answer}
+            else:
+                yield {"event": "token", "text": event}
+
+    def _answering(self, question, history, id) -> Iterator[str | Traced]:
+        """``answer/pipeline.py``'s three lists: the checks (before the model and the index load), the
+        steps, then generation when an LLM backend is set; the model's text as it comes, then the answer."""
         if question is not None and not isinstance(question, str):
             raise InputError(f"The question must be text, not {type(question).__name__}.")
         if id is not None and not isinstance(id, str):
@@ -290,39 +303,43 @@ class Assistant:
         s = self.settings
         turns = parse_history(history, s.max_question_chars, s.max_history_turns, s.max_history_chars)
         ctx = Context(question=question or "", history=turns, id=id)
-        check_question(ctx, self.settings)
-        if ctx.status:
+        if check(ctx, s):
             ctx.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
-            yield {"event": "answer", "answer": to_answer(ctx, None)}
+            yield Traced(to_answer(ctx, None), ctx)
             return
-        kit = self._kit_ready()
+        kit = self.kit()
         ready = (time.perf_counter() - started) * 1000
-        with kit.reranker.question() if kit.reranker else contextlib.nullcontext():  # see Reranker.score
-            answer = run(ctx, kit)
+        traced = run(ctx, kit)
+        answer = traced.answer
         answer.timings_ms["load"] = round(ready, 2)
         if note := health.missing_note(self.missing(set(kit.snapshot.docs))):
             answer.notice = f"{answer.notice} {note}" if answer.notice else note
-        if self.settings.llm_backend == "none":
-            yield {"event": "answer", "answer": answer}
+        if s.llm_backend == "none":
+            yield traced
             return
-        for event in self._generate(ctx, kit, answer):
-            yield {"event": "answer", "answer": event} if isinstance(event, Answer) else {"event": "token", "text": event}
+        ctx.extractive = answer
+        ctx.backend, ctx.backend_error = self._generate(answer)
+        yield from generation(ctx, kit)
+        yield Traced(ctx.generated, ctx)
 
-    def _generate(self, ctx: Context, kit: Kit, answer: Answer):
-        """The optional LLM step (``generate.py``); a backend that cannot be made becomes a fallback reason."""
-        from .answer.generate import generate
+    def kit(self) -> Kit:
+        """The live index and models the answer steps work with (loaded on first use, reloaded when the
+        library changes): for running ``answer/pipeline.py``'s steps directly, as the evaluation's variants do."""
+        return self._kit_ready()
+
+    def _generate(self, answer: Answer) -> tuple:
+        """The LLM backend for ``GENERATION`` and, when one cannot be made, why (a fallback reason)."""
         from .answer.llm import LLMError, get_backend
 
-        backend, error = None, None
-        if answer.status == "answered":
-            try:
-                with self._lock:
-                    if self._llm is None:
-                        self._llm = get_backend(self.settings)
-                backend = self._llm
-            except LLMError as exc:
-                error = str(exc)
-        return generate(ctx, kit, answer, backend, error)
+        if answer.status != "answered":
+            return None, None
+        try:
+            with self._lock:
+                if self._llm is None:
+                    self._llm = get_backend(self.settings)
+            return self._llm, None
+        except LLMError as exc:
+            return None, str(exc)
 
     # ---- library -------------------------------------------------------------------------------
     def sources(self) -> list[dict]:

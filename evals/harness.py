@@ -6,7 +6,7 @@
 By default every question file is run (``questions.jsonl``, ``questions_everyday.jsonl``, ``questions_blind.jsonl``,
 ``questions_fresh.jsonl``, ``questions_unseen.jsonl``, ``questions_dialogue.jsonl``) and reported per set (original,
 everyday-dev, everyday-heldout, blind-dev, blind-heldout, fresh-heldout, unseen-heldout, dialogue-dev). ``--ablation`` re-runs ours with each
-answer component of ``assistant.config.COMPONENTS`` switched off.
+variant of ``evals/variants.py`` (the shipped steps with one component taken out).
 
 ``--backend llm`` adds the optional LLM answers (verified sentence by sentence) beside the extractive
 ones, with how often verification fell back; the backend comes from ``ASSISTANT_LLM_*``, or
@@ -235,34 +235,6 @@ def set_table(sets: dict, systems: list[str], labels: dict) -> str:
 
 ABLATION_ROWS = [("right", "right"), ("first_cite_gold", "1st cite"), ("key_fact_recall", "facts"), ("answered_rate", "answered"),
                  ("abstention_recall", "abstained"), ("cite_precision", "cite prec."), ("follow_up_correct", "follow-ups")]
-def ablation(env, questions: list[dict], components: list[str], progress: bool) -> tuple[dict, dict]:
-    """Metric with and without each component, on every question set: ``{component: {set: aggregate}}``;
-    and each component's paired test over the same questions (``paired.py``): ``{component: {part: ...}}``."""
-    from tqdm import tqdm
-
-    from .systems import Ours
-
-    a = env.assistant
-    out, scored = {}, {}
-    for component in ["", *components]:
-        a.settings.disable = component
-        a._kit = None  # the kit is rebuilt with these settings
-        ours = Ours(env)
-        res = [ours.answer(q) for q in tqdm(questions, desc=f"ablate {component or 'none':>10}", unit="q",
-                                           disable=not progress, file=sys.stderr)]
-        scored[component] = [score(q, r) for q, r in zip(questions, res)]
-        out[component] = by_set(questions, scored[component])
-    a.settings.disable = ""
-    a._kit = None
-    held_out = lambda q: question_set(q).endswith(("heldout", "sealed"))  # noqa: E731
-    tested = {c: paired(questions, scored[""], scored[c], held_out) for c in components}
-    if CORRECTIONS_SAMPLE.exists():  # the other way round: a component added, "with" against the shipped "without"
-        with_corrections = corrected(env, questions, progress)
-        out["+corrections"] = by_set(questions, with_corrections)
-        tested["+corrections"] = paired(questions, with_corrections, scored[""], held_out)
-    return out, tested
-
-
 CORRECTIONS_SAMPLE = HERE / "corrections_sample.toml"
 
 
@@ -591,9 +563,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m evals") -> int:
         sets = {s: by_set(questions, scores[s]) for s in systems}
         ablated = tested = None
         if args.ablation and "ours" in systems:
-            from assistant.config import COMPONENTS
+            from .variants import NAMES, ablation
 
-            ablated, tested = ablation(env, questions, list(COMPONENTS), not args.no_progress)
+            ablated, tested = ablation(env, questions, NAMES, not args.no_progress)
         loss_lines, fail_rows = losses(questions, cats, scores, results, systems)
     finally:
         env.close()
