@@ -246,8 +246,7 @@ class Assistant:
             self._kit, self._snapshot_key, self._checked_at = kit, key, time.monotonic()
 
     def _judge(self) -> tuple:
-        """The answer judge (cross-encoder + fitted coefficients). A judge that cannot be loaded is an
-        error here, at start-up, never a silent fallback."""
+        """The answer judge (cross-encoder + fitted coefficients); failing to load it is an error, never a fallback."""
         from .answer.judge import JudgeModel
         from .encoders.reranker import get_reranker
 
@@ -269,13 +268,9 @@ class Assistant:
 
     def ask_traced(self, question: str | None, history: Iterable[Turn | dict | str] | str | None = None,
                    id: str | None = None) -> Traced:
-        """``ask``, with the answer's trace (``Traced.trace``: the final ``Context`` of ``answer/pipeline.py``,
-        what every step decided): for the evaluation and the tests, which read inside an answer this way."""
-        final = None
-        for event in self._answering(question, history, id):
-            if isinstance(event, Traced):
-                final = event
-        return final
+        """``ask``, with the answer's trace (the final ``Context``: what every step decided), which the
+        evaluation and the tests read instead of running the pipeline again."""
+        return [e for e in self._answering(question, history, id) if isinstance(e, Traced)][-1]
 
     def ask_stream(self, question: str | None, history: Iterable[Turn | dict | str] | str | None = None,
                    id: str | None = None) -> Iterator[dict]:
@@ -287,14 +282,10 @@ class Assistant:
         index. Arguments of the wrong kind (a question that is not text, malformed ``history``)
         raise ``InputError``."""
         for event in self._answering(question, history, id):
-            if isinstance(event, Traced):
-                yield {"event": "answer", "answer": event.answer}
-            else:
-                yield {"event": "token", "text": event}
+            yield {"event": "answer", "answer": event.answer} if isinstance(event, Traced) else {"event": "token", "text": event}
 
     def _answering(self, question, history, id) -> Iterator[str | Traced]:
-        """``answer/pipeline.py``'s three lists: the checks (before the model and the index load), the
-        steps, then generation when an LLM backend is set; the model's text as it comes, then the answer."""
+        """``answer/pipeline.py``'s CHECKS (before the model loads), STEPS, then GENERATION with an LLM backend."""
         if question is not None and not isinstance(question, str):
             raise InputError(f"The question must be text, not {type(question).__name__}.")
         if id is not None and not isinstance(id, str):
@@ -323,8 +314,7 @@ class Assistant:
         yield Traced(ctx.generated, ctx)
 
     def kit(self) -> Kit:
-        """The live index and models the answer steps work with (loaded on first use, reloaded when the
-        library changes): for running ``answer/pipeline.py``'s steps directly, as the evaluation's variants do."""
+        """The live index and models the steps work with (for running them directly: ``evals/variants.py``)."""
         return self._kit_ready()
 
     def _generate(self, answer: Answer) -> tuple:

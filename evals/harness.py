@@ -630,7 +630,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m evals") -> int:
           "share of questions, n for a mean of per-question fractions), then its 95% interval (Wilson for a "
           "share, a percentile bootstrap over the questions for a mean): with 7 to 32 questions, one question "
           "moves a figure by 0.03 to 0.14.\n", stable, "",
-          *(["## Ablation (ours)\n", "Each row switches one component off (`ASSISTANT_DISABLE`); "
+          *(["## Ablation (ours)\n", "Each row takes one component out of the steps (`evals/variants.py`); "
              "the change against the shipped pipeline is in brackets.\n", ablation_table(ablated), "",
              "### Does each component earn its place? (paired, over the same questions)\n", PAIRED_NOTE,
              paired_table(tested, ABLATION_NOTES), ""] if ablated else []),

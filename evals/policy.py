@@ -11,7 +11,7 @@ sentences, in words shared with neither the sentence nor the 14 questions). For 
 of corpus/ and a fresh index:
 
 * the library is indexed with its bank folder emptied, the policy added with ``Assistant.add``, and the 14
-  asked twice: with the bank switched off (``ASSISTANT_DISABLE=bank``, ``off``) and with the empty bank
+  asked twice: with the bank switched off (the ``bank`` variant of ``evals/variants.py``, ``off``) and with the empty bank
   folder (``empty``): the system as it was before the bank existed;
 * the library's bank files are put back and indexed (``library``): the shipped library, a school's document
   added without a bank of its own;
@@ -46,7 +46,7 @@ META = {"title": "Pupil well-being and working with partners policy (Ashgrove Pr
         "date": "2009-10-14", "kind": "school policy", "status": "school policy",
         "publisher": "Ashgrove Primary School"}
 CONDITIONS = ("off", "empty", "library", "policy bank")
-LABELS = {"off": "bank off (ASSISTANT_DISABLE=bank)", "empty": "bank folder empty",
+LABELS = {"off": "bank off (the bank step left out)", "empty": "bank folder empty",
           "library": "library bank, no policy bank", "policy bank": "library + policy bank (48 added)"}
 
 

@@ -73,6 +73,9 @@ class Traced:
     answer: Answer
     trace: Context
 
+    def __iter__(self):  # answer, trace = assistant.ask_traced(...)
+        return iter((self.answer, self.trace))
+
 
 def check(ctx: Context, settings: Settings, checks: list[Check] = CHECKS) -> bool:
     """Run the checks that need no model; True when one stopped the question (``to_answer(ctx)`` says why)."""
