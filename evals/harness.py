@@ -33,7 +33,7 @@ from .figures import ABLATION_NOTES, wilson
 from .figures import fmt as _fmt
 from .figures import with_interval as _with_interval
 from .metrics import OVERLAP, answered_correctly, has_fact, score
-from .paired import paired, paired_table
+from .paired import paired_table
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_QUESTIONS = [HERE / "questions.jsonl", HERE / "questions_everyday.jsonl", HERE / "questions_blind.jsonl",
