@@ -30,11 +30,6 @@ for _key, _value in {
     os.environ.setdefault(_key, _value)
 
 
-# Answer components that ``ASSISTANT_DISABLE`` can switch off (``python -m evals --ablation`` runs each).
-COMPONENTS = ("reranker", "judge_order", "follow_up", "standalone_quotes", "vocabulary", "about", "spelling", "preface",
-              "bank")
-
-
 class Settings(BaseSettings):
     """All configuration. Field ``x`` is read from ``ASSISTANT_X`` (case-insensitive)."""
 
@@ -70,16 +65,12 @@ class Settings(BaseSettings):
     dedup_threshold: float = Field(0.92, ge=0, le=1, description="Cosine above which two passages/sentences count as the same.")
     weight_dense: float = Field(0.55, ge=0, le=1, description="Sentence score: weight of the sentence's cosine to the question.")
     weight_lexical: float = Field(0.55, ge=0, le=1, description="Sentence score: weight of idf-weighted word overlap.")
-    disable: str = Field("", description="Comma-separated answer components to switch off, for ablations: "
-                         "reranker, judge_order, follow_up, standalone_quotes, vocabulary, about, spelling, preface.")
     max_sentences: int = Field(4, ge=1, le=10, description="Most sentences quoted in one answer.")
     # 120, not 80: a quote that stands on its own ("He said: ..." joined to the sentence that names him) runs
     # to 112 words in this library, and a budget under it left the judge's best sentence unquotable (issue 11,
     # eighth pass: chosen on the training questions, docs/EVALUATION.md).
     max_answer_words: int = Field(120, ge=10, le=400, description="Word budget of an answer's quotes (the record "
                                   "line that opens an answer about a document itself is not counted).")
-    abstain_threshold: float = Field(0.44, ge=0, le=1, description="Abstain when the best sentence scores below this.")
-    relative_keep: float = Field(0.80, ge=0, le=1, description="Keep a further sentence only if it scores at least this share of the best.")
     refresh_seconds: float = Field(5.0, ge=0, description="How often to check whether another process changed the index.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
     max_history_turns: int = Field(100, ge=0, description="Most earlier turns a question may bring as history; more are refused.")
@@ -146,10 +137,6 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{entry!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)") from None
         return ",".join(entries)
-
-    def uses(self, component: str) -> bool:
-        """False when ``component`` is listed in ``disable`` (an ablation); every component is on by default."""
-        return component not in {c.strip() for c in self.disable.split(",") if c.strip()}
 
 
 

@@ -41,7 +41,7 @@ def _answer(turn: dict) -> dict:
     return a.model_dump() if hasattr(a, "model_dump") else dict(a)
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text or "").strip()
 
 
@@ -50,7 +50,7 @@ def _now() -> str:
 
 
 def _turns(turns: Iterable[dict]) -> list[tuple[str, dict]]:
-    return [(_one_line(t.get("question") or _answer(t).get("question", "")), _answer(t))
+    return [(one_line(t.get("question") or _answer(t).get("question", "")), _answer(t))
             for t in turns if t.get("answer")]
 
 
@@ -62,19 +62,19 @@ def to_markdown(turns: Iterable[dict], exported_at: str | None = None) -> str:
     if not items:
         out += ["(No questions asked yet.)", ""]
     for i, (question, a) in enumerate(items, start=1):
-        out += [f"## {i}. {_md_inline(question)}", ""]
+        out += [f"## {i}. {md_inline(question)}", ""]
         if a.get("abstained"):
-            out += [f"**Not answered from the documents.** {_md_inline(a.get('message') or a.get('answer') or '')}", ""]
+            out += [f"**Not answered from the documents.** {md_inline(a.get('message') or a.get('answer') or '')}", ""]
             continue
         out += [_md_answer(a.get("answer", ""), a.get("citations") or []), ""]
         if a.get("notice"):
-            out += [f"*Note: {_md_inline(a['notice'])}*", ""]
+            out += [f"*Note: {md_inline(a['notice'])}*", ""]
         if a.get("citations"):
             out += ["**Sources**", ""]
             for c in a["citations"]:
-                out.append(f"{c['n']}. **{_md_inline(c['title'])}** — {_md_inline(c['publisher'])}, "
-                           f"{c['display_date']} · {_md_inline(c['status'])} · {c['location']}  ")
-                out.append(f"   > “{_md_inline(_one_line(c['quote']))}”")
+                out.append(f"{c['n']}. **{md_inline(c['title'])}** — {md_inline(c['publisher'])}, "
+                           f"{c['display_date']} · {md_inline(c['status'])} · {c['location']}  ")
+                out.append(f"   > “{md_inline(one_line(c['quote']))}”")
             out.append("")
     return "\n".join(out).rstrip() + "\n"
 
@@ -86,10 +86,10 @@ def to_markdown(turns: Iterable[dict], exported_at: str | None = None) -> str:
 _MD_SPECIAL = re.compile(r"([\\`*_<>|\[\]~]|&(?=#?\w+;))")
 
 
-def _md_inline(text: str) -> str:
+def md_inline(text: str) -> str:
     """User and document text as Markdown that renders as exactly that text: no links, images,
     autolinks, raw HTML or emphasis (CommonMark backslash escapes)."""
-    return _md_escape(_one_line(text))
+    return _md_escape(one_line(text))
 
 
 def _md_escape(text: str) -> str:
@@ -230,7 +230,7 @@ def to_pdf(turns: Iterable[dict], exported_at: str | None = None) -> bytes:
             para("Not answered from the documents.", 10.5, "B", (120, 70, 0), gap=1)
             para(a.get("message") or a.get("answer") or "", gap=4)
             continue
-        para(_one_line(a.get("answer", "")), gap=2)
+        para(one_line(a.get("answer", "")), gap=2)
         if a.get("notice"):
             para(f"Note: {a['notice']}", 9, "I", (120, 70, 0), gap=2)
         if a.get("citations"):
@@ -240,7 +240,7 @@ def to_pdf(turns: Iterable[dict], exported_at: str | None = None) -> bytes:
                 para(f"[{c['n']}] {c['title']}", 10, "B", indent=2, gap=0.5)
                 para(f"{c['publisher']}, {c['display_date']} · {c['status']} · {c['location']}", 9, "",
                      (90, 90, 90), indent=2, gap=0.5)
-                para(f"“{_one_line(c['quote'])}”", 10, "I", (40, 40, 40), indent=6, gap=2.5)
+                para(f"“{one_line(c['quote'])}”", 10, "I", (40, 40, 40), indent=6, gap=2.5)
         pdf.ln(2)
     note = replaced_note(clean)
     if note:

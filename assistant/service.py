@@ -8,7 +8,6 @@ the checks, the pipeline and the optional LLM step.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ from .library.indexer import IndexReport
 from .library.manager import LibraryManager
 from .safety.inputs import parse_history, shown
 from .models import Answer, Turn
-from .answer.pipeline import Context, Kit, check_question, run, to_answer
+from .answer.pipeline import Context, Kit, Traced, check, generation, run, to_answer
 from .library.sources import Manifest, Source
 from .library import health
 from .library.store import Store
@@ -91,10 +90,7 @@ class Assistant:
         return self.live.kit_ready()
 
     def _judge(self) -> tuple:
-        """The answer judge (cross-encoder + fitted coefficients); (None, None) when switched off for an
-        ablation. A judge that cannot be loaded is an error here, at start-up, never a silent fallback."""
-        if not self.settings.uses("reranker"):
-            return None, None
+        """The answer judge (cross-encoder + fitted coefficients); failing to load it is an error, never a fallback."""
         from .answer.judge import JudgeModel
         from .encoders.reranker import get_reranker
 
@@ -106,11 +102,13 @@ class Assistant:
 
         With an LLM backend configured, the answer is the model's, verified sentence by sentence, or
         the extractive one as the fallback (``mode`` says which)."""
-        final = None
-        for event in self.ask_stream(question, history, id):
-            if event["event"] == "answer":
-                final = event["answer"]
-        return final
+        return self.ask_traced(question, history, id).answer
+
+    def ask_traced(self, question: str | None, history: Iterable[Turn | dict | str] | str | None = None,
+                   id: str | None = None) -> Traced:
+        """``ask``, with the answer's trace (the final ``Context``: what every step decided), which the
+        evaluation and the tests read instead of running the pipeline again."""
+        return [e for e in self._answering(question, history, id) if isinstance(e, Traced)][-1]
 
     def ask_stream(self, question: str | None, history: Iterable[Turn | dict | str] | str | None = None,
                    id: str | None = None) -> Iterator[dict]:
@@ -121,6 +119,11 @@ class Assistant:
         with status ``invalid_input`` and a message saying why, without loading the model or the
         index. Arguments of the wrong kind (a question that is not text, malformed ``history``)
         raise ``InputError``."""
+        for event in self._answering(question, history, id):
+            yield {"event": "answer", "answer": event.answer} if isinstance(event, Traced) else {"event": "token", "text": event}
+
+    def _answering(self, question, history, id) -> Iterator[str | Traced]:
+        """``answer/pipeline.py``'s CHECKS (before the model loads), STEPS, then GENERATION with an LLM backend."""
         if question is not None and not isinstance(question, str):
             raise InputError(f"The question must be text, not {type(question).__name__}.")
         if id is not None and not isinstance(id, str):
@@ -129,39 +132,43 @@ class Assistant:
         s = self.settings
         turns = parse_history(history, s.max_question_chars, s.max_history_turns, s.max_history_chars)
         ctx = Context(question=question or "", history=turns, id=id)
-        check_question(ctx, self.settings)
-        if ctx.status:
+        if check(ctx, s):
             ctx.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
-            yield {"event": "answer", "answer": to_answer(ctx, None)}
+            yield Traced(to_answer(ctx, None), ctx)
             return
-        kit = self._kit_ready()
+        kit = self.kit()
         ready = (time.perf_counter() - started) * 1000
-        with kit.reranker.question() if kit.reranker else contextlib.nullcontext():  # see Reranker.score
-            answer = run(ctx, kit)
+        traced = run(ctx, kit)
+        answer = traced.answer
         answer.timings_ms["load"] = round(ready, 2)
         if note := health.missing_note(self.missing(set(kit.snapshot.docs))):
             answer.notice = f"{answer.notice} {note}" if answer.notice else note
-        if self.settings.llm_backend == "none":
-            yield {"event": "answer", "answer": answer}
+        if s.llm_backend == "none":
+            yield traced
             return
-        for event in self._generate(ctx, kit, answer):
-            yield {"event": "answer", "answer": event} if isinstance(event, Answer) else {"event": "token", "text": event}
+        ctx.extractive = answer
+        ctx.backend, ctx.backend_error = self._generate(answer)
+        yield from generation(ctx, kit)
+        yield Traced(ctx.generated, ctx)
 
-    def _generate(self, ctx: Context, kit: Kit, answer: Answer):
-        """The optional LLM step (``generate.py``); a backend that cannot be made becomes a fallback reason."""
-        from .answer.generate import generate
+    def kit(self) -> Kit:
+        """The live index and models the steps work with (for running them directly: ``evals/variants.py``)."""
+        return self._kit_ready()
+
+    def _generate(self, answer: Answer) -> tuple:
+        """The LLM backend for ``GENERATION`` and, when one cannot be made, why (a fallback reason)."""
         from .answer.llm import LLMError, get_backend
 
-        backend, error = None, None
-        if answer.status == "answered":
-            try:
-                with self._lock:
-                    if self._llm is None:
-                        self._llm = get_backend(self.settings)
-                backend = self._llm
-            except LLMError as exc:
-                error = str(exc)
-        return generate(ctx, kit, answer, backend, error)
+        if answer.status != "answered":
+            return None, None
+        try:
+            with self._lock:
+                if self._llm is None:
+                    self._llm = get_backend(self.settings)
+            return self._llm, None
+        except LLMError as exc:
+            return None, str(exc)
+
     # ---- library (library/manager.py; reads from live.py) ----------------------------------------
     def sources(self) -> list[dict]:
         """Every indexed document with its metadata and number of passages."""

@@ -76,12 +76,12 @@ def _load_synonyms() -> dict[str, frozenset[str]]:
 
 SYNONYMS: dict[str, frozenset[str]] = _load_synonyms()
 
-_ENTITY = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][A-Za-z’']+|[A-Z]{2,})\b")
+ENTITY = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][A-Za-z’']+|[A-Z]{2,})\b")
 
 
 def entities(text: str) -> set[str]:
     """Stemmed tokens of capitalised words that are not sentence-initial (names, bodies, acronyms)."""
     found = set()
-    for match in _ENTITY.finditer(text.strip()):
+    for match in ENTITY.finditer(text.strip()):
         found.update(tokens(match.group(1)))
     return found

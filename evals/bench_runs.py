@@ -214,7 +214,7 @@ def _bank_cost(assistant) -> dict:
     timed, with the process's resident memory before and after (the copy is kept alive until measured)."""
     from assistant.library.retrieval import BankView
 
-    snap = assistant._kit_ready().snapshot
+    snap = assistant.kit().snapshot
     view = snap.bank
     texts = [snap.sentence_text(j) for j in range(len(snap.sentence_passage))]
     before = _rss_now()

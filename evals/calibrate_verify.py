@@ -31,12 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from assistant import Assistant
-    from assistant.answer.generate import ordinary_words
-    from assistant.answer.verify import Evidence, check
+    from assistant.answer.verify import Evidence, check, ordinary_words
 
     index_dir = args.index_dir or Path(tempfile.mkdtemp(prefix="calibrate-index-"))
     a = Assistant(index_dir=index_dir)
-    kit = a._kit_ready()
+    kit = a.kit()
     snap, emb = kit.snapshot, kit.embedder
     common = ordinary_words(kit)
 

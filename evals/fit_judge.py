@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -27,7 +28,7 @@ import numpy as np
 
 from .harness import load_questions
 from .metrics import has_fact, related
-from assistant.answer.judge import FEATURES, PLAIN, REFUSAL
+from assistant.answer.judge import FEATURES, PLAIN, REFUSAL, JudgeModel
 
 HERE = Path(__file__).resolve().parent
 
@@ -41,20 +42,38 @@ def training_questions() -> list[dict]:
     return qs
 
 
+@dataclass(frozen=True)
+class Reading(JudgeModel):
+    """The judge reading each candidate with other text before it than the shipped ``source`` (who wrote the
+    document, and its title): the speaker alone, the title alone, or nothing, for comparing fits."""
+
+    reading: str = "source"
+
+    def text(self, source, sentence: str) -> str:
+        if self.reading == "speaker":
+            who = source.author or source.publisher
+            return f"{who}: {sentence}" if who else sentence
+        if self.reading == "title":
+            return f"{source.title}. {sentence}"
+        if self.reading == "none":
+            return sentence
+        return super().text(source, sentence)
+
+
 def collect(questions: list[dict], rerank_k: int, context: str, index_dir: Path) -> list[dict]:
     """For each question: its candidates' features and label, and whether it is answerable."""
+    from dataclasses import replace
+
     from assistant import Assistant
-    from assistant.answer.judge import JudgeModel
     from assistant.models import Turn
-    from assistant.answer.pipeline import Context, run
-    from assistant.answer.pipeline import STEPS
+    from assistant.answer.pipeline import Context, STEPS
     from assistant.answer.bank import has_bank, similarity
 
     a = Assistant(index_dir=index_dir)
     a.index()
-    kit = a._kit_ready()
-    kit.judge = JudgeModel((1.0,) + (0.0,) * (len(FEATURES) - 1), 0.0, 0.5, 0.5, rerank_k, context)  # raw logits
-    steps = STEPS[:STEPS.index(next(s for s in STEPS if s.__name__ == "judge")) + 1]
+    kit = replace(a.kit(), judge=Reading((1.0,) + (0.0,) * (len(FEATURES) - 1), 0.0, 0.5, 0.5, rerank_k,
+                                           reading=context))  # raw logits
+    steps = STEPS[:STEPS.index(next(s for s in STEPS if s.__name__ == "rank")) + 1]  # up to the judge's order
     snap = kit.snapshot
     out = []
     for q in questions:
@@ -75,7 +94,7 @@ def collect(questions: list[dict], rerank_k: int, context: str, index_dir: Path)
             heading = int(snap.sentence_heading[c.sentence])
             rows.append({"logit": c.logit, "dense": 0.0 if heading else c.dense, "heading": heading,  # as JudgeModel
                          "own_words": int(bool(ctx.judge_queries)),
-                         "bank": similarity(ctx, kit, c.sentence), "has_bank": int(has_bank(kit, c.sentence)),
+                         "bank": similarity(ctx, kit, c.sentence), "has_bank": int(has_bank(ctx, kit, c.sentence)),
                          "first": c.first, "label": int(label), "gold_doc": int(doc in docs), "text": text,
                          "doc": doc})
         out.append({"id": q["id"], "answerable": bool(q.get("answerable")), "stopped": ctx.status, "rows": rows,
@@ -202,7 +221,9 @@ def main(argv: list[str] | None = None) -> int:
         data = collect(training_questions(), args.rerank_k, args.context, args.index_dir or Path(tmp))
     result = fit(data)
     print(json.dumps({k: v for k, v in result.items()}, indent=1))
-    if not args.dry_run:
+    if not args.dry_run and args.context != "source":
+        print("only a fit with --context source is written: the product's judge reads that (see Reading)")
+    elif not args.dry_run:
         write(args.out, result, args.rerank_k, args.context)
         print(f"wrote {args.out}")
     return 0

@@ -6,7 +6,7 @@
 By default every question file is run (``questions.jsonl``, ``questions_everyday.jsonl``, ``questions_blind.jsonl``,
 ``questions_fresh.jsonl``, ``questions_unseen.jsonl``, ``questions_dialogue.jsonl``) and reported per set (original,
 everyday-dev, everyday-heldout, blind-dev, blind-heldout, fresh-heldout, unseen-heldout, dialogue-dev). ``--ablation`` re-runs ours with each
-answer component of ``assistant.config.COMPONENTS`` switched off.
+variant of ``evals/variants.py`` (the shipped steps with one component taken out).
 
 ``--backend llm`` adds the optional LLM answers (verified sentence by sentence) beside the extractive
 ones, with how often verification fell back; the backend comes from ``ASSISTANT_LLM_*``, or
@@ -29,10 +29,10 @@ from pathlib import Path
 
 from .figures import ABLATION_NOTES
 from .metrics import OVERLAP, score
-from .paired import paired, paired_table
+from .paired import paired_table
 from .report import (DEFINITIONS, MODES, PAIRED_NOTE, ablation_table, category_table, chart, losses, readme_table,
                      set_table, side_by_side)
-from .scoring import aggregate, by_category, by_set, llm_stats, question_set
+from .scoring import aggregate, by_category, by_set, llm_stats
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_QUESTIONS = [HERE / "questions.jsonl", HERE / "questions_everyday.jsonl", HERE / "questions_blind.jsonl",
@@ -47,34 +47,6 @@ def load_questions(path: Path) -> list[dict]:
         if line.strip():
             out.append(json.loads(line))
     return out
-def ablation(env, questions: list[dict], components: list[str], progress: bool) -> tuple[dict, dict]:
-    """Metric with and without each component, on every question set: ``{component: {set: aggregate}}``;
-    and each component's paired test over the same questions (``paired.py``): ``{component: {part: ...}}``."""
-    from tqdm import tqdm
-
-    from .systems import Ours
-
-    a = env.assistant
-    out, scored = {}, {}
-    for component in ["", *components]:
-        a.settings.disable = component
-        a.live.drop_kit()  # the kit is rebuilt with these settings
-        ours = Ours(env)
-        res = [ours.answer(q) for q in tqdm(questions, desc=f"ablate {component or 'none':>10}", unit="q",
-                                           disable=not progress, file=sys.stderr)]
-        scored[component] = [score(q, r) for q, r in zip(questions, res)]
-        out[component] = by_set(questions, scored[component])
-    a.settings.disable = ""
-    a.live.drop_kit()
-    held_out = lambda q: question_set(q).endswith(("heldout", "sealed"))  # noqa: E731
-    tested = {c: paired(questions, scored[""], scored[c], held_out) for c in components}
-    if CORRECTIONS_SAMPLE.exists():  # the other way round: a component added, "with" against the shipped "without"
-        with_corrections = corrected(env, questions, progress)
-        out["+corrections"] = by_set(questions, with_corrections)
-        tested["+corrections"] = paired(questions, with_corrections, scored[""], held_out)
-    return out, tested
-
-
 CORRECTIONS_SAMPLE = HERE / "corrections_sample.toml"
 
 
@@ -175,9 +147,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m evals") -> int:
         sets = {s: by_set(questions, scores[s]) for s in systems}
         ablated = tested = None
         if args.ablation and "ours" in systems:
-            from assistant.config import COMPONENTS
+            from .variants import NAMES, ablation
 
-            ablated, tested = ablation(env, questions, list(COMPONENTS), not args.no_progress)
+            ablated, tested = ablation(env, questions, NAMES, not args.no_progress)
         loss_lines, fail_rows = losses(questions, cats, scores, results, systems)
     finally:
         env.close()
@@ -242,7 +214,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m evals") -> int:
           "share of questions, n for a mean of per-question fractions), then its 95% interval (Wilson for a "
           "share, a percentile bootstrap over the questions for a mean): with 7 to 32 questions, one question "
           "moves a figure by 0.03 to 0.14.\n", stable, "",
-          *(["## Ablation (ours)\n", "Each row switches one component off (`ASSISTANT_DISABLE`); "
+          *(["## Ablation (ours)\n", "Each row takes one component out of the steps (`evals/variants.py`); "
              "the change against the shipped pipeline is in brackets.\n", ablation_table(ablated), "",
              "### Does each component earn its place? (paired, over the same questions)\n", PAIRED_NOTE,
              paired_table(tested, ABLATION_NOTES), ""] if ablated else []),

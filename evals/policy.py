@@ -11,7 +11,7 @@ sentences, in words shared with neither the sentence nor the 14 questions). For 
 of corpus/ and a fresh index:
 
 * the library is indexed with its bank folder emptied, the policy added with ``Assistant.add``, and the 14
-  asked twice: with the bank switched off (``ASSISTANT_DISABLE=bank``, ``off``) and with the empty bank
+  asked twice: with the bank switched off (the ``bank`` variant of ``evals/variants.py``, ``off``) and with the empty bank
   folder (``empty``): the system as it was before the bank existed;
 * the library's bank files are put back and indexed (``library``): the shipped library, a school's document
   added without a bank of its own;
@@ -37,6 +37,7 @@ from pathlib import Path
 
 from .harness import load_questions
 from .metrics import has_fact
+from .variants import using
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = ROOT / "tests" / "data" / "school_policy"
@@ -45,7 +46,7 @@ META = {"title": "Pupil well-being and working with partners policy (Ashgrove Pr
         "date": "2009-10-14", "kind": "school policy", "status": "school policy",
         "publisher": "Ashgrove Primary School"}
 CONDITIONS = ("off", "empty", "library", "policy bank")
-LABELS = {"off": "bank off (ASSISTANT_DISABLE=bank)", "empty": "bank folder empty",
+LABELS = {"off": "bank off (the bank step left out)", "empty": "bank folder empty",
           "library": "library bank, no policy bank", "policy bank": "library + policy bank (48 added)"}
 
 
@@ -74,10 +75,11 @@ def is_right(q: dict, ans) -> bool:
     return not facts or sum(has_fact(ans.answer, f) for f in facts) / len(facts) >= 0.5
 
 
-def ask_all(a, questions: list[dict]) -> list[dict]:
+def ask_all(ask, questions: list[dict]) -> list[dict]:
+    """Each question through ``ask`` (``Assistant.ask``, or a variant's, ``evals/variants.py``)."""
     out = []
     for q in questions:
-        ans = a.ask(q["question"], history=q.get("history") or [])
+        ans = ask(q["question"], history=q.get("history") or [])
         first = ans.citations[0] if ans.citations else None
         out.append({"id": q["id"], "right": is_right(q, ans), "status": ans.status,
                     "first_doc": first.doc_id if first else None,
@@ -108,11 +110,6 @@ def fresh_library(base: Path, with_bank: bool = True):
     return a, aside
 
 
-def set_disable(a, what: str) -> None:
-    a.settings.disable = what
-    a.live.drop_kit()  # rebuilt with these settings (as evals.harness.ablation does)
-
-
 def add_policy(a, fmt: str):
     return a.add([POLICY / f"policy.{fmt}"], **META)
 
@@ -130,21 +127,20 @@ def run_format(fmt: str, base: Path, lib_q: list[dict], log=print) -> dict:
     doc_text = a.document_text("policy")
     res: dict = {"format": fmt, "conditions": {}, "library_questions": {}}
 
-    set_disable(a, "bank")
-    res["conditions"]["off"] = ask_all(a, qs)
-    set_disable(a, "")
-    res["conditions"]["empty"] = ask_all(a, qs)
+    with using(a, "bank") as ask:  # the bank step left out (evals/variants.py)
+        res["conditions"]["off"] = ask_all(ask, qs)
+    res["conditions"]["empty"] = ask_all(a.ask, qs)
 
     shutil.rmtree(a.settings.corpus_dir / "bank")
     shutil.copytree(aside, a.settings.corpus_dir / "bank")
     report = a.index()
     assert not report.bank_problems, report.bank_problems
-    res["conditions"]["library"] = ask_all(a, qs)
-    res["library_questions"]["with policy, library bank"] = ask_all(a, lib_q)
+    res["conditions"]["library"] = ask_all(a.ask, qs)
+    res["library_questions"]["with policy, library bank"] = ask_all(a.ask, lib_q)
 
     add_policy_bank(a)
-    res["conditions"]["policy bank"] = ask_all(a, qs)
-    res["library_questions"]["with policy and its bank"] = ask_all(a, lib_q)
+    res["conditions"]["policy bank"] = ask_all(a.ask, qs)
+    res["library_questions"]["with policy and its bank"] = ask_all(a.ask, lib_q)
     res["summary"] = {c: summary(rows, qs) for c, rows in res["conditions"].items()}
     res["policy_chars"] = len(doc_text)
     res["seconds"] = round(time.perf_counter() - t0, 1)
@@ -184,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="policy-eval-") as tmp:
         tmp = Path(tmp)
         a, _ = fresh_library(tmp / "baseline")
-        baseline = ask_all(a, lib_q)
+        baseline = ask_all(a.ask, lib_q)
         del a
         for fmt in args.formats:
             results.append(run_format(fmt, tmp / fmt, lib_q, log=lambda m: print(m, file=sys.stderr, flush=True)))

@@ -59,9 +59,16 @@ class Env:
 class Ours:
     name, label = "ours", "Ours (hybrid + extractive)"
 
-    def __init__(self, env: Env):
+    def __init__(self, env: Env, ask_traced=None):
+        """``ask_traced``: how a question is answered, with its trace (``Assistant.ask_traced``, or a
+        variant's, ``evals/variants.py``)."""
         self.env = env
+        self._ask_traced = ask_traced
         self._texts: dict[str, str] = {}
+
+    def ask_traced(self, q: dict):
+        ask = self._ask_traced or self.env.assistant.ask_traced
+        return ask(q["question"], history=q.get("history") or [], id=q["id"])
 
     def setup(self) -> None:
         a = self.env.assistant
@@ -73,9 +80,9 @@ class Ours:
         return self._texts[doc_id]
 
     def answer(self, q: dict) -> Result:
-        a = self.env.assistant
         t = time.perf_counter()
-        ans = a.ask(q["question"], history=q.get("history") or [], id=q["id"])
+        traced = self.ask_traced(q)
+        ans = traced.answer
         latency = (time.perf_counter() - t) * 1000
         cites = []
         for c in ans.citations:
@@ -88,28 +95,17 @@ class Ours:
             for c in ans.citations:
                 rest = rest.replace(f"{c.quote} [{c.n}]", "", 1)
             only_quotes = rest.strip() == ""
-        diag, retrieved = self._trace(q)
+        diag, retrieved = self._trace(q, traced.trace)
         ranked = [(c.doc_id, c.quote) for c in cites] + retrieved
         return Result(q["id"], self.name, ans.answer, ans.abstained, ans.status, cites, ranked[:K_MAX], latency,
                       only_quotes, {**diag, "timings_ms": ans.timings_ms, "standalone": ans.standalone_question})
 
-    def _trace(self, q: dict) -> tuple[dict, list[tuple[str, str]]]:
-        """Re-run the pipeline on a ``Context`` we keep, to see the retrieved passages and scores.
-
-        Uses ``assistant.answer.pipeline`` internals read-only; if they change shape this degrades to
-        citations-only ranking and no diagnosis rather than failing the evaluation.
-        """
+    def _trace(self, q: dict, ctx) -> tuple[dict, list[tuple[str, str]]]:
+        """What the answer's trace (the final ``Context`` of ``assistant.answer.pipeline``) says about the
+        retrieved passages and the scores. Best effort: a trace of another shape degrades to citations-only
+        ranking and no diagnosis rather than failing the evaluation."""
         try:
-            from assistant.models import Turn
-            from assistant.answer.context import threshold
-            from assistant.answer.pipeline import Context, run
-
-            kit = self.env.assistant._kit_ready()
-            snap = kit.snapshot
-            turns = [t if isinstance(t, Turn) else Turn(**t) if isinstance(t, dict) else Turn(content=str(t))
-                     for t in (q.get("history") or [])]
-            ctx = Context(question=q["question"], history=turns)
-            run(ctx, kit)
+            snap = self.env.assistant.kit().snapshot
             passages = [snap.passages[h.passage] for h in ctx.hits]
             gold = q.get("gold_passages") or []
             gold_rank = gold_score = None
@@ -118,7 +114,7 @@ class Ours:
                     gold_rank, gold_score = i, round(s.score, 4)
                     break
             diag = {"best_score": round(ctx.ranked[0].score, 4) if ctx.ranked else None,
-                    "threshold": threshold(ctx, kit),  # the judge's fitted one, or the first stage's
+                    "threshold": ctx.threshold,  # the judge's fitted one, or the first stage's (a variant)
                     "n_retrieved": len(passages),
                     "gold_retrieved": any(covers(p.text, g) for p in passages for g in gold) if gold else None,
                     "gold_sentence_rank": gold_rank, "gold_sentence_score": gold_score}
@@ -138,30 +134,43 @@ class OursLLM(Ours):
 
     def __init__(self, env: Env):
         super().__init__(env)
-        self._llm_assistant = None
+        self._backend = None
 
     @property
-    def llm_assistant(self):
-        if self._llm_assistant is None:
-            from assistant import Assistant, get_settings
+    def backend(self):
+        """The language model (``assistant.answer.llm.get_backend``), made once with the LLM settings."""
+        if self._backend is None:
+            from assistant import get_settings
+            from assistant.answer.llm import get_backend
 
             base = self.env.assistant.settings  # builds the shared index first
             overrides = dict(getattr(self.env, "llm_overrides", {}) or {})
             if base.llm_backend == "none" and "llm_backend" not in overrides:
                 overrides["llm_backend"] = "llamacpp"
-            a = Assistant(get_settings(index_dir=self.env.index_dir, **overrides))
-            a.live.use_store(self.env.assistant.store)  # the same Chroma client and index
-            self._llm_assistant = a
-        return self._llm_assistant
+            self._backend = get_backend(get_settings(index_dir=self.env.index_dir, **overrides))
+        return self._backend
+
+    def ask_llm(self, q: dict):
+        """The shared assistant's extractive answer and trace, then ``pipeline.GENERATION`` on them with the
+        language model: what an ``Assistant`` with an LLM backend does, on the same index."""
+        from assistant.answer.pipeline import Traced, generation
+
+        traced = self.ask_traced(q)
+        ctx = traced.trace
+        ctx.extractive = traced.answer
+        ctx.backend = self.backend if traced.answer.status == "answered" else None
+        for _ in generation(ctx, self.env.assistant.kit()):
+            pass
+        return Traced(ctx.generated, ctx)
 
     def setup(self) -> None:
         super().setup()
-        self.llm_assistant.ask("Which bodies are bound by the duty to co-operate?")  # warm: model load
+        self.ask_llm({"question": "Which bodies are bound by the duty to co-operate?", "id": None})  # warm: model load
 
     def answer(self, q: dict) -> Result:
-        a = self.llm_assistant
         t = time.perf_counter()
-        ans = a.ask(q["question"], history=q.get("history") or [], id=q["id"])
+        traced = self.ask_llm(q)
+        ans = traced.answer
         latency = (time.perf_counter() - t) * 1000
         cites = []
         for c in ans.citations:
@@ -174,7 +183,7 @@ class OursLLM(Ours):
             for c in ans.citations:
                 rest = rest.replace(f"{c.quote} [{c.n}]", "", 1)
             only_quotes = rest.strip() == ""
-        diag, retrieved = self._trace(q)
+        diag, retrieved = self._trace(q, traced.trace)
         ranked = [(c.doc_id, c.quote) for c in cites] + retrieved
         diag.update(mode=ans.mode, fallback_reason=ans.fallback_reason, llm_draft=ans.llm_draft,
                     support=[s.model_dump() for s in ans.support], timings_ms=ans.timings_ms)

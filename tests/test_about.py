@@ -22,7 +22,7 @@ def test_which_details_a_question_asks_for(question, fields):
 
 
 def test_the_document_meant_is_read_off_the_documents_own_details(assistant):
-    snap = assistant._kit_ready().snapshot
+    snap = assistant.kit().snapshot
     # "letter" is in one document's details; "children's trusts" in several, so it counts little
     assert named_document("Who sent the letter about children's trusts?", snap) == "dcsf-2008-07-03-letter"
     assert named_document("Who published the piece on the ADCS response?", snap) == "cc-2008-09-adcs-wellbeing-duty"
@@ -33,7 +33,7 @@ def test_the_document_meant_is_read_off_the_documents_own_details(assistant):
 
 
 def test_an_unrecorded_detail_is_said_to_be_unrecorded(assistant):
-    source = assistant._kit_ready().snapshot.docs["cc-2008-06-sector-doubtful"].source
+    source = assistant.kit().snapshot.docs["cc-2008-06-sector-doubtful"].source
     line = record_line(source, ["author", "date"])
     assert line.startswith("Library record (not a quote): “Children's trusts: sector doubtful over legislation”")
     assert "its author is not recorded" in line and "dated c. June 2008" in line

@@ -72,7 +72,7 @@ def test_later_years_are_out_of_scope(assistant):
 ])
 def test_questions_about_the_present_are_told_the_documents_date_from_2008(assistant, question, present):
     """The phrases come from data/dialogue.toml ("present_day"), which a school can edit."""
-    from assistant.answer.units import dialogue
+    from assistant.answer.dialogue import dialogue
 
     assert "still in force" in dialogue()["present_day"]
     answer = assistant.ask(question)

@@ -41,10 +41,10 @@ def shipped():
 @pytest.fixture(scope="module")
 def quotable(assistant) -> dict[str, str]:
     """Every quotable sentence of the shipped library: its bank key → its text."""
-    from assistant.answer.select import _quotable_sentences
+    from assistant.answer.quotable import quotable_sentences
 
-    snap = assistant._kit_ready().snapshot
-    return {bank_data.sentence_key(snap.sentence_text(j)): snap.sentence_text(j) for j in _quotable_sentences(snap)}
+    snap = assistant.kit().snapshot
+    return {bank_data.sentence_key(snap.sentence_text(j)): snap.sentence_text(j) for j in quotable_sentences(snap)}
 
 
 def test_every_anchor_of_the_shipped_bank_resolves_to_a_sentence(assistant, shipped):
@@ -135,26 +135,16 @@ def test_no_bank_question_was_copied_from_an_evaluation_question(assistant, ship
 def test_each_bank_question_brings_its_sentences_to_the_judge(assistant, shipped):
     """First-stage recall: asked as it is written, a bank question's sentences are among what the judge reads,
     whatever the retrievers found (the bank step adds them)."""
-    from assistant.answer.context import Context
-    from assistant.answer.judge import shortlist
-    from assistant.answer.pipeline import STEPS
-
-    kit = assistant._kit_ready()
-    snap = kit.snapshot
-    upto = STEPS[:[s.__name__ for s in STEPS].index("select") + 1]
+    snap = assistant.kit().snapshot
     key_to_j = {bank_data.sentence_key(snap.sentence_text(j)): j for j in range(len(snap.sentence_span))}
     missed, asked = [], 0
     for e in [e for e in shipped.entries if e.covered][::5]:
         q = e.questions[0]
-        ctx = Context(question=q)
-        for step in upto:
-            step(ctx, kit)
-            if ctx.status:
-                break
-        if ctx.status:
+        ctx = assistant.ask_traced(q).trace
+        if ctx.status and not ctx.shortlist:  # refused before the judge read anything
             continue
         asked += 1
-        read = {c.sentence for c in shortlist(ctx, kit)}
+        read = {c.sentence for c in ctx.shortlist}
         if not any(key_to_j.get(bank_data.sentence_key(a)) in read for a in e.anchors):
             missed.append(q)
     assert asked >= 20 and not missed, missed
@@ -162,13 +152,10 @@ def test_each_bank_question_brings_its_sentences_to_the_judge(assistant, shipped
 
 def test_without_the_bank_the_recall_step_adds_nothing(env_dirs):
     from assistant import Assistant
-    from assistant.answer.context import Context
-    from assistant.answer.pipeline import STEPS
+    from evals.variants import traced
 
     a = Assistant(corpus_dir=env_dirs["ASSISTANT_CORPUS_DIR"], index_dir=env_dirs["ASSISTANT_INDEX_DIR"],
-                  data_dir=env_dirs["ASSISTANT_DATA_DIR"], disable="bank")
-    kit = a._kit_ready()
-    ctx = Context(question="can the council make us join in with the children's trust")
-    for step in STEPS[:[s.__name__ for s in STEPS].index("bank") + 1]:
-        step(ctx, kit)
-    assert ctx.bank_sims is None and not ctx.bank_recalled and len(kit.snapshot.bank) > 600
+                  data_dir=env_dirs["ASSISTANT_DATA_DIR"])
+    with traced(a, "bank") as ask:  # the shipped steps without the bank step
+        ctx = ask("can the council make us join in with the children's trust").trace
+    assert ctx.bank_sims is None and not ctx.bank_recalled and len(a.kit().snapshot.bank) > 600

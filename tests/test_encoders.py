@@ -13,7 +13,7 @@ from conftest import ROOT, copy_corpus
 
 def _sentences(assistant, n: int = 300) -> list[str]:
     """Real corpus sentences (every n-th, so all documents are sampled) and the evaluation questions."""
-    snap = assistant._kit_ready().snapshot
+    snap = assistant.kit().snapshot
     texts = [snap.sentence_text(j) for j in range(len(snap.sentence_span))]
     step = max(1, len(texts) // n)
     questions = [json.loads(line)["question"] for line in (ROOT / "evals" / "questions.jsonl").open()]

@@ -246,7 +246,7 @@ def explode(ctx, kit):
     if "explode" in ctx.question:
         raise RuntimeError("injected fault")
 
-pipeline.STEPS.insert(1, explode)  # after guard: a bug that only some questions hit
+pipeline.STEPS.insert(1, explode)  # after scope: a bug that only some questions hit
 sys.argv = ["app.py"]
 runpy.run_path(%r, run_name="__main__")
 """ % str(ROOT / "app.py")

@@ -17,7 +17,8 @@ import tomllib
 
 import pytest
 
-from assistant.answer.units import depends_on_previous, dialogue
+from assistant.answer.dialogue import dialogue
+from assistant.answer.units import depends_on_previous
 from conftest import run_cli
 
 SEEDS = range(1, 31)
@@ -115,7 +116,7 @@ def test_a_line_that_leans_back_is_refused_when_the_spec_is_built(assistant, tmp
     from assistant.training.quotes import SpecError
     from assistant.training.materials import Training
 
-    snapshot = assistant._kit_ready().snapshot
+    snapshot = assistant.kit().snapshot
     text = (assistant.settings.corpus_dir / "training.toml").read_text("utf-8")
     schools_forum = 'find = "Forums are local partnerships of schools"'
     assert schools_forum in text

@@ -133,16 +133,9 @@ def test_ellipsis_replaces_the_matching_phrase_of_the_previous_question(assistan
     assert substitute("Will academies be covered by the duty to co-operate?", "GPs", embedder) is None
 
 
-def _until(assistant, question: str, history: list[dict], last: str = "judge"):
-    """The pipeline run up to and including the step ``last``; up to the judge: the candidates as it ranked them."""
-    from assistant.answer.pipeline import STEPS, Context
-    from assistant.models import Turn
-
-    kit = assistant._kit_ready()
-    ctx = Context(question=question, history=[Turn(**t) for t in history])
-    for step in STEPS[:[s.__name__ for s in STEPS].index(last) + 1]:
-        step(ctx, kit)
-    return ctx, kit
+def _trace(assistant, question: str, history: list[dict]):
+    """The answer's trace (``Assistant.ask_traced``): the candidates as the judge ranked them, what was searched."""
+    return assistant.ask_traced(question, history).trace, assistant.kit()
 
 
 def test_follow_up_answers_the_follow_up_not_the_previous_question(assistant):
@@ -153,7 +146,7 @@ def test_follow_up_answers_the_follow_up_not_the_previous_question(assistant):
     # The judge reads the candidates with the follow-up's own words: a sentence on GPs comes first, not
     # the academies answer. (Whether it clears the threshold is the fitted calibration's call: measured
     # at p 0.074 against 0.074, so either outcome is allowed here; what is answered must be about GPs.)
-    ctx, kit = _until(assistant, "What about GPs?", history)
+    ctx, kit = _trace(assistant, "What about GPs?", history)
     assert ctx.judge_queries[0] == "What about GPs?"
     assert "GP" in kit.snapshot.sentence_text(ctx.ranked[0].sentence)
     assert a.status in ("answered", "no_evidence")
@@ -167,7 +160,7 @@ def test_a_reference_follow_up_is_judged_with_its_own_words(assistant):
     sentence on schools and GPs, not the list of bound agencies the previous question asked for (which,
     read with the whole previous turn, it ranked first before)."""
     history = [{"role": "user", "content": "Which agencies are currently bound by the Children Act duty to co-operate?"}]
-    ctx, kit = _until(assistant, "And are schools and GPs included?", history)
+    ctx, kit = _trace(assistant, "And are schools and GPs included?", history)
     assert ctx.follow_up and ctx.judge_queries[0] == "And are schools and GPs included?"
     top = kit.snapshot.sentence_text(ctx.ranked[0].sentence)
     assert "GPs" in top and "schools" in top, top
@@ -177,22 +170,23 @@ def test_the_judge_reads_new_sentences_before_those_the_conversation_quoted(assi
     """A follow-up is searched with the earlier turn in view, so what that turn quoted ranks high; the
     judge's places go to sentences not yet quoted, and the quoted ones are read after them (given again
     only when nothing new answers)."""
-    from assistant.answer.judge import shortlist
+    def first_stage(ctx):  # the candidates in the first stage's order (the trace holds them in the judge's)
+        return sorted(ctx.ranked, key=lambda c: c.first, reverse=True)
 
     question = "Which organisations already have to co-operate under the 2004 Act?"
-    ctx, kit = _until(assistant, question, [], "select")
+    ctx, kit = _trace(assistant, question, [])
     k = kit.judge.rerank_k
-    read = shortlist(ctx, kit)
-    assert read[:k] == ctx.ranked[:k]  # no conversation: the first stage's best k, then the bank's sentences
+    read = ctx.shortlist
+    assert read[:k] == first_stage(ctx)[:k]  # no conversation: the first stage's best k, then the bank's sentences
     assert all(c.sentence in ctx.bank_recalled for c in read[k:])
     text = kit.snapshot.sentence_text
-    said = " ".join(text(c.sentence) for c in ctx.ranked[:3])  # an earlier answer quoting the best three
+    said = " ".join(text(c.sentence) for c in first_stage(ctx)[:3])  # an earlier answer quoting the best three
     history = [{"role": "user", "content": question}, {"role": "assistant", "content": said}]
-    ctx, kit = _until(assistant, "And which ones are only expected to help?", history, "select")
-    read = shortlist(ctx, kit)
-    quoted = [c for c in ctx.ranked[:k] if text(c.sentence) in said]
+    ctx, kit = _trace(assistant, "And which ones are only expected to help?", history)
+    read = ctx.shortlist
+    quoted = [c for c in first_stage(ctx)[:k] if text(c.sentence) in said]
     assert quoted, "the earlier quotes should rank among the first stage's best for the follow-up"
-    assert read[:k] == [c for c in ctx.ranked if text(c.sentence) not in said][:k]
+    assert read[:k] == [c for c in first_stage(ctx) if text(c.sentence) not in said][:k]
     assert read[k:k + len(quoted)] == quoted  # still judged, after the new ones
     assert all(c.sentence in ctx.bank_recalled for c in read[k + len(quoted):])  # then the bank's
 
@@ -322,12 +316,12 @@ def test_every_quotable_sentence_of_the_library_can_be_quoted(assistant):
     of its document containing it, whose quotation marks balance. A closing mark with no opening one in
     its paragraph (a typo in the source: the ADCS's "... have regard to them”, as proposed ...") is a
     stray, not the end of a speech begun earlier, so it does not make the sentence unquotable."""
-    from assistant.answer.select import _quotable_sentences
+    from assistant.answer.quotable import quotable_sentences
     from assistant.answer.units import balance_at, unit_for
 
-    kit = assistant._kit_ready()
+    kit = assistant.kit()
     snap = kit.snapshot
-    quotable = sorted(_quotable_sentences(snap))
+    quotable = sorted(quotable_sentences(snap))
     assert len(quotable) > 100
     missing = []
     for j in quotable:
@@ -352,7 +346,7 @@ def test_a_follow_up_that_leans_back_without_a_pronoun_is_recognised(question):
 def test_every_leaning_phrase_of_the_dialogue_file_marks_a_follow_up():
     """Over every phrase of data/dialogue.toml's ``leaning_phrases``: a question using it leans on the
     previous turn, whatever its case and spacing."""
-    from assistant.answer.units import dialogue
+    from assistant.answer.dialogue import dialogue
 
     phrases = dialogue()["leaning_phrases"]
     assert {"in return", "the fallback"} <= set(phrases)
@@ -381,9 +375,9 @@ def test_a_follow_up_after_a_refusal_is_not_searched_with_the_refusal(assistant)
     assert refused.status == "no_evidence" and not refused.answer.startswith("The documents in this library")
     turn = {"role": "assistant", "content": refused.answer}
     history = [{"role": "user", "content": refused.question}, {**turn, "status": refused.status}]
-    ctx, _ = _until(assistant, "Why was it proposed in return?", history, "condense")
+    ctx, _ = _trace(assistant, "Why was it proposed in return?", history)
     assert ctx.follow_up and refused.answer[:40] not in ctx.query and not ctx.context_tokens & {"2008"}
-    old, _ = _until(assistant, "Why was it proposed in return?", history[:1] + [turn], "condense")
+    old, _ = _trace(assistant, "Why was it proposed in return?", history[:1] + [turn])
     assert refused.answer[:40] in old.query  # what the flag is for
     answered = assistant.ask("Which organisations are bound by the duty to co-operate?", history=history)
     assert answered.status == "answered"
@@ -407,26 +401,19 @@ def test_the_sentence_after_the_opening_quote_is_quoted_when_it_answers(assistan
     judged to answer (p at or over the threshold), the answer quotes it (joined to the opening quote), unless
     a budget or a repeat rules it out; the keep share alone (a further quote within a share of the best p)
     does not drop it."""
-    from assistant.answer.compose import _next_in_passage, _repeats
-    from assistant.answer.context import threshold
-    from assistant.answer.pipeline import STEPS, Context
+    from assistant.answer.compose import next_in_passage, repeats
     from assistant.answer.units import unit_for
-    from assistant.models import Turn
     from assistant.text import words
 
-    kit = assistant._kit_ready()
+    kit = assistant.kit()
     snap, s = kit.snapshot, kit.settings
     dropped, seen = [], 0
     for q in ALL_QUESTIONS:
-        ctx = Context(question=q["question"], history=[Turn(**t) for t in q.get("history") or []])
-        for step in STEPS[:[f.__name__ for f in STEPS].index("compose") + 1]:
-            step(ctx, kit)
-            if ctx.status:
-                break
+        ctx = assistant.ask_traced(q["question"], q.get("history") or []).trace
         if ctx.status or not ctx.units or ctx.about:
             continue
-        after = _next_in_passage(snap, (ctx.chosen[0], unit_for(snap, ctx.chosen[0].sentence)))  # as first chosen
-        if after is None or not any(c.sentence == after and c.score >= threshold(ctx, kit) for c in ctx.ranked):
+        after = next_in_passage(snap, (ctx.chosen[0], unit_for(snap, ctx.chosen[0].sentence)))  # as first chosen
+        if after is None or not any(c.sentence == after and c.score >= ctx.threshold for c in ctx.ranked):
             continue
         seen += 1
         if any(after in u.sentences for u in ctx.units):
@@ -435,7 +422,7 @@ def test_the_sentence_after_the_opening_quote_is_quoted_when_it_answers(assistan
         text = snap.docs[snap.passages[snap.sentence_passage[after]].doc_id].text
         if unit is None or words(ctx.answer) + words(text[unit.start:unit.end]) > s.max_answer_words \
                 or sum(len(u.sentences) for u in ctx.units) + len(unit.sentences) > s.max_sentences + 1 \
-                or _repeats(snap, after, ctx.chosen, s.dedup_threshold) or ctx.quoted_before(snap.sentence_text(after)):
+                or repeats(snap, after, ctx.chosen, s.dedup_threshold) or ctx.quoted_before(snap.sentence_text(after)):
             continue  # a budget, a repeat or an earlier turn rules it out
         dropped.append((q["id"], snap.sentence_text(after)))
     assert seen >= 5

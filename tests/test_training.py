@@ -120,7 +120,7 @@ def test_glossary_terms_are_defined_by_sentences_that_name_them(assistant):
 
 
 def test_spec_that_no_longer_matches_the_sources_fails_loudly(assistant, tmp_path):
-    snapshot = assistant._kit_ready().snapshot
+    snapshot = assistant.kit().snapshot
     spec = assistant.settings.corpus_dir / "training.toml"
     text = spec.read_text("utf-8")
     gone = tmp_path / "gone.toml"
@@ -226,7 +226,7 @@ def test_wrong_choices_are_never_also_right(quizzes, docs):
 def test_same_seed_same_quiz_and_different_seeds_differ(assistant, docs):
     first = [q.model_dump() for q in assistant.quiz(n=10, seed=7)]
     # a freshly built bank (as a new process would build it) gives the same questions
-    fresh = Training(assistant._kit_ready().snapshot, assistant.settings.corpus_dir / "training.toml")
+    fresh = Training(assistant.kit().snapshot, assistant.settings.corpus_dir / "training.toml")
     assert [q.model_dump() for q in fresh.quiz(n=10, seed=7)] == first
     assert [q.model_dump() for q in assistant.quiz(n=10, seed=7)] == first
     other = [q.model_dump() for q in assistant.quiz(n=10, seed=8)]

@@ -178,7 +178,7 @@ def test_no_sentence_is_quoted_twice_on_a_card(assistant):
 
 
 def test_a_line_that_does_not_answer_its_heading_or_repeats_stops_the_build(assistant, tmp_path):
-    snapshot = assistant._kit_ready().snapshot
+    snapshot = assistant.kit().snapshot
     text = (assistant.settings.corpus_dir / "training.toml").read_text("utf-8")
     naming = tmp_path / "naming.toml"  # names the Boards, says nothing of what they are
     naming.write_text(text.replace('{ doc = "dcsf-2008-07-03-letter", find = "Leading local areas have already put in place" },\n]\n\n[[glossary]]',

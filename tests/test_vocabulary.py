@@ -67,7 +67,7 @@ def test_without_the_vocabulary_the_same_question_misses(tmp_path):
 def test_only_words_that_are_not_english_are_mended(assistant):
     """A misspelling is mended to the closest word of the documents; an everyday English word the
     documents happen not to use is left as it is (it was once "mended": meals → means, policy → police)."""
-    snap = assistant._kit_ready().snapshot
+    snap = assistant.kit().snapshot
     assert snap.correct_text("Which acadamies did the goverment mean?") == "Which academies did the government mean?"
     for q in ("Do free school meals count?", "What is our policy on talking to parents?",
               "I heard the minister wanted that"):
@@ -152,7 +152,7 @@ def test_a_swap_of_two_letters_in_any_document_word_is_mended_back(assistant):
 
     from assistant.library.retrieval import english_word
 
-    snap = assistant._kit_ready().snapshot
+    snap = assistant.kit().snapshot
     cases = [(w, t) for w in snap.surface if re.fullmatch(r"[a-z]{5,}", w) for t in _swaps(w)
              if t not in snap._surface_set and not english_word(t)]
     assert len(cases) > 1000
@@ -168,7 +168,7 @@ def test_a_misspelt_singular_of_a_document_word_is_mended_to_it(assistant):
 
     from assistant.library.retrieval import english_word
 
-    snap = assistant._kit_ready().snapshot
+    snap = assistant.kit().snapshot
     assert snap.correct_text("Who sits on the schools fourm?") == "Who sits on the schools forum?"
     singulars = [w[:-1] for w in snap.surface if re.fullmatch(r"[a-z]{5,}s", w) and not w.endswith("ss")
                  and w[:-1] not in snap._surface_set and english_word(w[:-1])]

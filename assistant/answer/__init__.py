@@ -1,4 +1,4 @@
-"""Answering a question: ``pipeline.STEPS``, the ordered steps, each a function in its own module
-(``guard``, ``followup``, ``retrieve``, ``select``, ``judge``, ``compose``, ``cite``) sharing one
-``context.Context``; what they use (stand-alone quotes, the vocabulary); and the optional LLM answers
-(``generate``, ``verify``, ``llm``)."""
+"""Answering a question: ``pipeline.py`` holds the whole path as three lists (CHECKS, STEPS,
+GENERATION), each step a function in its own module sharing one ``context.Context``; what they use
+(what may be quoted, stand-alone quotes, the vocabulary, the dialogue words); and the optional LLM
+answers (``generate``, ``verify``, ``llm``)."""

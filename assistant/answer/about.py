@@ -21,6 +21,7 @@ from ..library.retrieval import Snapshot
 from ..library.sources import Source
 from ..text import tokens
 from .context import Context, Kit
+from .memo import per_snapshot
 
 ABOUT_FILE = Path(__file__).resolve().parents[1] / "data" / "about.toml"
 
@@ -73,9 +74,8 @@ def named_document(question: str, snap: Snapshot) -> str | None:
     trusts", in several titles, counts little). A document whose details have the kind of document the
     question names ("the letter", ``document_nouns``) comes before one that shares only other words ("want"
     in a headline). None when no document's details share a word, or two tie."""
-    if "_described" not in snap.__dict__:  # once per snapshot
-        snap._described = {doc_id: _describing_tokens(view.source) for doc_id, view in snap.docs.items()}
-    described = snap._described
+    described = per_snapshot(snap, "described", lambda: {doc_id: _describing_tokens(view.source)
+                                                         for doc_id, view in snap.docs.items()})
     asked = set(tokens(question))
     n = len(described)
     df: dict[str, int] = {}
@@ -114,8 +114,6 @@ def about(ctx: Context, kit: Kit) -> None:
     ``ctx.record`` = the library's record of it. ``compose`` then quotes that document's heading lines
     first and ``decide`` does not abstain (the record answers). Read from the question as asked
     (``ctx.question``), not what a follow-up borrowed from earlier turns. Stops nothing."""
-    if not kit.settings.uses("about"):
-        return
     fields = asked_fields(ctx.question)
     if not fields:
         return

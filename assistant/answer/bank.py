@@ -22,14 +22,13 @@ BANK_K = 8  # nearest bank questions whose sentences join the candidates
 def bank(ctx: Context, kit: Kit) -> None:
     """Score the bank against the question (and each part of a two-part question: the better counts)."""
     view = kit.snapshot.bank
-    if not kit.settings.uses("bank") or not len(view) or ctx.vector is None:
+    if not len(view) or ctx.vector is None:
         return
     # What the judge reads the question as: a follow-up that points back in its own words (``followup.py``),
     # else the question as searched and each of its parts.
     vectors = list(kit.embedder.encode(ctx.judge_queries)) if ctx.judge_queries else [ctx.vector] + [v for _, v, _ in ctx.parts]
-    ask = asked(ctx.query) if kit.settings.uses("preface") and not ctx.judge_queries else None
-    if ask:  # a message that says something before it asks: its question sentence alone too, as the judge reads it
-        vectors.append(kit.embedder.encode([ask])[0])
+    if ctx.asked:  # a message that says something before it asks: its question sentence alone too, as the judge reads it
+        vectors.append(kit.embedder.encode([ctx.asked])[0])
     sims = np.max(view.vectors @ np.asarray(vectors, dtype=np.float32).T, axis=1)
     # Rows that point at no live sentence never join the candidates: -inf, so one pass finds both the nearest
     # covered question and the bank_k nearest (a partition, not a sort of every row: ~1 ms at 90k rows).
@@ -61,10 +60,17 @@ def bank(ctx: Context, kit: Kit) -> None:
             ctx.bank_recalled.setdefault(j, float(sims[row]))
 
 
+def preface(ctx: Context, kit: Kit) -> None:
+    """A message that says something before it asks ("I'm a new governor. What is a schools forum?"):
+    ``ctx.asked`` = its question sentences alone, which the bank and the judge read too (``asked``). Not for a
+    follow-up read with its own words. Stops nothing."""
+    ctx.asked = asked(ctx.query) if not ctx.judge_queries else None
+
+
 def asked(message: str) -> str | None:
     """The question sentences of a message that also says other things ("We're a small primary. Do we
     have to co-operate?" → "Do we have to co-operate?"); None when every sentence asks, or none does.
-    Both the bank and the judge read such a message's question sentences alone too (``preface``)."""
+    Both the bank and the judge read such a message's question sentences alone too (the ``preface`` step)."""
     sentences = [message[s.start:s.end] for s in split_sentences(message)]
     asks = [s for s in sentences if s.rstrip().endswith("?")]
     return " ".join(asks) if asks and len(asks) < len(sentences) else None
@@ -78,6 +84,7 @@ def similarity(ctx: Context, kit: Kit, sentence: int) -> float:
     return float(ctx.bank_sims[rows].max())
 
 
-def has_bank(kit: Kit, sentence: int) -> bool:
-    """Whether ``sentence`` has bank questions (and the bank is in use: the ``bank`` ablation reads none)."""
-    return kit.settings.uses("bank") and sentence in kit.snapshot.bank.by_sentence
+def has_bank(ctx: Context, kit: Kit, sentence: int) -> bool:
+    """Whether ``sentence`` has bank questions the question was compared with (none when the ``bank`` step
+    did not run: the judge then reads it as a sentence with no bank)."""
+    return ctx.bank_sims is not None and sentence in kit.snapshot.bank.by_sentence

@@ -4,19 +4,20 @@ from __future__ import annotations
 from ..library.retrieval import Snapshot
 from ..text import words
 from .. import identity
-from .context import Context, Kit, Scored, threshold
-from .select import _is_title, _quotable
-from .units import Unit, unit_for
+from .context import Context, Kit, Scored
+from .quotable import headings
+from .units import Unit
+
 
 def compose(ctx: Context, kit: Kit) -> None:
     """Pick the quotes: the best-judged sentence first, then others close to it that add something new,
     within the sentence and word budgets (a quote longer than the whole word budget is never given, so
-    ``max_answer_words`` holds for every answer). Each becomes a quote that stands on its own (``units.py``);
+    ``max_answer_words`` holds for every answer). Each is quoted as ``ctx.quote`` says (``stand_alone``);
     quotes already given earlier in the conversation are not repeated unless nothing else answers.
     Stops with ``no_evidence`` when no sentence above the threshold can open an answer on its own."""
     snap, s = kit.snapshot, kit.settings
-    floor = threshold(ctx, kit)
-    keep = kit.judge.keep if ctx.threshold is not None and kit.judge else s.relative_keep
+    floor = ctx.threshold if ctx.threshold is not None else float("inf")  # set by the judge (``judge``)
+    keep = ctx.keep
     pool = [c for c in ctx.ranked if c.score >= floor]
     fresh = [c for c in pool if not ctx.quoted_before(snap.sentence_text(c.sentence))]
     pool = fresh or pool
@@ -24,8 +25,7 @@ def compose(ctx: Context, kit: Kit) -> None:
     budget = 0
 
     def unit_of(c: Scored) -> Unit | None:
-        return (unit_for(snap, c.sentence) if s.uses("standalone_quotes")
-                else Unit(*snap.sentence_span[c.sentence], (c.sentence,)))
+        return ctx.quote(snap, c.sentence)
 
     def take(c: Scored, opening: bool = False) -> bool:
         nonlocal budget
@@ -35,7 +35,7 @@ def compose(ctx: Context, kit: Kit) -> None:
         n = words(snap.docs[_doc(snap, c)].text[unit.start:unit.end])
         if n > s.max_answer_words:  # not even as the only quote: the budget holds for every answer
             return False
-        if units and (_repeats(snap, c.sentence, [x for x, _ in units], s.dedup_threshold)
+        if units and (repeats(snap, c.sentence, [x for x, _ in units], s.dedup_threshold)
                       or budget + n > s.max_answer_words
                       or sum(len(u.sentences) for _, u in units) + len(unit.sentences) > s.max_sentences + 1):
             return False
@@ -56,7 +56,7 @@ def compose(ctx: Context, kit: Kit) -> None:
         text = snap.docs[_doc(snap, c)].text
         n = words(text[unit.start:wider.end]) - words(text[unit.start:unit.end])
         new = tuple(j for j in wider.sentences if j not in unit.sentences)
-        if budget + n > s.max_answer_words or _repeats(snap, c.sentence, [x for x, _ in units], s.dedup_threshold) \
+        if budget + n > s.max_answer_words or repeats(snap, c.sentence, [x for x, _ in units], s.dedup_threshold) \
                 or sum(len(u.sentences) for _, u in units) + len(new) > s.max_sentences + 1:
             return
         units[opening] = (first, Unit(unit.start, wider.end, unit.sentences + new, unit.leans))
@@ -65,7 +65,7 @@ def compose(ctx: Context, kit: Kit) -> None:
     if ctx.about:  # a question about a document itself: its heading lines first ("3 July 2008", "LETTER FROM ...")
         doc_id, fields = ctx.about
         for j in headings(snap, doc_id, with_title=bool({"title", "author", "recipient"} & set(fields))):
-            take(Scored(j, 1.0, 0.0, 0.0, p=1.0))
+            take(Scored(j, 1.0, 0.0, p=1.0))
     opening = len(units)
     for c in pool:  # the first quote: the best sentence that stands on its own (does not lean back)
         if take(c, opening=not units):
@@ -77,7 +77,7 @@ def compose(ctx: Context, kit: Kit) -> None:
         for part in ctx.part_best:  # a two-part question gets an answer to each part
             if part.score >= floor and part in pool:
                 take(part)
-        after = _next_in_passage(snap, units[opening])
+        after = next_in_passage(snap, units[opening])
         for cand in pool:  # the opening quote read on: the sentence after it, when it answers too, whatever its share
             if cand.sentence == after and not take(cand):
                 read_on(cand)
@@ -105,18 +105,7 @@ def compose(ctx: Context, kit: Kit) -> None:
         ctx.answer = f"{ctx.record}\n\n{ctx.answer}"
 
 
-def headings(snap: Snapshot, doc_id: str, with_title: bool = False) -> list[int]:
-    """A document's heading lines (date line, "LETTER FROM ... TO ..."), in text order: what a question
-    about the document itself quotes. Lines that repeat its recorded title ("LETTER FROM ... TO ...", when
-    the title has it) only when the title, author or recipient is asked (the record line names the
-    title). Only lines ``select._quotable`` accepts as headings (3 words or more, not addressed to an AI)."""
-    found = [j for p in snap.passages if p.doc_id == doc_id for j in p.sentences
-             if snap.sentence_heading[j] and _quotable(snap.sentence_text(j), True)
-             and (with_title or not _is_title(snap, j))]
-    return sorted(set(found), key=lambda j: snap.sentence_span[j][0])
-
-
-def _next_in_passage(snap: Snapshot, chosen: tuple[Scored, Unit]) -> int | None:
+def next_in_passage(snap: Snapshot, chosen: tuple[Scored, Unit]) -> int | None:
     """The sentence that follows a quote in the passage of its judged sentence (None at the passage's end)."""
     c, unit = chosen
     sentences = sorted(snap.passages[snap.sentence_passage[c.sentence]].sentences, key=lambda j: snap.sentence_span[j][0])
@@ -135,7 +124,9 @@ def _touch(snap: Snapshot, a: Unit, b: Unit) -> bool:
     return lo.end >= hi.start or not text[lo.end:hi.start].strip()
 
 
-def _repeats(snap: Snapshot, j: int, chosen: list[Scored], threshold: float) -> bool:
+def repeats(snap: Snapshot, j: int, chosen: list[Scored], threshold: float) -> bool:
+    """Whether sentence ``j`` says again what one of ``chosen`` says (close in meaning, or mostly the same
+    words): not quoted beside it, nor given to a language model beside it (``generate.py``)."""
     v = snap.sentence_vectors[j]
     for c in chosen:
         if float(v @ snap.sentence_vectors[c.sentence]) > min(threshold, 0.85):

@@ -24,9 +24,8 @@ import numpy as np
 
 from ..models import Turn
 from ..text import STOPWORDS, entities, tokens
-from .. import identity
 from .context import Context, Kit
-from .units import dialogue
+from .dialogue import dialogue
 
 # MiniLM's cosine between short phrases of one kind ("academies" / "schools", "primary schools" /
 # "secondary schools") measured 0.58-0.84; between unrelated ones, and for acronyms it does not know
@@ -34,10 +33,6 @@ from .units import dialogue
 SUBSTITUTE_MIN_COSINE = 0.45
 _NO_EVIDENCE_START = "The documents in this library don't cover that"
 _WORDS = re.compile(r"[\w’'-]+")
-# The first version's test (ablation ``follow_up``): a follow-up word or a pronoun anywhere.
-_FOLLOW_UP = re.compile(
-    r"^\s*(and|but|also|so|what about|how about|what of|and what|does (that|it|this)|do (they|those)|is (that|it|this)|"
-    r"are (they|those|these)|why|when|who else|which)\b|\b(it|they|them|this|that|those|these|there)\b", re.I)
 
 
 @lru_cache(maxsize=1)
@@ -129,10 +124,10 @@ def refusal(turn: Turn) -> bool:
     return turn.content.startswith(_NO_EVIDENCE_START)
 
 
-def resolve(ctx: Context, kit: Kit) -> None:
-    """Make a follow-up stand alone (``ctx.query``); ``ctx.focus`` keeps the follow-up's own words."""
+def condense(ctx: Context, kit: Kit) -> None:
+    """What is searched for a follow-up: the question made to stand alone (``ctx.query``, the kinds above);
+    a question that stands alone is searched as asked. Stops nothing."""
     ctx.query = ctx.question
-    ctx.focus = kit.snapshot.search_tokens(ctx.question, kit.settings.uses("spelling"))
     bound = kit.settings.history_context_chars
     previous = [clip(t.content, bound) for t in ctx.history if t.role == "user" and t.content.strip()]
     if not previous:
@@ -155,22 +150,4 @@ def resolve(ctx: Context, kit: Kit) -> None:
         # read by the judge, pulls it back to the sentences already given.
         ctx.judge_queries = [ctx.question, f"{ctx.question} ({previous[-1]})"]
         last_turns = " ".join(t.content for t in ctx.history[-2:] if not refusal(t))
-        ctx.context_tokens = {t for t in entities(last_turns) if t in kit.snapshot.idf}
-
-
-def condense(ctx: Context, kit: Kit) -> None:
-    """What is searched for a follow-up: the question made to stand alone (``resolve``, above); with
-    ``follow_up`` switched off (ablation), the first version: join the previous question to anything
-    short or with a follow-up word. A question that stands alone is searched as asked. Stops nothing."""
-    if kit.settings.uses("follow_up"):
-        return resolve(ctx, kit)
-    ctx.query = ctx.question
-    ctx.focus = kit.snapshot.search_tokens(ctx.question, kit.settings.uses("spelling"))
-    previous = [t.content for t in ctx.history if t.role == "user" and t.content.strip()]
-    if previous and (_FOLLOW_UP.search(ctx.question) or len(ctx.focus) <= 3):
-        ctx.read_with = clip(previous[-1], kit.settings.history_context_chars)
-        ctx.query = f"{ctx.read_with} {ctx.question}"
-        ctx.follow_up = True
-        last_turns = " ".join(t.content for t in ctx.history[-2:]
-                              if not t.content.startswith(identity.of_settings(kit.settings).no_evidence[:40]))  # not our abstention text
         ctx.context_tokens = {t for t in entities(last_turns) if t in kit.snapshot.idf}

@@ -1,8 +1,9 @@
-"""Grounded generation: the extractive pipeline's quotes become numbered passages for a language model,
-whose answer is then verified sentence by sentence (``verify.py``).
+"""The generate step (first of ``pipeline.GENERATION``): the extractive pipeline's quotes become numbered
+passages for a language model, whose answer the ``verify_draft`` step then checks sentence by sentence
+(``verify.py``).
 
-Runs after compose/cite, only when the extractive answer was ``answered``: the model never decides
-whether the library covers a question, and the extractive answer stays the fallback.
+Runs after compose/cite, only when an LLM backend is set and the extractive answer was ``answered``: the
+model never decides whether the library covers a question, and the extractive answer stays the fallback.
 """
 from __future__ import annotations
 
@@ -10,14 +11,12 @@ import time
 from dataclasses import dataclass
 from typing import Iterator
 
-from ..models import Answer, SentenceSupport
-from .cite import make_citation
 from .. import identity
-from .compose import _repeats
-from .context import Context, Kit, Scored, threshold
-from .guard import _INJECTION
-from .llm import Backend, LLMError
-from .verify import Evidence, Verdict, lowercase_words, verify
+from ..models import Answer, SentenceSupport
+from ..safety.injection import reads_as_instruction
+from .compose import repeats
+from .context import Context, Kit, Scored
+from .llm import LLMError
 
 SYSTEM_PROMPT = (
     "You answer questions from school leaders using ONLY the numbered passages you are given. Write one to "
@@ -58,18 +57,18 @@ class Passage:
 def select_passages(ctx: Context, kit: Kit) -> list[Passage]:
     """The answer's quotes first, then the next best sentences that add something, up to ``llm_max_passages``.
 
-    Sentences that read as instructions (the input guard's own pattern) are never shown to the model.
+    Sentences that read as instructions (the questions' pattern, ``safety/injection.py``) are never shown to the model.
     """
     snap, s = kit.snapshot, kit.settings
     picked: list[Scored] = []
     for c in list(ctx.chosen) + ctx.ranked:
         if len(picked) >= s.llm_max_passages:
             break
-        if c not in ctx.chosen and c.score < threshold(ctx, kit):
+        if c not in ctx.chosen and c.score < ctx.threshold:
             break
-        if any(p.sentence == c.sentence for p in picked) or (c not in ctx.chosen and _repeats(snap, c.sentence, picked, s.dedup_threshold)):
+        if any(p.sentence == c.sentence for p in picked) or (c not in ctx.chosen and repeats(snap, c.sentence, picked, s.dedup_threshold)):
             continue
-        if _INJECTION.search(snap.sentence_text(c.sentence)):
+        if reads_as_instruction(snap.sentence_text(c.sentence)):
             continue
         picked.append(c)
     out = []
@@ -96,82 +95,34 @@ def build_messages(question: str, passages: list[Passage]) -> list[dict]:
     return [{"role": "system", "content": system}, *EXAMPLE, {"role": "user", "content": user}]
 
 
-def evidence_for(passages: list[Passage], kit: Kit) -> dict[int, Evidence]:
-    snap = kit.snapshot
-    return {p.n: Evidence(p.n, p.text, f"{p.title} {p.publisher} {p.date}", snap.sentence_vectors[p.scored.sentence])
-            for p in passages}
-
-
-_ORDINARY: dict[int, frozenset[str]] = {}
-
-
-def ordinary_words(kit: Kit) -> frozenset[str]:
-    """Words the library uses in lower case (so a capitalised first word that is not one is a name)."""
-    key = id(kit.snapshot)
-    if key not in _ORDINARY:
-        _ORDINARY.clear()
-        _ORDINARY[key] = lowercase_words(d.text for d in kit.snapshot.docs.values())
-    return _ORDINARY[key]
-
-
-def generate(ctx: Context, kit: Kit, extractive: Answer, backend: Backend | None,
-             backend_error: str | None = None) -> Iterator[str | Answer]:
-    """Yield the model's text chunks as they arrive, then the final ``Answer`` (verified, or the fallback)."""
+def generate(ctx: Context, kit: Kit) -> Iterator[str]:
+    """Yield the model's text chunks as they arrive; ``ctx.draft`` is then what it wrote and ``ctx.passages``
+    what it was given. Where there is nothing to verify, ``ctx.generated`` is already the final answer:
+    the extractive one as it is (an abstention: the model never answers those), or the fallback saying why."""
+    extractive = ctx.extractive
     if extractive.status != "answered":
-        yield extractive  # the model never answers what the extractive pipeline abstained on
+        ctx.generated = extractive
         return
-    if backend is None:
-        yield fallback(extractive, backend_error or "no language model is configured")
+    if ctx.backend is None:
+        ctx.generated = fallback(extractive, ctx.backend_error or "no language model is configured")
         return
     passages = select_passages(ctx, kit)
     if not passages:
-        yield fallback(extractive, "no passage could be given to the language model")
+        ctx.generated = fallback(extractive, "no passage could be given to the language model")
         return
+    ctx.passages = passages
     messages = build_messages(ctx.query or ctx.question, passages)
     parts: list[str] = []
     started = time.perf_counter()
     try:
-        for chunk in backend.stream(messages):
+        for chunk in ctx.backend.stream(messages):
             parts.append(chunk)
             yield chunk
     except LLMError as exc:
-        yield fallback(extractive, str(exc), "".join(parts) or None, timings={"generate": _ms(started)})
+        ctx.generated = fallback(extractive, str(exc), "".join(parts) or None, timings={"generate": ms(started)})
         return
-    timings = {"generate": _ms(started)}
-    draft = "".join(parts).strip()
-    started = time.perf_counter()
-    verdicts = verify(draft, evidence_for(passages, kit), kit.embedder, kit.settings.llm_support_threshold,
-                      ordinary_words(kit))
-    timings["verify"] = _ms(started)
-    yield finish(extractive, kit, passages, draft, verdicts, timings)
-
-
-def finish(extractive: Answer, kit: Kit, passages: list[Passage], draft: str, verdicts: list[Verdict],
-           timings: dict[str, float]) -> Answer:
-    """Keep the verified sentences, renumber their citations 1..k; fall back if too little survives."""
-    by_n = {p.n: p for p in passages}
-    kept = [v for v in verdicts if v.ok]
-    numbering: dict[int, int] = {}
-    for v in kept:
-        for n in v.markers:
-            numbering.setdefault(n, len(numbering) + 1)
-    support = [SentenceSupport(text=v.text, kept=v.ok, cited=[numbering[n] for n in v.markers] if v.ok else [],
-                               sources=[by_n[n].doc_id for n in v.markers if n in by_n], lexical=v.lexical,
-                               dense=v.dense, support=v.support, reason=v.reason) for v in verdicts]
-    if not draft:
-        return fallback(extractive, "the language model returned no text", draft, support, timings)
-    if not kept:
-        return fallback(extractive, "no sentence of the language model's answer was supported by the passage "
-                        "it cites", draft, support, timings)
-    if len(kept) < kit.settings.llm_min_kept_share * len(verdicts):
-        return fallback(extractive, f"only {len(kept)} of {len(verdicts)} sentences of the language model's answer "
-                        "were supported by their passages", draft, support, timings)
-    text = " ".join(_sentence(v.text) + " " + " ".join(f"[{numbering[n]}]" for n in v.markers) for v in kept)
-    citations = [make_citation(kit.snapshot, new, by_n[old].scored) for old, new in numbering.items()]
-    notice = " ".join(x for x in (extractive.notice, NOTICE_LLM) if x)
-    return extractive.model_copy(update={
-        "answer": text, "citations": citations, "notice": notice, "mode": "llm", "support": support,
-        "llm_draft": draft, "timings_ms": {**extractive.timings_ms, **timings}})
+    ctx.generation_timings["generate"] = ms(started)
+    ctx.draft = "".join(parts).strip()
 
 
 def fallback(extractive: Answer, reason: str, draft: str | None = None, support: list[SentenceSupport] | None = None,
@@ -182,10 +133,5 @@ def fallback(extractive: Answer, reason: str, draft: str | None = None, support:
         "timings_ms": {**extractive.timings_ms, **(timings or {})}})
 
 
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text if text[-1:] in ".!?" else text + "."
-
-
-def _ms(started: float) -> float:
+def ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)

@@ -1,8 +1,8 @@
-"""The guard and scope steps: may this question be searched for at all?
+"""The guard check and the scope step: may this question be searched for at all?
 
-Both run before anything is searched. ``guard`` checks the question itself (and the service runs its
-``check_question`` before the model and the index are loaded, so a bad question is refused at once);
-``scope`` checks it against the years the library covers.
+Both run before anything is searched. ``guard`` checks the question itself and needs no model or index
+(``pipeline.CHECKS``: the service runs it before they are loaded, so a bad question is refused at once,
+and only once); ``scope`` checks it against the years the library covers (the first of ``pipeline.STEPS``).
 """
 from __future__ import annotations
 
@@ -11,18 +11,12 @@ from functools import lru_cache
 
 from ..config import Settings
 from ..safety import privacy
+from ..safety.injection import reads_as_instruction
 from ..safety.inputs import clean_question, mostly_non_latin, shown
 from .. import identity
 from .context import Context, Kit
-from .units import dialogue
+from .dialogue import dialogue
 
-_INJECTION = re.compile(
-    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules?|guidelines?|above|previous|system)\b"
-    r"|\b(system prompt|your prompt|jailbreak|developer mode|you are now|act as|pretend (to be|you are))\b"
-    r"|^\s*(system|assistant)\s*:"
-    r"|</?\s*(context|system|instructions?|prompt|documents?)\s*>"  # fake markup closing "our" context
-    r"|\bnew (instructions?|rules?|task)\b|\b(administrator|admin|developer|operator)\s*(says|:)",
-    re.I)
 _YEAR = re.compile(r"(?<![\d-])((?:19|20)\d\d)(?![\d])")
 
 
@@ -33,18 +27,13 @@ def _present_day() -> re.Pattern:
     return re.compile(r"\b(?:" + "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in phrases) + r")\b", re.I)
 
 
-def guard(ctx: Context, kit: Kit) -> None:
-    """Refuse what is not a question we can search for; the message says exactly why.
+def guard(ctx: Context, settings: Settings) -> None:
+    """Refuse what is not a question we can search for; the message says exactly why. Needs no model or
+    index, so the service runs it before loading them.
 
     Stops with ``invalid_input`` (empty, too long, control characters, no words), ``unsafe_input`` (an
     instruction to the assistant rather than a question) or ``no_evidence`` (not in the Latin alphabet:
     the documents are in English). Personal details are removed first, with a warning, and never stop it."""
-    check_question(ctx, kit.settings)
-
-
-def check_question(ctx: Context, settings: Settings) -> None:
-    """``guard`` without the index: the service runs it before loading the model, so a bad
-    question is refused at once. Idempotent (``guard`` runs it again inside the pipeline)."""
     said = identity.of_settings(settings)  # the library's own words (corpus/library.toml)
     q, problem = clean_question(ctx.question if isinstance(ctx.question, str) else "", settings.max_question_chars)
     if problem:
@@ -58,7 +47,7 @@ def check_question(ctx: Context, settings: Settings) -> None:
     ctx.question = q
     if problem:
         return ctx.stop("invalid_input", problem)
-    if _INJECTION.search(q):
+    if reads_as_instruction(q):
         return ctx.stop("unsafe_input", said.unsafe_input)
     if mostly_non_latin(q):
         return ctx.stop("no_evidence", said.not_english)

@@ -1,4 +1,4 @@
-"""The judge and decide steps: does this sentence answer the question? One calibrated probability per
+"""The shortlist, fresh_first, judge, rank and decide steps: does this sentence answer the question? One calibrated probability per
 candidate, and no answer when the best one is under the fitted threshold.
 
 The hybrid first stage (``select.py``) is cheap and recall-minded: it ranks every sentence of
@@ -26,10 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import StoreError
-from .bank import asked, has_bank, similarity as bank_similarity
+from .bank import has_bank, similarity as bank_similarity
 from .. import identity
-from .context import Context, Kit, Scored, threshold
-from .units import unit_for
+from .context import Context, Kit, Scored
 
 JUDGE_FILE = Path(__file__).resolve().parents[1] / "data" / "judge.toml"
 # cross-encoder logit; sentence cosine to the question; 1 for a heading line; 1 when read with a follow-up's own
@@ -50,7 +49,6 @@ class JudgeModel:
     threshold: float  # abstain when the best candidate's p is below this
     keep: float  # a further sentence is quoted only when its p is at least this share of the best p
     rerank_k: int  # candidates read by the cross-encoder per question
-    context: str  # what the cross-encoder sees besides the sentence: "title" or "none"
     refuse_coef: tuple[float, ...] = ()  # over REFUSAL; empty: the threshold alone decides
     refuse_intercept: float = 0.0
     plain_coef: tuple[float, ...] = ()  # over PLAIN, for sentences with no bank; empty: the full model reads them
@@ -64,13 +62,15 @@ class JudgeModel:
             features = tuple(data["features"])
             if features != FEATURES:
                 raise ValueError(f"features {features} are not {FEATURES}; re-fit with python -m evals.fit_judge")
+            if data.get("context", "source") != "source":
+                raise ValueError(f"context {data['context']!r} is not 'source'; re-fit with python -m evals.fit_judge")
             refuse, plain = data.get("refusal", {}), data.get("plain", {})
             if refuse and tuple(refuse.get("features", ())) != REFUSAL:
                 raise ValueError(f"refusal features are not {REFUSAL}; re-fit with python -m evals.fit_judge")
             if plain and tuple(plain.get("features", ())) != PLAIN:
                 raise ValueError(f"plain features are not {PLAIN}; re-fit with python -m evals.fit_judge")
             return cls(tuple(float(c) for c in data["coef"]), float(data["intercept"]), float(data["threshold"]),
-                       float(data.get("keep", 0.5)), int(data.get("rerank_k", 12)), str(data.get("context", "title")),
+                       float(data.get("keep", 0.5)), int(data.get("rerank_k", 12)),
                        tuple(float(c) for c in refuse.get("coef", ())), float(refuse.get("intercept", 0.0)),
                        tuple(float(c) for c in plain.get("coef", ())), float(plain.get("intercept", 0.0)),
                        float(plain.get("threshold", data["threshold"])))
@@ -92,6 +92,13 @@ class JudgeModel:
              + self.coef[3] * float(own_words) + self.coef[4] * bank + self.coef[5] * float(has_bank))
         return _sigmoid(z)
 
+    def text(self, source, sentence: str) -> str:
+        """What the cross-encoder reads for one candidate: the sentence after who wrote its document and its
+        title, so "I enclose ..." in a letter or "the association said" in a report can be judged with the
+        speaker in view (``data/judge.toml``'s ``context = "source"``; ``evals/fit_judge.py`` compares others)."""
+        who = source.author or source.publisher
+        return f"{who}, {source.title}: {sentence}" if who else f"{source.title}: {sentence}"
+
     def answers(self, best_p: float, bank_covered: float, bank_uncovered: float, has_bank: bool = True) -> bool:
         """Whether the question is answered at all: the best candidate's p against the threshold, or, when
         the fit has refusal coefficients, a second logistic regression over the question that also reads how
@@ -111,25 +118,10 @@ def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
 
-def judge_text(source, sentence: str, context: str) -> str:
-    """What the cross-encoder reads for one candidate: the sentence, after (``context = "source"``) who
-    wrote its document and its title, so "I enclose ..." in a letter or "the association said" in a
-    report can be judged with the speaker in view; or after the title alone; or alone ("none")."""
-    if context == "speaker":
-        who = source.author or source.publisher
-        return f"{who}: {sentence}" if who else sentence
-    if context == "source":
-        who = source.author or source.publisher
-        return f"{who}, {source.title}: {sentence}" if who else f"{source.title}: {sentence}"
-    if context == "title":
-        return f"{source.title}. {sentence}"
-    return sentence
-
-
-def _as_quoted(snap, j: int, standalone: bool) -> str:
-    """The sentence as it would be quoted: with the sentence it leans on ("The duty will also apply to
-    ..." is judged after the sentence that says which duty), so the judge reads what the reader reads."""
-    unit = unit_for(snap, j) if standalone else None
+def as_quoted(ctx: Context, snap, j: int) -> str:
+    """The sentence as it would be quoted (``ctx.quote``): with the sentence it leans on ("The duty will also
+    apply to ..." is judged after the sentence that says which duty), so the judge reads what the reader reads."""
+    unit = ctx.quote(snap, j)
     if unit is None:
         return snap.sentence_text(j)
     return snap.docs[snap.passages[snap.sentence_passage[j]].doc_id].text[unit.start:unit.end]
@@ -144,24 +136,22 @@ def keep_better(judged: dict[int, tuple[float, float, float]], verdicts: dict[in
             judged[j] = verdict
 
 
-def shortlist(ctx: Context, kit: Kit) -> list[Scored]:
-    """The candidates the cross-encoder reads: the first stage's best ``rerank_k``. In a conversation, the
-    ``rerank_k`` best that have *not* been quoted already, then those that have: a follow-up is searched
-    with the earlier turns in view, so the sentences they quoted rank high, and ``compose`` gives them again
-    only when nothing new answers; left in the ``rerank_k``, they take the places of new sentences the
-    judge then never reads. (A few more pairs, and only when an earlier quote was among the best.)"""
-    return _with_bank(ctx, _first_stage(ctx, kit))
+def shortlist(ctx: Context, kit: Kit) -> None:
+    """The candidates the cross-encoder reads (``ctx.shortlist``): the first stage's best ``rerank_k``.
+    Stops nothing."""
+    ctx.shortlist = ctx.ranked[:kit.judge.rerank_k]
 
 
-def _first_stage(ctx: Context, kit: Kit) -> list[Scored]:
-    k, top = kit.judge.rerank_k, ctx.ranked[:kit.judge.rerank_k]
-    if not kit.settings.uses("follow_up"):
-        return top
+def fresh_first(ctx: Context, kit: Kit) -> None:
+    """In a conversation, the shortlist is the ``rerank_k`` best that have *not* been quoted already, then
+    those that have: a follow-up is searched with the earlier turns in view, so the sentences they quoted
+    rank high, and ``compose`` gives them again only when nothing new answers; left in the ``rerank_k``,
+    they take the places of new sentences the judge then never reads. (A few more pairs, and only when an
+    earlier quote was among the best.) Stops nothing."""
     text = kit.snapshot.sentence_text
-    quoted = [c for c in top if ctx.quoted_before(text(c.sentence))]
-    if not quoted:
-        return top
-    return [c for c in ctx.ranked if not ctx.quoted_before(text(c.sentence))][:k] + quoted
+    quoted = [c for c in ctx.shortlist if ctx.quoted_before(text(c.sentence))]
+    if quoted:
+        ctx.shortlist = [c for c in ctx.ranked if not ctx.quoted_before(text(c.sentence))][:kit.judge.rerank_k] + quoted
 
 
 def _with_bank(ctx: Context, top: list[Scored]) -> list[Scored]:
@@ -175,8 +165,9 @@ def _with_bank(ctx: Context, top: list[Scored]) -> list[Scored]:
 
 
 def judge(ctx: Context, kit: Kit) -> None:
-    """Read the first stage's best ``rerank_k`` sentences with the cross-encoder and give each its
-    calibrated probability of answering the question (``Scored.p``); ``ctx.ranked`` is re-ordered by it.
+    """Read the shortlist (and the bank's sentences, ``_with_bank``) with the cross-encoder and give each
+    its calibrated probability of answering the question (``Scored.p``; ``Scored.first`` keeps the first
+    stage's score); ``rank`` then orders the candidates by it.
 
     The query is the question as searched (``ctx.query``: follow-ups resolved, everyday words mapped),
     so the judge and the retrievers see the same words; except for a follow-up that points back
@@ -184,17 +175,16 @@ def judge(ctx: Context, kit: Kit) -> None:
     Sentences the cross-encoder did not read keep p = 0 and can never be quoted. Stops nothing: ``decide``
     abstains on the result.
     """
-    if kit.reranker is None or not ctx.ranked:
+    if not ctx.ranked:
         return
     model, snap = kit.judge, kit.snapshot
-    standalone = kit.settings.uses("standalone_quotes")
 
     def read(queries: list[str], candidates, own: bool = False) -> dict[int, tuple[float, float, float]]:
         """sentence → (p, logit, cosine) for ``candidates`` read against ``queries``, their logits (and, with
         ``own``, their cosines, instead of the searched question's) averaged."""
-        texts = [judge_text(snap.docs[snap.passages[snap.sentence_passage[c.sentence]].doc_id].source,
-                            _as_quoted(snap, c.sentence, standalone), model.context) for c in candidates]
-        corrected = [snap.correct_text(q, kit.settings.uses("spelling")) for q in queries]  # as for retrieval
+        texts = [model.text(snap.docs[snap.passages[snap.sentence_passage[c.sentence]].doc_id].source,
+                            as_quoted(ctx, snap, c.sentence)) for c in candidates]
+        corrected = [ctx.correct(q) for q in queries]  # as for retrieval
         logits = np.mean([kit.reranker.score(q, texts) for q in corrected], axis=0)
         if own:
             vectors = kit.embedder.encode(corrected)
@@ -202,19 +192,18 @@ def judge(ctx: Context, kit: Kit) -> None:
         else:
             dense = [c.dense for c in candidates]
         return {c.sentence: (model.probability(float(x), float(d), snap.sentence_heading[c.sentence], own,
-                                               bank_similarity(ctx, kit, c.sentence), has_bank(kit, c.sentence)),
+                                               bank_similarity(ctx, kit, c.sentence), has_bank(ctx, kit, c.sentence)),
                              float(x), float(d))
                 for c, x, d in zip(candidates, logits, dense)}
 
-    candidates = shortlist(ctx, kit)
+    candidates = ctx.shortlist = _with_bank(ctx, ctx.shortlist)  # the trace shows what was read
     judged = read(ctx.judge_queries or [ctx.query], candidates, own=bool(ctx.judge_queries))
     # A message that says something before it asks ("I'm a new governor. What is a schools forum?"): the
     # question sentence is read alone too, and a sentence's p is its better reading, so a preface that
     # says nothing about the documents does not drown the question, and one that names what "it" is
     # still counts (the whole message is the other reading).
-    ask = asked(ctx.query) if kit.settings.uses("preface") and not ctx.judge_queries else None
-    if ask:
-        keep_better(judged, read([ask], candidates))
+    if ctx.asked:
+        keep_better(judged, read([ctx.asked], candidates))
     # A two-part question: each part's best few are also read against that part alone; a sentence
     # answers the question if it answers a part ("Are schools bound now, and what is proposed?").
     part_best = []
@@ -223,32 +212,28 @@ def judge(ctx: Context, kit: Kit) -> None:
         keep_better(judged, verdicts)
         part_best.append(max(verdicts, key=lambda j: verdicts[j][0]))
     for c in ctx.ranked:
-        c.first = c.score
         c.p, c.logit, c.dense = judged.get(c.sentence, (0.0, None, c.dense))  # the cosine as judged
-        c.score = c.p
-    if kit.settings.uses("judge_order"):
-        ctx.ranked.sort(key=lambda c: c.p, reverse=True)
-    else:  # ablation: the judge only gates; the first stage orders the sentences it accepts
-        ctx.ranked.sort(key=lambda c: (c.p >= model.threshold, c.first), reverse=True)
     by_sentence = {c.sentence: c for c in ctx.ranked}
     ctx.part_best = [by_sentence[j] for j in part_best if j in by_sentence]
-    ctx.threshold = model.threshold
+    ctx.threshold, ctx.keep = model.threshold, model.keep
+
+
+def rank(ctx: Context, kit: Kit) -> None:
+    """The candidates in the judge's order: most likely to answer first (``compose`` quotes in this
+    order). Stops nothing."""
+    ctx.ranked.sort(key=lambda c: c.score, reverse=True)
 
 
 def decide(ctx: Context, kit: Kit) -> None:
-    """Abstain when no sentence answers well enough: the judge's probability (or, with the judge
-    switched off, the first-stage score) of the best sentence is under the threshold (fitted, in
-    ``data/judge.toml``). Stops with ``no_evidence``; not for a question about a document itself
-    (``about.py``), which the library's record of it answers."""
+    """Abstain when no sentence answers well enough: the judge's probability of the best sentence is
+    under the threshold (fitted, in ``data/judge.toml``). Stops with ``no_evidence``; not for a question
+    about a document itself (``about.py``), which the library's record of it answers."""
     if ctx.about:
         return
     if not ctx.ranked:
         ctx.stop("no_evidence", identity.of_settings(kit.settings).no_evidence)
-    elif kit.judge is None or not kit.settings.uses("reranker"):
-        if ctx.ranked[0].score < threshold(ctx, kit):
-            ctx.stop("no_evidence", identity.of_settings(kit.settings).no_evidence)
     elif not kit.judge.answers(ctx.ranked[0].score, ctx.bank_covered, ctx.bank_uncovered,
-                               has_bank(kit, ctx.ranked[0].sentence)):
+                               has_bank(ctx, kit, ctx.ranked[0].sentence)):
         ctx.stop("no_evidence", identity.of_settings(kit.settings).no_evidence)
     elif ctx.threshold is not None and ctx.ranked[0].score < ctx.threshold:
         ctx.threshold = ctx.ranked[0].score  # answered on the bank's word: the best sentence may open

@@ -1,61 +1,119 @@
-"""The answer pipeline: the ordered steps, run top to bottom on one shared ``Context``.
+"""The answer path, the whole of it in three lists, run top to bottom on one shared ``Context``.
 
-Each step is a function ``step(ctx, kit)`` in its own module, whose docstring says what it decides and
-which statuses it may stop with. A stop ends the run; the status is part of the public result, so the
-CLI exit code, the UI and the evaluation all read the same thing. Otherwise the answer is ``answered``.
+    CHECKS      need no model or index: the service runs them before loading either
+    STEPS       the extractive answer, from the live index (``Kit``)
+    GENERATION  only with an LLM backend, on the answer ``STEPS`` gave
 
-    step      module       decides                                     may stop with
-    guard     guard.py     is this a question we can search for?       invalid_input, unsafe_input, no_evidence
-    scope     guard.py     is it about the years the documents cover?  no_evidence
-    condense  followup.py  what a follow-up means on its own           -
-    reword    retrieve.py  the documents' words for everyday ones      -
-    retrieve  retrieve.py  which passages might answer                 -
-    bank      bank.py      which sentences answer questions like it    -
-    about     about.py     is it about a document itself (who, when)?  -
-    select    select.py    which sentences the judge reads             -
-    judge     judge.py     how likely each one answers (p)             -
-    decide    judge.py     whether the best one answers well enough    no_evidence (not for ``about``)
-    compose   compose.py   which quotes, in which order                no_evidence
-    cite      cite.py      each [n] as a verbatim quote of its source  -
+Each step is a function in its own module, whose docstring says what it decides and which statuses it
+may stop with. A stop ends the run; the status is part of the public result, so the CLI exit code, the
+UI and the evaluation all read the same thing. Otherwise the answer is ``answered``.
 
-What the steps share (``Context``, ``Kit``, the messages) is in ``context.py``. The optional LLM
-answers (``generate.py``, then ``verify.py``) run after ``cite``, on answered questions only.
+    list        step         module       decides                                    may stop with
+    CHECKS      guard        guard.py     is this a question we can search for?      invalid_input, unsafe_input, no_evidence
+    STEPS       scope        guard.py     is it about the years the documents cover? no_evidence
+                condense     followup.py  what a follow-up means on its own          -
+                spelling     retrieve.py  misspelt words mended, for search and judge -
+                reword       retrieve.py  the documents' words for everyday ones     -
+                retrieve     retrieve.py  which passages might answer                -
+                preface      bank.py      the question sentences of a longer message -
+                bank         bank.py      which sentences answer questions like it   -
+                about        about.py     is it about a document itself (who, when)? -
+                stand_alone  quotable.py  each sentence as the span it is quoted with -
+                select       select.py    which sentences the judge reads (first)    -
+                shortlist    judge.py     the first stage's best ``rerank_k``        -
+                fresh_first  judge.py     ... sentences not quoted earlier first     -
+                judge        judge.py     how likely each one answers (p)            -
+                rank         judge.py     the candidates in the judge's order        -
+                decide       judge.py     whether the best one answers well enough   no_evidence (not for ``about``)
+                compose      compose.py   which quotes, in which order               no_evidence
+                cite         cite.py      each [n] as a verbatim quote of its source -
+    GENERATION  generate     generate.py  the model's answer from numbered passages  (falls back, never stops)
+                verify_draft verify.py    each generated sentence against its source (falls back)
+
+``run`` returns the ``Answer`` with its trace, the final ``Context`` (what every step decided), so the
+evaluation and the tests read inside an answer without running it again. What the steps share
+(``Context``, ``Kit``, the messages) is in ``context.py``. The evaluation's variants (``evals/variants.py``)
+are other lists of steps, run with these same functions.
 """
 from __future__ import annotations
 
+import contextlib
 import time
+from dataclasses import dataclass
+from typing import Callable, Iterator
 
+from ..config import Settings
 from ..models import Answer
 from .about import about
-from .bank import bank
+from .bank import bank, preface
 from .cite import cite
 from .compose import compose
 from .. import identity
 from .context import Context, Kit, Step
 from .followup import condense
-from .guard import check_question, guard, scope
-from .judge import decide, judge
-from .retrieve import retrieve, reword
+from .generate import generate
+from .guard import guard, scope
+from .judge import decide, fresh_first, judge, rank, shortlist
+from .quotable import stand_alone
+from .retrieve import retrieve, reword, spelling
 from .select import select
+from .verify import verify_draft
 
-STEPS: list[Step] = [guard, scope, condense, reword, retrieve, bank, about, select, judge, decide, compose, cite]
+Check = Callable[[Context, Settings], None]
+
+CHECKS: list[Check] = [guard]
+STEPS: list[Step] = [scope, condense, spelling, reword, retrieve, preface, bank, about, stand_alone, select,
+                     shortlist, fresh_first, judge, rank, decide, compose, cite]
+GENERATION: list[Step] = [generate, verify_draft]
 
 
-def run(ctx: Context, kit: Kit, steps: list[Step] = STEPS) -> Answer:
-    """Run the steps in order until one stops the run; each step's time goes into ``ctx.timings``
-    under its name (``timings_ms`` of the answer)."""
+@dataclass
+class Traced:
+    """An answer and its trace: the final ``Context`` of the run that gave it."""
+
+    answer: Answer
+    trace: Context
+
+    def __iter__(self):  # answer, trace = assistant.ask_traced(...)
+        return iter((self.answer, self.trace))
+
+
+def check(ctx: Context, settings: Settings, checks: list[Check] = CHECKS) -> bool:
+    """Run the checks that need no model; True when one stopped the question (``to_answer(ctx)`` says why)."""
     started = time.perf_counter()
-    for step in steps:
-        t = time.perf_counter()
-        step(ctx, kit)
-        ctx.timings[step.__name__] = round((time.perf_counter() - t) * 1000, 2)
+    for c in checks:
+        c(ctx, settings)
         if ctx.status:
             break
+    ctx.timings["guard"] = round((time.perf_counter() - started) * 1000, 2)
+    return bool(ctx.status)
+
+
+def run(ctx: Context, kit: Kit, steps: list[Step] = STEPS) -> Traced:
+    """Run the steps in order until one stops the run (the checks have passed); each step's time goes into
+    ``ctx.timings`` under its name (``timings_ms`` of the answer)."""
+    started = time.perf_counter()
+    with kit.reranker.question() if kit.reranker else contextlib.nullcontext():  # see Reranker.score
+        for step in steps:
+            t = time.perf_counter()
+            step(ctx, kit)
+            ctx.timings[step.__name__] = round((time.perf_counter() - t) * 1000, 2)
+            if ctx.status:
+                break
     ctx.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
-    return to_answer(ctx, kit)
+    return Traced(to_answer(ctx, kit), ctx)
 
 
-def to_answer(ctx: Context, kit: Kit) -> Answer:
+def generation(ctx: Context, kit: Kit, steps: list[Step] = GENERATION) -> Iterator[str]:
+    """Run the generation steps on ``ctx.extractive`` (the answer ``run`` gave), yielding the model's text
+    as it arrives; ``ctx.generated`` is then the final answer (verified, or the fallback)."""
+    for step in steps:
+        out = step(ctx, kit)
+        if out is not None:  # a step that streams (``generate``)
+            yield from out
+
+
+def to_answer(ctx: Context, kit: Kit | None) -> Answer:
     """The public result: ``answered`` unless a step stopped the run, with the notice its sources call for."""
     status = ctx.status or "answered"
     answered = status == "answered"
@@ -76,4 +134,4 @@ def to_answer(ctx: Context, kit: Kit) -> Answer:
                   warnings=ctx.warnings, timings_ms=ctx.timings)
 
 
-__all__ = ["Context", "Kit", "STEPS", "check_question", "run", "to_answer"]
+__all__ = ["CHECKS", "GENERATION", "STEPS", "Context", "Kit", "Traced", "check", "generation", "run", "to_answer"]

@@ -1,4 +1,4 @@
-"""The reword and retrieve steps: what is searched, and which passages come back."""
+"""The spelling, reword and retrieve steps: what is searched, and which passages come back."""
 from __future__ import annotations
 
 import re
@@ -7,8 +7,8 @@ from functools import lru_cache
 from ..library.retrieval import Hit
 from ..text import tokens
 from .context import Context, Kit
-from .select import _usable_passages
-from .units import dialogue
+from .dialogue import dialogue
+from .quotable import usable_passages
 
 
 @lru_cache(maxsize=1)
@@ -27,32 +27,38 @@ def split_parts(question: str) -> list[str]:
     return [p for p in _parts().split(question) if p and len(tokens(p)) >= 2]
 
 
+def spelling(ctx: Context, kit: Kit) -> None:
+    """Misspelt words are mended before anything is searched or judged ("bodys ... co-operat" → "bodies
+    ... co-operate"): ``ctx.correct`` becomes the library's speller (``Snapshot.correct_text``), which
+    ``retrieve`` and ``judge`` read every text through. Stops nothing."""
+    ctx.correct = kit.snapshot.correct_text
+
+
 def reword(ctx: Context, kit: Kit) -> None:
     """Everyday words get the documents' words added (``corpus/vocabulary.toml``): "family doctors" →
     "family doctors (GPs)", so both retrievers and the sentence scorer see the documents' term. Stops
     nothing."""
-    if kit.settings.uses("vocabulary"):
-        ctx.query = kit.vocabulary.expand(ctx.query)
-        ctx.judge_queries = [kit.vocabulary.expand(q) for q in ctx.judge_queries]
+    ctx.query = kit.vocabulary.expand(ctx.query)
+    ctx.judge_queries = [kit.vocabulary.expand(q) for q in ctx.judge_queries]
 
 
 def retrieve(ctx: Context, kit: Kit) -> None:
     """Which passages might answer: dense (Chroma) + BM25, fused by reciprocal rank, searched with the
     whole question and, for a two-part question, with each part too. Passages with no quotable
-    sentence take no place (``select._usable_passages``). Stops nothing: no hit leaves ``select``
+    sentence take no place (``quotable.usable_passages``). Stops nothing: no hit leaves ``select``
     nothing to rank, and ``decide`` abstains."""
     snap = kit.snapshot
     texts = [ctx.query]
     parts = split_parts(ctx.query) if not ctx.follow_up else []
     if len(parts) >= 2:
         texts += parts[:3]
-    mend = kit.settings.uses("spelling")
-    token_lists = [snap.search_tokens(t, mend) for t in texts]
-    vectors = kit.embedder.encode([snap.correct_text(t, mend) for t in texts])
+    corrected = [ctx.correct(t) for t in texts]
+    token_lists = [tokens(t) for t in corrected]
+    vectors = kit.embedder.encode(corrected)
     ctx.query_tokens, ctx.vector = token_lists[0], vectors[0]
     ctx.parts = [(t, v, k) for t, v, k in zip(texts[1:], vectors[1:], token_lists[1:])]
     seen: dict[int, Hit] = {}
-    usable = _usable_passages(snap)
+    usable = usable_passages(snap)
     for vector, toks in zip(vectors, token_lists):
         for hit in kit.retriever.search(vector, toks, usable.__contains__):
             seen.setdefault(hit.passage, hit)

@@ -11,18 +11,13 @@ a speech that never closes is not quoted at all. Which words make a sentence lea
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
-DIALOGUE_FILE = Path(__file__).resolve().parents[1] / "data" / "dialogue.toml"
+from .dialogue import dialogue
+from .memo import per_snapshot
+
 MAX_WIDEN = 3  # sentences added at most to balance a quotation
-
-
-@lru_cache(maxsize=1)
-def dialogue() -> dict:
-    return tomllib.loads(DIALOGUE_FILE.read_text("utf-8"))
 
 
 @lru_cache(maxsize=1)
@@ -86,8 +81,8 @@ class Unit:
 
 
 def _document_order(snap, doc_id: str) -> list[int]:
-    """The document's sentences in text order, across passage boundaries (memoised on the snapshot)."""
-    memo = snap.__dict__.setdefault("_sentence_order", {})
+    """The document's sentences in text order, across passage boundaries (once per snapshot)."""
+    memo = per_snapshot(snap, "sentence_order", dict)
     if doc_id not in memo:
         seen: dict[int, int] = {}
         for p in snap.passages:
@@ -96,6 +91,11 @@ def _document_order(snap, doc_id: str) -> list[int]:
                     seen.setdefault(snap.sentence_span[j][0], j)  # overlapping passages: one copy
         memo[doc_id] = [seen[start] for start in sorted(seen)]
     return memo[doc_id]
+
+
+def sentence_unit(snap, j: int) -> Unit:
+    """Sentence ``j`` quoted alone, as it is (what a quote is until the ``stand_alone`` step widens it)."""
+    return Unit(*snap.sentence_span[j], (j,))
 
 
 def unit_for(snap, j: int) -> Unit | None:

@@ -1,20 +1,27 @@
-"""Check a generated answer sentence by sentence against the passages it cites.
+"""The verify_draft step (last of ``pipeline.GENERATION``): check a generated answer sentence by sentence
+against the passages it cites.
 
 A sentence is kept only if (1) it carries [n] markers and every n was given to the model, (2) every
 number and every name in it appears in a cited passage (or the source details shown with it), and
 (3) its support — the mean of its content-word recall in the cited passages and its best cosine to
 one of them — reaches a threshold calibrated on real data (``python -m evals.calibrate_verify``).
-Anything else is removed; the caller decides whether enough survives.
+Anything else is removed; ``finish`` keeps the answer only when enough survives, else the extractive
+answer is the fallback.
 """
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..encoders.embeddings import Embedder
-from ..text import _ENTITY, STOPWORDS, SYNONYMS, tokens
+from ..models import Answer, SentenceSupport
+from ..text import ENTITY, STOPWORDS, SYNONYMS, tokens
+from .cite import make_citation
+from .context import Context, Kit
+from .generate import NOTICE_LLM, Passage, fallback, ms
 
 # [1], [1, 2], [1][2], [Passage 1], [1 and 2]
 MARKER = re.compile(r"\[\s*(?:passages?\s*)?(\d+(?:\s*(?:,|;|and|&)\s*\d+)*)\s*\]", re.I)
@@ -85,7 +92,7 @@ def names_in(sentence: str, common: frozenset[str] = frozenset()) -> dict[str, l
     e.g. the corpus) or an opener ("However", ...): "Ofsted must co-operate" names Ofsted; "Local
     authorities must co-operate" names nobody."""
     text = sentence.strip()
-    found = {m.group(1): tokens(m.group(1)) for m in _ENTITY.finditer(text)}
+    found = {m.group(1): tokens(m.group(1)) for m in ENTITY.finditer(text)}
     first = _FIRST.match(text)
     if first and _word(first.group(1)) not in OPENERS and _word(first.group(1)) not in common:
         found[first.group(1)] = tokens(first.group(1))
@@ -165,3 +172,68 @@ def verify(draft: str, evidence: dict[int, Evidence], embedder: Embedder, thresh
         return []
     vectors = embedder.encode([s for s, _ in sentences])
     return [check(s, m, evidence, vec, threshold, common) for (s, m), vec in zip(sentences, vectors)]
+
+
+def evidence_for(passages: list[Passage], kit: Kit) -> dict[int, Evidence]:
+    snap = kit.snapshot
+    return {p.n: Evidence(p.n, p.text, f"{p.title} {p.publisher} {p.date}", snap.sentence_vectors[p.scored.sentence])
+            for p in passages}
+
+
+_ORDINARY: dict[int, frozenset[str]] = {}
+
+
+def ordinary_words(kit: Kit) -> frozenset[str]:
+    """Words the library uses in lower case (so a capitalised first word that is not one is a name)."""
+    key = id(kit.snapshot)
+    if key not in _ORDINARY:
+        _ORDINARY.clear()
+        _ORDINARY[key] = lowercase_words(d.text for d in kit.snapshot.docs.values())
+    return _ORDINARY[key]
+
+
+def verify_draft(ctx: Context, kit: Kit) -> None:
+    """Check what the model wrote (``ctx.draft``) against the passages it was given; ``ctx.generated`` is
+    the verified answer, or the extractive one as the fallback. Nothing to do when ``generate`` already
+    settled the answer (an abstention, no backend, a failed call)."""
+    if ctx.generated is not None:
+        return
+    timings = dict(ctx.generation_timings)
+    started = time.perf_counter()
+    verdicts = verify(ctx.draft, evidence_for(ctx.passages, kit), kit.embedder, kit.settings.llm_support_threshold,
+                      ordinary_words(kit))
+    timings["verify"] = ms(started)
+    ctx.generated = finish(ctx.extractive, kit, ctx.passages, ctx.draft, verdicts, timings)
+
+
+def finish(extractive: Answer, kit: Kit, passages: list[Passage], draft: str, verdicts: list[Verdict],
+           timings: dict[str, float]) -> Answer:
+    """Keep the verified sentences, renumber their citations 1..k; fall back if too little survives."""
+    by_n = {p.n: p for p in passages}
+    kept = [v for v in verdicts if v.ok]
+    numbering: dict[int, int] = {}
+    for v in kept:
+        for n in v.markers:
+            numbering.setdefault(n, len(numbering) + 1)
+    support = [SentenceSupport(text=v.text, kept=v.ok, cited=[numbering[n] for n in v.markers] if v.ok else [],
+                               sources=[by_n[n].doc_id for n in v.markers if n in by_n], lexical=v.lexical,
+                               dense=v.dense, support=v.support, reason=v.reason) for v in verdicts]
+    if not draft:
+        return fallback(extractive, "the language model returned no text", draft, support, timings)
+    if not kept:
+        return fallback(extractive, "no sentence of the language model's answer was supported by the passage "
+                        "it cites", draft, support, timings)
+    if len(kept) < kit.settings.llm_min_kept_share * len(verdicts):
+        return fallback(extractive, f"only {len(kept)} of {len(verdicts)} sentences of the language model's answer "
+                        "were supported by their passages", draft, support, timings)
+    text = " ".join(_full_stop(v.text) + " " + " ".join(f"[{numbering[n]}]" for n in v.markers) for v in kept)
+    citations = [make_citation(kit.snapshot, new, by_n[old].scored) for old, new in numbering.items()]
+    notice = " ".join(x for x in (extractive.notice, NOTICE_LLM) if x)
+    return extractive.model_copy(update={
+        "answer": text, "citations": citations, "notice": notice, "mode": "llm", "support": support,
+        "llm_draft": draft, "timings_ms": {**extractive.timings_ms, **timings}})
+
+
+def _full_stop(text: str) -> str:
+    text = text.strip()
+    return text if text[-1:] in ".!?" else text + "."

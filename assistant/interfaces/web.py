@@ -31,7 +31,7 @@ from .web_feedback import add_feedback_api  # the manager's list of every instan
 from .web_export import ExportButtons  # "Save as": made on click, in memory
 from .web_assets import ANNOUNCE_JS, CONVERSATION_JS, LIBRARY_JS, SOURCE_JS
 from .web_layout import admin_off_html
-from .web_html import (SOURCE_PLACEHOLDER, _message, e, highlight_span, render_conversation,
+from .web_html import (SOURCE_PLACEHOLDER, message, e, highlight_span, render_conversation,
                        render_library, render_source, say)
 from .web_training import add_training_api, add_training_tabs  # Duties and Quiz tabs (governor training)
 
@@ -219,7 +219,7 @@ class UI:
         try:
             rows = self.assistant.sources()
         except AssistantError as exc:
-            return _message("error", f"The library could not be read: {exc}"), gr.skip(), gr.skip()
+            return message("error", f"The library could not be read: {exc}"), gr.skip(), gr.skip()
         choices = [(f"{r['title']} ({r['id']})", r["id"]) for r in rows] + [  # from the manifest: a killed
             (f"{title} ({doc_id}) — not indexed yet", doc_id) for doc_id, title in self.assistant.missing()]  # upload too
         return render_library(rows), gr.update(choices=choices, value=None), gr.update(choices=choices, value=None)
@@ -228,11 +228,11 @@ class UI:
         doc_id = str((evt._data or {}).get("doc") or "")
         meta = self._meta(doc_id)
         if meta is None:
-            return _message("error", f"No document with id '{doc_id}' (it may have just been removed).")
+            return message("error", f"No document with id '{doc_id}' (it may have just been removed).")
         try:
             return render_source(meta, self.assistant.document_text(doc_id))
         except AssistantError as exc:
-            return _message("error", str(exc))
+            return message("error", str(exc))
 
     # API ---------------------------------------------------------------------------------------------
     def api_ask(self, question: str, history: list | str | None = None) -> dict:

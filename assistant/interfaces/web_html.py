@@ -310,12 +310,12 @@ def render_library(rows: list[dict]) -> str:
   <h3 class="lib-title">{e(r['title'])}</h3>
   <p class="lib-meta">{badge_html(r['status'], r['kind'], r['date'])} {_publisher_html(r['publisher'])} &middot;
     {date_html(r['display_date'], r['date_approximate'])} &middot; {e(r['kind'])}</p>
-  <p class="lib-facts">Status: {e(recorded('status', r['status']))} &middot; {_plural(int(r['passages']), 'passage')} &middot; id <code>{e(r['id'])}</code></p>
+  <p class="lib-facts">Status: {e(recorded('status', r['status']))} &middot; {plural(int(r['passages']), 'passage')} &middot; id <code>{e(r['id'])}</code></p>
   <button type="button" class="open-doc" data-action="open" data-doc="{e(r['id'])}"
     aria-label="Read the full text of {e(r['title'])}">Read full text</button> {_edit_link(r)}
 </li>""")
     total = sum(int(r["passages"]) for r in rows)
-    return (f'<p class="lib-summary">{_plural(len(rows), "document")}, {_plural(total, "passage")}.</p>'
+    return (f'<p class="lib-summary">{plural(len(rows), "document")}, {plural(total, "passage")}.</p>'
             f'<ul class="lib">{"".join(items)}</ul>')
 
 
@@ -334,4 +334,3 @@ def message(kind: str, text: str) -> str:
     return f'<div class="msg msg-{kind}" role="{role}">{e(text)}</div>'
 
 
-_plural, _message = plural, message  # the names web.py and web_bank.py import

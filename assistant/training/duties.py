@@ -26,7 +26,8 @@ from pydantic import BaseModel, Field
 
 from .constructions import DEFINITION, construction
 from .quotes import Library, Quote, SpecError
-from ..answer.units import depends_on_previous, dialogue
+from ..answer.dialogue import dialogue
+from ..answer.units import depends_on_previous
 
 SPEC_NAME = "training.toml"
 FIELD_KEYS = ("what", "holds", "added", "strength", "status", "governors")

@@ -12,7 +12,7 @@ from pathlib import Path
 from .. import identity
 from .duties import DutyCard, GlossaryEntry
 from ..errors import InputError
-from ..export import _md_inline, _one_line, new_pdf, replaced_note
+from ..export import md_inline, one_line, new_pdf, replaced_note
 from .quiz import Question
 
 LETTERS = "ABCDEFGH"
@@ -48,43 +48,43 @@ def to_markdown(cards: list[DutyCard], questions: list[Question], topic_name: st
     out = [f"# {said.pack_title}", "", f"*{_heading(topic_name, seed, prepared)}*", "", f"**{said.training_notice}**", "",
            "## Part 1. The duties in brief", ""]
     for card in cards:
-        out += [f"### {_md_inline(card.name)}", ""]
+        out += [f"### {md_inline(card.name)}", ""]
         if card.badges:
-            out += ["Status: " + "; ".join(_md_inline(b.label) for b in card.badges), ""]
+            out += ["Status: " + "; ".join(md_inline(b.label) for b in card.badges), ""]
         for f in card.fields:
             if not f.lines:  # no sentence does this field's job on its own: say so (its note), if anything
-                out += [f"- **{_md_inline(f.label)}:** *{_md_inline(f.note)}*  "] if f.note else []
+                out += [f"- **{md_inline(f.label)}:** *{md_inline(f.note)}*  "] if f.note else []
                 continue
             line = f.lines[0]
             label = f.label + (f" ({line.level or line.tag})" if (line.level or line.tag) else "")
-            out.append(f"- **{_md_inline(label)}:** “{_md_inline(_one_line(line.citation.quote))}”  ")
-            out.append(f"  *{_md_inline(_source(line.citation))}*")
+            out.append(f"- **{md_inline(label)}:** “{md_inline(one_line(line.citation.quote))}”  ")
+            out.append(f"  *{md_inline(_source(line.citation))}*")
         out.append("")
     out += ["## Part 2. Quiz", ""]
     if not questions:
         out += ["(No questions for this topic.)", ""]
     for q in questions:
         kind = "True or false" if q.kind == "true_false" else "Multiple choice"
-        out += [f"**{q.number}.** *({kind})* {_md_inline(q.question)}", ""]
-        out += [f"   - {_md_inline(c)}" for c in _choices(q)]
+        out += [f"**{q.number}.** *({kind})* {md_inline(q.question)}", ""]
+        out += [f"   - {md_inline(c)}" for c in _choices(q)]
         out.append("")
     out += ["## Part 3. Answers and sources", ""]
     for q in questions:
-        out.append(f"**{q.number}. {LETTERS[q.answer_index]}. {_md_inline(q.answer)}** — {_md_inline(q.explanation)}  ")
-        out.append(f"   > “{_md_inline(_one_line(q.citation.quote))}”  ")
-        out.append(f"   > — {_md_inline(_source(q.citation))}")
+        out.append(f"**{q.number}. {LETTERS[q.answer_index]}. {md_inline(q.answer)}** — {md_inline(q.explanation)}  ")
+        out.append(f"   > “{md_inline(one_line(q.citation.quote))}”  ")
+        out.append(f"   > — {md_inline(_source(q.citation))}")
         out.append("")
     if glossary:
         out += ["## Part 4. Glossary", ""]
         for g in glossary:
-            out.append(f"- **{_md_inline(g.term)}**  ")
+            out.append(f"- **{md_inline(g.term)}**  ")
             for line in g.lines:
-                out.append(f"  “{_md_inline(_one_line(line.citation.quote))}” *({_md_inline(_source(line.citation))})*  ")
+                out.append(f"  “{md_inline(one_line(line.citation.quote))}” *({md_inline(_source(line.citation))})*  ")
             if g.note:
-                out.append(f"  *{_md_inline(g.note)}*  ")
+                out.append(f"  *{md_inline(g.note)}*  ")
         out.append("")
     out += ["## Sources", ""]
-    out += [f"- {_md_inline(_full(q))}" for q in _sources(cards, questions, glossary)]
+    out += [f"- {md_inline(_full(q))}" for q in _sources(cards, questions, glossary)]
     out.append("")
     return "\n".join(out).rstrip() + "\n"
 
@@ -137,7 +137,7 @@ def to_pdf(cards: list[DutyCard], questions: list[Question], topic_name: str | N
             if line is None:
                 para(f.note, 9.5, "I", grey, indent=6, gap=2)
                 continue
-            para(f"“{_one_line(line.citation.quote)}”", 10, "I", (40, 40, 40), indent=6, gap=0.5)
+            para(f"“{one_line(line.citation.quote)}”", 10, "I", (40, 40, 40), indent=6, gap=0.5)
             para(_source(line.citation), 8.5, "", grey, indent=6, gap=2)
     pdf.add_page()
     para("Part 2. Quiz", 14, "B", navy, gap=3)
@@ -155,7 +155,7 @@ def to_pdf(cards: list[DutyCard], questions: list[Question], topic_name: str | N
     for q in questions:
         room(28)
         para(f"{q.number}. {LETTERS[q.answer_index]}. {q.answer}: {q.explanation}", 10.5, "B", gap=0.5)
-        para(f"“{_one_line(q.citation.quote)}”", 10, "I", (40, 40, 40), indent=6, gap=0.5)
+        para(f"“{one_line(q.citation.quote)}”", 10, "I", (40, 40, 40), indent=6, gap=0.5)
         para(_source(q.citation), 8.5, "", grey, indent=6, gap=3)
     if glossary:
         pdf.add_page()
@@ -164,7 +164,7 @@ def to_pdf(cards: list[DutyCard], questions: list[Question], topic_name: str | N
             room(25)
             para(g.term, 10.5, "B", gap=0.5)
             for line in g.lines:
-                para(f"“{_one_line(line.citation.quote)}”", 10, "I", (40, 40, 40), indent=6, gap=0.5)
+                para(f"“{one_line(line.citation.quote)}”", 10, "I", (40, 40, 40), indent=6, gap=0.5)
                 para(_source(line.citation), 8.5, "", grey, indent=6, gap=2)
             if g.note:
                 para(g.note, 9.5, "I", grey, indent=6, gap=2)
