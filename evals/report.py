@@ -274,5 +274,5 @@ def readme_table(overall: dict, systems: list[str], labels: dict, n: int) -> str
         lines.append(f"| {label} | " + " | ".join(_fmt(overall[s].get(key), kind) for s in systems) + " |")
     lines.append("")
     lines.append("Baselines never abstain and ignore conversation history; retrieval and citation metrics are "
-                 "defined in `evals/out/report.md`. Reproduce with `python -m evals`.")
+                 "defined in `evals/out/report.md`. Reproduce with `make eval` (`python -m evals --readme README.md docs/EVALUATION.md`).")
     return "\n".join(lines) + "\n"

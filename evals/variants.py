@@ -29,7 +29,8 @@ from assistant.answer import judge as judge_steps
 from assistant.answer import pipeline
 from assistant.answer.about import about
 from assistant.answer.bank import bank, preface
-from assistant.answer.context import NO_EVIDENCE, Context, Kit, Step
+from assistant import identity
+from assistant.answer.context import Context, Kit, Step
 from assistant.answer.followup import clip
 from assistant.answer.quotable import stand_alone
 from assistant.answer.retrieve import reword, spelling
@@ -48,7 +49,7 @@ def decide_first_stage(ctx: Context, kit: Kit) -> None:
     if ctx.about:
         return
     if not ctx.ranked or ctx.ranked[0].score < ABSTAIN:
-        ctx.stop("no_evidence", NO_EVIDENCE)
+        ctx.stop("no_evidence", identity.of_settings(kit.settings).no_evidence)
 
 
 def rank_gate_only(ctx: Context, kit: Kit) -> None:
@@ -74,7 +75,7 @@ def condense_first_version(ctx: Context, kit: Kit) -> None:
         ctx.query = f"{ctx.read_with} {ctx.question}"
         ctx.follow_up = True
         last_turns = " ".join(t.content for t in ctx.history[-2:]
-                              if not t.content.startswith(NO_EVIDENCE[:40]))  # not our abstention text
+                              if not t.content.startswith(identity.of_settings(kit.settings).no_evidence[:40]))  # not our abstention text
         ctx.context_tokens = {t for t in entities(last_turns) if t in kit.snapshot.idf}
 
 

@@ -3,7 +3,7 @@
     assistant ask Which bodies are bound by the duty to co-operate?
     assistant ask --json "..."            one JSON object (the API contract)
     assistant ask --json --batch FILE     one JSON object per input line {"id", "question", "history"?}
-    assistant index | add PATH... | edit ID --date … --status … | remove ID | sources | show ID | eval | bench
+    assistant index | add PATH... | edit ID --date … --status … | remove ID | sources | show ID | feedback
     assistant quiz [--n 10] [--seed 1] [--topic T] [--json] | duties [--json] | glossary [--json] | pack --out DIR
 """
 from __future__ import annotations
