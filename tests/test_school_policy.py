@@ -12,8 +12,8 @@ import tomllib
 
 import pytest
 
-from evals.policy import (FORMATS, POLICY, ask_all, add_policy, fresh_library, policy_bank, policy_questions,
-                          set_disable)
+from evals.policy import FORMATS, POLICY, ask_all, add_policy, fresh_library, policy_bank, policy_questions
+from evals.variants import using
 
 ANSWERABLE_WITHOUT_BANK = 5  # measured 6/10 in each format (evals/policy.py); set just under
 QUESTIONS = policy_questions()
@@ -35,17 +35,16 @@ def measured(request, tmp_path_factory):
     a, _ = fresh_library(tmp_path_factory.mktemp(f"policy-{fmt}"))
     add_policy(a, fmt)
     out = {"format": fmt, "text": a.document_text("policy")}
-    set_disable(a, "bank")
-    out["off"] = {r["id"]: r for r in ask_all(a, QUESTIONS)}
-    set_disable(a, "")
-    out["library"] = {r["id"]: r for r in ask_all(a, QUESTIONS)}
+    with using(a, "bank") as ask:  # the answer path without its bank step
+        out["off"] = {r["id"]: r for r in ask_all(ask, QUESTIONS)}
+    out["library"] = {r["id"]: r for r in ask_all(a.ask, QUESTIONS)}
     added = 0
     for question, sentence in policy_bank():
         a.bank.add(question, [sentence])  # refused (InputError) if the sentence is not in the library as read
         added += 1
     out["added"] = added
     out["bank_rows"] = sum(1 for e in a.bank.entries() if e["file"] == "added.toml" for _ in e["questions"])
-    out["policy bank"] = {r["id"]: r for r in ask_all(a, QUESTIONS)}
+    out["policy bank"] = {r["id"]: r for r in ask_all(a.ask, QUESTIONS)}
     # each key sentence's first bank question, asked as written: the bank is read on the answer path
     first = {s: q for q, s in reversed(policy_bank())}
     out["bank asked"] = [(q, s, a.ask(q)) for s, q in first.items()]
