@@ -328,6 +328,9 @@ def test_verifier_splits_answers_where_documents_are_split():
 
     got = split_sentences("1. Schools must co-operate [1].\n2. Mr. Balls proposed it, e.g. in July [2].")
     assert got == [("Schools must co-operate.", [1]), ("Mr. Balls proposed it, e.g. in July.", [2])]
+    # A quotation ends a sentence, and the markers after its closing quote are that sentence's.
+    got = split_sentences("Ennals said: “That could bring disruption.” [1] The ADCS agreed, dated c. July [2].")
+    assert got == [("Ennals said: “That could bring disruption.”", [1]), ("The ADCS agreed, dated c. July.", [2])]
 
 
 # ---- the prompt: passages are data ---------------------------------------------------------------------

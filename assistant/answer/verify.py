@@ -19,7 +19,7 @@ from ..text import _ENTITY, STOPWORDS, SYNONYMS, tokens
 
 # [1], [1, 2], [1][2], [Passage 1], [1 and 2]
 MARKER = re.compile(r"\[\s*(?:passages?\s*)?(\d+(?:\s*(?:,|;|and|&)\s*\d+)*)\s*\]", re.I)
-_MARKERS_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\s*(?:passages?\s*)?\d+(?:\s*(?:,|;|and|&)\s*\d+)*\s*\])+)", re.I)
+_MARKERS_AFTER_STOP = re.compile(r"([.!?][”’\"')]*)((?:\s*\[\s*(?:passages?\s*)?\d+(?:\s*(?:,|;|and|&)\s*\d+)*\s*\])+)", re.I)
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 _FIRST = re.compile(r"^[\"“‘(]?([A-Z][A-Za-z’'-]+)")
