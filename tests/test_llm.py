@@ -320,6 +320,18 @@ def test_verifier_splits_sentences_and_markers():
                    ("Schools forums too.", [1, 2]), ("No marker here", [])]
 
 
+def test_verifier_splits_answers_where_documents_are_split():
+    """One sentence splitter for documents and answers: a numbered list item is one sentence (not "1." and
+    the rest), and an abbreviation does not end a sentence."""
+    from assistant.answer.verify import split_sentences
+
+    got = split_sentences("1. Schools must co-operate [1].\n2. Mr. Balls proposed it, e.g. in July [2].")
+    assert got == [("Schools must co-operate.", [1]), ("Mr. Balls proposed it, e.g. in July.", [2])]
+    # A quotation ends a sentence, and the markers after its closing quote are that sentence's.
+    got = split_sentences("Ennals said: “That could bring disruption.” [1] The ADCS agreed, dated c. July [2].")
+    assert got == [("Ennals said: “That could bring disruption.”", [1]), ("The ADCS agreed, dated c. July.", [2])]
+
+
 # ---- the prompt: passages are data ---------------------------------------------------------------------
 
 def test_prompt_numbers_passages_as_data_and_drops_instructions(tmp_path):

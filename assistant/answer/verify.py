@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..encoders.embeddings import Embedder
+from ..library.chunking import sentence_spans
 from ..models import Answer, SentenceSupport
 from ..text import ENTITY, STOPWORDS, SYNONYMS, tokens
 from .cite import make_citation
@@ -25,8 +26,7 @@ from .generate import NOTICE_LLM, Passage, fallback, ms
 
 # [1], [1, 2], [1][2], [Passage 1], [1 and 2]
 MARKER = re.compile(r"\[\s*(?:passages?\s*)?(\d+(?:\s*(?:,|;|and|&)\s*\d+)*)\s*\]", re.I)
-_MARKERS_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\s*(?:passages?\s*)?\d+(?:\s*(?:,|;|and|&)\s*\d+)*\s*\])+)", re.I)
-_BOUNDARY = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“‘(\[])|\n+")
+_MARKERS_AFTER_STOP = re.compile(r"([.!?][”’\"')]*)((?:\s*\[\s*(?:passages?\s*)?\d+(?:\s*(?:,|;|and|&)\s*\d+)*\s*\])+)", re.I)
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 _FIRST = re.compile(r"^[\"“‘(]?([A-Z][A-Za-z’'-]+)")
@@ -70,19 +70,19 @@ def _plain(number: str) -> str:
 
 
 def split_sentences(draft: str) -> list[tuple[str, list[int]]]:
-    """The answer's sentences as (text without markers, cited numbers). Markers written after the full stop
-    ("... schools. [1] Next") belong to the sentence before them."""
+    """The answer's sentences as (text without markers, cited numbers), cut line by line where the documents
+    are cut (``library.chunking.sentence_spans``). Markers written after the full stop ("... schools. [1]
+    Next") belong to the sentence before them."""
     text = _MARKERS_AFTER_STOP.sub(lambda m: f"{m.group(2)}{m.group(1)}", (draft or "").strip())
     out = []
-    for piece in _BOUNDARY.split(text):
-        piece = _BULLET.sub("", piece).strip()
-        if not piece:
-            continue
-        markers = [int(n) for m in MARKER.finditer(piece) for n in re.findall(r"\d+", m.group(1))]
-        clean = MARKER.sub("", piece)
-        clean = re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s+", " ", clean)).strip()
-        if re.search(r"\w", clean):
-            out.append((clean, list(dict.fromkeys(markers))))
+    for line in map(lambda ln: _BULLET.sub("", ln), text.splitlines()):  # "1. Schools must ..." is one sentence
+        for start, end in sentence_spans(line):
+            piece = line[start:end].strip()
+            markers = [int(n) for m in MARKER.finditer(piece) for n in re.findall(r"\d+", m.group(1))]
+            clean = MARKER.sub("", piece)
+            clean = re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s+", " ", clean)).strip()
+            if re.search(r"\w", clean):
+                out.append((clean, list(dict.fromkeys(markers))))
     return out
 
 

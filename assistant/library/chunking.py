@@ -47,8 +47,11 @@ class Chunk:
     heading: bool = False  # a heading line (a letter's date line, "LETTER FROM ..."): one sentence, itself
 
 
-def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
-    """Sentence spans of ``text`` (shifted by ``offset``), trimmed of surrounding spaces."""
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Where the sentences of ``text`` start and end, trimmed of surrounding spaces: after ".", "!" or "?"
+    (and any closing quote or bracket) and a space, before a capital, a digit or an opening quote or
+    bracket; not after an abbreviation ("e.g.", "Mr.") or a single letter ("Annex B."). The one sentence
+    splitter: documents are cut here (``split_sentences``) and so are LLM answers (``answer/verify.py``)."""
     spans, start = [], 0
     for match in _BOUNDARY.finditer(text):
         before = text[start:match.start()].rsplit(None, 1)
@@ -60,8 +63,12 @@ def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
         start = match.end()
     if text[start:].strip():
         spans.append((start, len(text.rstrip())))
-    return [Sentence(offset + a, offset + b) for s, e in spans if text[s:e].strip()
-            for a, b in cap_sentence(text, s, e)]
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
+    """Sentence spans of ``text`` (shifted by ``offset``), each at most ``MAX_SENTENCE_WORDS`` words."""
+    return [Sentence(offset + a, offset + b) for s, e in sentence_spans(text) for a, b in cap_sentence(text, s, e)]
 
 
 def cap_sentence(text: str, start: int, end: int, limit: int = MAX_SENTENCE_WORDS) -> list[tuple[int, int]]:

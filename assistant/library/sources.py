@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import functools
 import hashlib
 import json
 import os
@@ -18,6 +17,7 @@ import unicodedata
 from pathlib import Path, PurePosixPath
 
 import tomlkit
+from anyascii import anyascii
 from pydantic import BaseModel, ValidationError
 from tomlkit.exceptions import ParseError, TOMLKitError
 
@@ -27,7 +27,6 @@ from ..safety.inputs import CONTROL, name_from_filename, shown
 MANIFEST_NAME = "sources.toml"
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".docx", ".html", ".htm")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
-TRANSLITERATION_FILE = Path(__file__).resolve().parents[1] / "data" / "transliteration.toml"
 # What a person should read for pydantic's error types, by field type (the rest: pydantic's words).
 _TYPE_WORDS = {"string_type": "must be text", "bool_type": "must be true or false",
                "bool_parsing": "must be true or false", "missing": "is missing"}
@@ -89,30 +88,16 @@ class Source(BaseModel):
 def slugify(name: str) -> str:
     """A stable, filesystem- and Chroma-safe document id from a file name, readable where it can be.
 
-    Other alphabets are spelled in Latin letters (``data/transliteration.toml``) and accents dropped,
-    so "политика" is "politika". Letters with no spelling there (Chinese, Arabic, ...) would all
-    vanish, and every such file would become "document"; instead the id gets 8 hex digits of the
-    name's hash, so different names give different ids and the same name the same id.
+    Every alphabet is spelled in ASCII by anyascii, accents dropped: "политика" is "politika", "Πολιτική"
+    "politiki", "学校方針" "xuexiaofangzhen". A name with letters but nothing anyascii can spell would
+    become "document" like every other such name; it gets 8 hex digits of the name's hash instead, so
+    different names give different ids and the same name the same id. Two names spelled alike are told
+    apart where an id is taken (``IdTaken``: the person chooses another).
     """
-    folded = _latin(name.lower())
-    slug = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
-    if any(c.isalnum() and not c.isascii() for c in folded):  # letters that could not be spelled
-        digest = hashlib.sha256(unicodedata.normalize("NFC", name).encode()).hexdigest()[:8]
-        return f"{(slug or 'document')[:71].rstrip('-')}-{digest}"
+    slug = re.sub(r"[^a-z0-9]+", "-", anyascii(unicodedata.normalize("NFC", name)).lower()).strip("-")
+    if not slug and any(c.isalnum() for c in name):
+        return f"document-{hashlib.sha256(unicodedata.normalize('NFC', name).encode()).hexdigest()[:8]}"
     return (slug or "document")[:80]
-
-
-def _latin(text: str) -> str:
-    """``text`` with letters of other alphabets spelled in Latin letters and accents removed."""
-    table = _transliteration()
-    spelled = "".join(table.get(c, c) for c in unicodedata.normalize("NFC", text))
-    bare = "".join(c for c in unicodedata.normalize("NFKD", spelled) if not unicodedata.combining(c))
-    return "".join(table.get(c, c) for c in bare)  # Greek letters that carried an accent
-
-
-@functools.cache
-def _transliteration() -> dict[str, str]:
-    return tomllib.loads(TRANSLITERATION_FILE.read_text("utf-8"))["letters"]
 
 
 def validate_id(doc_id: str) -> str:
