@@ -51,19 +51,18 @@ def test_without_the_vocabulary_the_same_question_misses(tmp_path):
     """Everyday words are data: with an empty vocabulary file and no question bank the GP sentence is not the
     first quote; the bank alone (its questions say "family doctors") or the vocabulary alone finds it."""
     from assistant import Assistant
+    from evals.variants import using
 
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)
     (corpus / "vocabulary.toml").write_text("")
     question = "Should family doctors come under the duty to co-operate?"
-    from evals.variants import using
-
     a = Assistant(corpus_dir=corpus, index_dir=tmp_path / "index", data_dir=tmp_path / "data")
     a.index()
-    with using(a, "bank") as ask:  # the answer path without its bank step (evals/variants.py)
+    with using(a, "bank") as ask:  # the shipped steps without the bank step
         answer = ask(question)
     assert answer.abstained or "GPs" not in answer.citations[0].quote
-    with_bank = Assistant(corpus_dir=corpus, index_dir=tmp_path / "index", data_dir=tmp_path / "data").ask(question)
+    with_bank = a.ask(question)
     assert with_bank.status == "answered" and "GPs" in with_bank.citations[0].quote
 
 
