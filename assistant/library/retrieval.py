@@ -112,7 +112,7 @@ class Snapshot:
             return np.zeros(len(self.passages), dtype=np.float64)
         return np.asarray(self.bm25.get_scores(ids), dtype=np.float64)
 
-    def correct_text(self, text: str, mend: bool = True) -> str:
+    def correct_text(self, text: str) -> str:
         """The question with misspelt words replaced by the closest word in the documents, so the
         embedding sees "bodies ... co-operate", not "bodys ... co-operat": the fewest edits (a swap of two
         letters is one), the documents' most frequent word among equals (``_closest``).
@@ -120,9 +120,8 @@ class Snapshot:
         Only a word that is neither in the documents nor an English word (``english_word``) is a
         misspelling. Without that check every everyday word the documents happen not to use was
         "mended" into one they do, changing the question: meals → means, policy → police, heard →
-        head, talking → taking, wanted → warned. ``mend=False`` (the ``spelling`` ablation): ``text`` as it is."""
-        if not mend:
-            return text
+        head, talking → taking, wanted → warned. (The ``spelling`` ablation leaves out the step that calls this:
+        ``evals/variants.py``.)"""
 
         def fix(m: re.Match) -> str:
             w = m.group(0)
@@ -139,10 +138,10 @@ class Snapshot:
         """The spelling mender's dictionary (``_speller``), built on the first misspelling."""
         return _speller(self._counts)
 
-    def search_tokens(self, text: str, mend: bool = True) -> list[str]:
+    def search_tokens(self, text: str) -> list[str]:
         """BM25's words for ``text``: its stemmed words after ``correct_text``, so a misspelt word finds
         the passages its correction is in ("acadamies" → academy)."""
-        return tokens(self.correct_text(text, mend))
+        return tokens(self.correct_text(text))
 
 
 def _doc_tokens(entries: dict[str, tuple[str, dict]], docs: dict[str, DocView] | None = None) -> dict[str, set[str]]:
