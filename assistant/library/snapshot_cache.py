@@ -1,14 +1,11 @@
 """The live index's arrays on disk, so a process start reads what a question needs, not the library
-(issue 33): sentence and passage vectors, spans, passage metadata, idf and the documents' text, written
-once per live library version as ``.npy`` files and opened memory-mapped, and the passages' BM25 index
-(bm25s, saved by its own ``save`` into ``bm25/`` and opened with ``BM25.load(mmap=True)``), so the lexical
-index is built once per version and queried where it lies.
+(issue 33): sentence and passage vectors, spans, passage metadata, BM25 postings, idf and the documents'
+text, written once per live library version as ``.npy`` files and opened memory-mapped.
 
 Reading every vector from Chroma as Python lists was most of a cold start, and grew with the library.
 The cache is keyed by the catalog (every document's id, version and metadata), so a changed library
 is a new folder; it is written aside and renamed into place (a killed process leaves no half cache),
-and a folder whose header does not match what is on disk (the bm25s files included) is rebuilt, never
-trusted. An embedded
+and a folder whose header does not match what is on disk is rebuilt, never trusted. An embedded
 index keeps it inside its own folder (a rebuilt index swapped in brings none); with a Chroma server
 each machine keeps one under its data folder, built once from the server per library version.
 """
@@ -29,7 +26,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable
 
-import bm25s
 import numpy as np
 
 from ..config import Settings
@@ -38,10 +34,9 @@ from .bank import sentence_key
 from .store import Store
 
 log = logging.getLogger(__name__)
-FORMAT = 2  # 2: BM25 from bm25s (its own files), not postings of rank-bm25's numbers
+FORMAT = 1
 SURFACE = re.compile(r"[a-z][a-z']*(?:-[a-z]+)*")  # a word as the speller counts it
 HEADER = "header.json"
-BM25 = "bm25"  # bm25s's own files, in a folder of the snapshot
 _LISTS = ("doc_ids", "passage_ids", "vocab", "surface", "sentence_keys")
 
 
@@ -63,9 +58,8 @@ class Stored:
     """The snapshot's arrays (memory-mapped when read from the cache) and its word lists, read on use."""
 
     def __init__(self, arrays: dict[str, np.ndarray], lists: dict[str, Callable[[], list[str]]],
-                 doc_text: Callable[[int], str], bm25: bm25s.BM25 | None):
+                 doc_text: Callable[[int], str]):
         self.arrays = arrays
-        self.bm25 = bm25  # the passages' BM25 index (None for a library without passages)
         self._lists = lists
         self._doc_text = doc_text
         self._texts: dict[int, str] = {}
@@ -99,21 +93,23 @@ def open_or_build(store: Store, entries: dict[str, tuple[str, dict]],
     entries = {r.doc_id: (r.version, {**r.meta, "version": r.version, "raw_hash": r.raw_hash})
                for r in records.values()}
     key = catalog_key(entries)
-    arrays, lists, texts, bm25, whole = _build(store, records, doc_tokens(entries))
+    arrays, lists, texts, whole = _build(store, records, doc_tokens(entries))
     if whole:
         try:
-            _write(root, key, arrays, lists, texts, bm25, store.settings.min_free_bytes)
+            _write(root, key, arrays, lists, texts, store.settings.min_free_bytes)
             stored = _open(root / key, key)
         except OSError as exc:  # a read-only or full disk: this process keeps it in memory
             log.warning("the index snapshot could not be saved in %s (%s); each start reads the whole library",
                         root, exc.strerror or exc)
     if stored is None:
-        stored = Stored(arrays, {n: (lambda v=v: v) for n, v in lists.items()}, texts.__getitem__, bm25)
+        stored = Stored(arrays, {n: (lambda v=v: v) for n, v in lists.items()}, texts.__getitem__)
     return stored, entries
 
 
 # ---- building it from the index ---------------------------------------------------------------------
 def _build(store: Store, records: dict, doc_tokens: dict[str, set[str]]):
+    from rank_bm25 import BM25Okapi
+
     doc_ids = list(records)
     doc_index = {d: i for i, d in enumerate(doc_ids)}
     texts = [records[d].text for d in doc_ids]
@@ -142,6 +138,7 @@ def _build(store: Store, records: dict, doc_tokens: dict[str, set[str]]):
     df = Counter(t for toks in corpus_tokens for t in set(toks))
     vocab = list(df)
     n = max(len(corpus_tokens), 1)
+    indptr, rows, weights = _postings(BM25Okapi(corpus_tokens) if corpus_tokens else None, vocab)
     surface = Counter(w for t in texts for w in SURFACE.findall(normalise(t)))
     arrays = {
         "passage_vectors": _vectors([chunks["embeddings"][i] for i in order], dim),
@@ -150,38 +147,50 @@ def _build(store: Store, records: dict, doc_tokens: dict[str, set[str]]):
         "sentence_heading": np.asarray([bool(sm[i].get("heading", False)) for i in s_order], dtype=bool),
         "passage_sentences": by_passage, "passage_sentence_starts": starts,
         "idf": np.asarray([math.log(1 + n / df[t]) for t in vocab], dtype=np.float64),
+        "bm25_indptr": indptr, "bm25_rows": rows, "bm25_weights": weights,
         "surface_counts": np.asarray(list(surface.values()), dtype=np.int64),
     }
     lists = {"doc_ids": doc_ids, "passage_ids": passage_ids, "vocab": vocab, "surface": list(surface),
              "sentence_keys": [sentence_key(texts[meta[sentence_passage[j], 0]][s:e])
                                for j, (s, e) in enumerate(spans.tolist())]}
     whole = whole and not any("\n" in s for v in lists.values() for s in v)
-    return arrays, lists, texts, bm25_index(corpus_tokens) if corpus_tokens else None, whole
+    return arrays, lists, texts, whole
 
 
 def _vectors(rows: list, dim: int) -> np.ndarray:
     return np.asarray(rows, dtype=np.float32) if len(rows) else np.zeros((0, dim), np.float32)
 
 
-def bm25_index(corpus_tokens: list[list[str]]) -> bm25s.BM25:
-    """bm25s's index of the passages' words (Lucene's BM25, k1 1.5, b 0.75, as rank-bm25's ``BM25Okapi`` had),
-    built from our own tokens (``text.tokens``: stemmed, stop words out) so questions and passages meet
-    word for word: a sparse matrix of each word's score in each passage, which ``BM25.save`` writes as
-    ``.npy`` files that ``BM25.load(mmap=True)`` maps."""
-    index = bm25s.BM25(k1=1.5, b=0.75, method="lucene", dtype="float64")
-    index.index(corpus_tokens, show_progress=False)
-    return index
+def _postings(bm25, vocab: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each word of ``vocab``, the passages that contain it and its BM25 term score in each (idf ×
+    saturated tf, length-normalised), from rank-bm25's own statistics and parameters, as CSR arrays."""
+    if bm25 is None:
+        return np.zeros(len(vocab) + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
+    lengths = np.asarray(bm25.doc_len, dtype=np.float64)
+    norm = bm25.k1 * (1 - bm25.b + bm25.b * lengths / bm25.avgdl)
+    rows: dict[str, list[int]] = {}
+    tfs: dict[str, list[int]] = {}
+    for i, freqs in enumerate(bm25.doc_freqs):
+        for t, f in freqs.items():
+            rows.setdefault(t, []).append(i)
+            tfs.setdefault(t, []).append(f)
+    all_rows, all_weights, indptr = [], [], [0]
+    for t in vocab:
+        r, f = np.asarray(rows[t], dtype=np.int64), np.asarray(tfs[t], dtype=np.float64)
+        all_rows.append(r)
+        all_weights.append(bm25.idf.get(t, 0.0) * f * (bm25.k1 + 1) / (f + norm[r]))
+        indptr.append(indptr[-1] + len(r))
+    return (np.asarray(indptr, dtype=np.int64), np.concatenate(all_rows) if all_rows else np.zeros(0, np.int64),
+            np.concatenate(all_weights) if all_weights else np.zeros(0, np.float64))
 
 
 # ---- the cache folder ----------------------------------------------------------------------------------
-def _write(root: Path, key: str, arrays: dict, lists: dict, texts: list[str], bm25: bm25s.BM25 | None,
-           reserve: int) -> None:
+def _write(root: Path, key: str, arrays: dict, lists: dict, texts: list[str], reserve: int) -> None:
     """Write the snapshot into a new folder beside its place, then rename it into place (atomic), and
     remove the snapshots of other library versions. Not written when it would leave less than ``reserve``
     bytes free (``min_free_bytes``): Chroma needs some free space even to read an embedded index."""
     size = sum(a.nbytes for a in arrays.values()) + sum(len(t.encode("utf-8")) for t in texts) \
-        + sum(len(x) + 1 for v in lists.values() for x in v) \
-        + (sum(bm25.scores[n].nbytes for n in ("data", "indices", "indptr")) + 20 * len(bm25.vocab_dict) if bm25 else 0)
+        + sum(len(x) + 1 for v in lists.values() for x in v)
     existing = next(p for p in [root, *root.parents] if p.exists())
     if shutil.disk_usage(existing).free - size < reserve:
         raise OSError(errno.ENOSPC, f"{size // 1_000_000 + 1} MB would leave less than {reserve // 1_000_000} MB free")
@@ -197,14 +206,9 @@ def _write(root: Path, key: str, arrays: dict, lists: dict, texts: list[str], bm
                   **{f"list_{n}": _bytes("\n".join(v).encode("utf-8")) for n, v in lists.items()}}
         for name in ("text_offsets", "texts", *(f"list_{n}" for n in lists)):
             np.save(tmp / f"{name}.npy", arrays[name])
-        if bm25 is not None:
-            bm25.save(tmp / BM25, show_progress=False)
         header = {"format": FORMAT, "key": key, "lists": {n: len(v) for n, v in lists.items()},
-                  "arrays": {n: [a.dtype.str, list(a.shape)] for n, a in arrays.items()},
-                  "bm25": _bm25_files(tmp / BM25) if bm25 is not None else None}
-        for f in [*tmp.iterdir(), *tmp.glob(f"{BM25}/*")]:  # on disk before the header says the folder is whole
-            if f.is_dir():
-                continue
+                  "arrays": {n: [a.dtype.str, list(a.shape)] for n, a in arrays.items()}}
+        for f in tmp.iterdir():  # on disk before the header says the folder is whole
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
         (tmp / HEADER).write_text(json.dumps(header), "utf-8")
@@ -245,7 +249,6 @@ def _open(folder: Path, key: str) -> Stored | None:
             if a.dtype.str != dtype or list(a.shape) != shape:
                 raise ValueError(f"{name}: {a.dtype.str} {a.shape} where {dtype} {shape} was written")
             arrays[name] = a
-        bm25 = _open_bm25(folder / BM25, header["bm25"], len(arrays["passage_meta"]))
     except FileNotFoundError:
         if folder.exists():
             log.warning("the index snapshot in %s is incomplete; it is rebuilt", folder)
@@ -264,45 +267,7 @@ def _open(folder: Path, key: str) -> Stored | None:
     def doc_text(i: int) -> str:
         return bytes(texts[int(offsets[i]):int(offsets[i + 1])]).decode("utf-8")
 
-    return Stored(arrays, {n: functools.partial(strings, n) for n in _LISTS}, doc_text, bm25)
-
-
-def _bm25_files(folder: Path) -> dict[str, dict]:
-    """What the header says of each file bm25s saved: its size, and a ``.npy`` array's dtype and shape (it is
-    memory-mapped, not read) or a small JSON file's digest (the vocabulary and parameters, read whole)."""
-    files = {}
-    for f in sorted(folder.iterdir()):
-        entry: dict = {"size": f.stat().st_size}
-        if f.suffix == ".npy":
-            a = np.load(f, mmap_mode="r", allow_pickle=False)
-            entry["array"] = [a.dtype.str, list(a.shape)]
-        else:
-            entry["sha256"] = hashlib.sha256(f.read_bytes()).hexdigest()
-        files[f.name] = entry
-    return files
-
-
-def _open_bm25(folder: Path, files: dict | None, n_passages: int) -> bm25s.BM25 | None:
-    """The saved bm25s index, memory-mapped, if every file of it matches the header (else ValueError,
-    FileNotFoundError: the snapshot is rebuilt)."""
-    if files is None:
-        if n_passages:
-            raise ValueError("no BM25 index for a library with passages")
-        return None
-    for name, entry in files.items():
-        f = folder / name
-        if f.stat().st_size != entry["size"]:
-            raise ValueError(f"{BM25}/{name}: {f.stat().st_size} bytes where {entry['size']} were written")
-        if "array" in entry:
-            a = np.load(f, mmap_mode="r", allow_pickle=False)
-            if [a.dtype.str, list(a.shape)] != entry["array"]:
-                raise ValueError(f"{BM25}/{name}: {a.dtype.str} {a.shape} where {entry['array']} was written")
-        elif hashlib.sha256(f.read_bytes()).hexdigest() != entry["sha256"]:
-            raise ValueError(f"{BM25}/{name} is not the file that was written")
-    index = bm25s.BM25.load(folder, mmap=True, show_progress=False)
-    if index.scores["num_docs"] != n_passages:
-        raise ValueError(f"the BM25 index has {index.scores['num_docs']} passages, not {n_passages}")
-    return index
+    return Stored(arrays, {n: functools.partial(strings, n) for n in _LISTS}, doc_text)
 
 
 def _bytes(data: bytes) -> np.ndarray:
