@@ -134,7 +134,9 @@ def test_answers_write_no_files_and_save_is_made_on_click(library, browser):  # 
                 page.click("#export-pdf")
             assert Path(pdf.value.path()).read_bytes().startswith(b"%PDF")
             folders = [temp, system_tmp, library / "data"]
-            assert _holding(folders, QUESTION) == [] and _holding(folders, quote[:60]) == []
+            # the library's own starter questions (corpus/library.toml) are in its last-good copy: not the reader's
+            held = [p for p in _holding(folders, QUESTION) if p.name != "library.last-good.toml"]
+            assert held == [] and _holding(folders, quote[:60]) == []
             assert page.text_content("#export-note").strip() == ""
         finally:
             context.close()
