@@ -36,6 +36,19 @@ def copy_corpus(dest: Path) -> Path:
     return dest
 
 
+# Two tiny documents of different kinds (.txt, .md): a library small enough to index in a second.
+DOC_A = "The governing body must publish its well-being policy. It reviews the policy every year."
+DOC_B = "Schools Forums advise the local authority on funding. The forum meets each term."
+
+
+def two_document_corpus(dest: Path) -> Path:
+    """A corpus folder holding ``DOC_A`` (alpha.txt) and ``DOC_B`` (beta.md), no manifest; returns ``dest``."""
+    dest.mkdir()
+    (dest / "alpha.txt").write_text(DOC_A, "utf-8")
+    (dest / "beta.md").write_text(DOC_B, "utf-8")
+    return dest
+
+
 def seed_corpus(dest: Path, seeds) -> Path:
     """A corpus folder of only the documents ``seeds`` (ids), their manifest entries kept with the file's
     comment header; returns ``dest``."""

@@ -8,18 +8,12 @@ import pytest
 from assistant import Assistant
 from assistant.errors import InputError
 
-from conftest import CORPUS, index_fingerprint
-
-DOC_A = "The governing body must publish its well-being policy. It reviews the policy every year."
-DOC_B = "Schools Forums advise the local authority on funding. The forum meets each term."
+from conftest import CORPUS, DOC_A, index_fingerprint, two_document_corpus
 
 
 @pytest.fixture
 def small(tmp_path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "alpha.txt").write_text(DOC_A, "utf-8")
-    (corpus / "beta.md").write_text(DOC_B, "utf-8")
+    corpus = two_document_corpus(tmp_path / "corpus")
     return Assistant(corpus_dir=corpus, index_dir=tmp_path / "index", collection_prefix="t")
 
 

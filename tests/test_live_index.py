@@ -6,17 +6,14 @@ import pytest
 
 from assistant import Assistant
 
-DOC_A = "The governing body must publish its well-being policy. It reviews the policy every year."
-DOC_B = "Schools Forums advise the local authority on funding. The forum meets each term."
+from conftest import two_document_corpus
+
 DOC_C = "Children's trusts bring local partners together. Each trust publishes a plan for children."
 
 
 @pytest.fixture
 def small(tmp_path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "alpha.txt").write_text(DOC_A, "utf-8")
-    (corpus / "beta.md").write_text(DOC_B, "utf-8")
+    corpus = two_document_corpus(tmp_path / "corpus")
     a = Assistant(corpus_dir=corpus, index_dir=tmp_path / "index", collection_prefix="t", refresh_seconds=0)
     a.index()
     return a
